@@ -1,0 +1,102 @@
+# mlxc — `make` installs what is missing, builds build/mlxc; `make test` runs
+# every test; `make run` trains the main example end to end.
+
+BUILD       ?= build
+CC          ?= cc
+LLVM_CONFIG ?= llvm-config-19
+SAN         ?=
+OPT         ?= -O2
+
+# Debian packages the build and the tests need (see README.md, Dependencies).
+DEB_PKGS = flex bison llvm-19-dev libjansson-dev
+
+CFLAGS_BASE = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+              -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD)
+LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
+LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags --libs 2>/dev/null)
+LDLIBS      = $(LLVM_LIBS) -ljansson -lm -lpthread
+
+COMPILER_SRCS = $(wildcard compiler/*.c)
+RUNTIME_SRCS  = $(wildcard runtime/*.c)
+GEN_SRCS      = $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c $(BUILD)/stdlib_embed.c
+OBJS = $(COMPILER_SRCS:%.c=$(BUILD)/%.o) $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) \
+       $(GEN_SRCS:%.c=%.o)
+LIB_OBJS = $(filter-out $(BUILD)/compiler/main.o,$(OBJS))
+
+.PHONY: all deps test run asan golden fuzz bench clean install
+
+all: deps
+	@$(MAKE) --no-print-directory $(BUILD)/mlxc
+
+# Installs the Debian packages that are missing; does nothing when all are present.
+deps:
+	@missing=""; for p in $(DEB_PKGS) $(EXTRA_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD)/mlxc: $(OBJS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+# Test drivers link the compiler and runtime without main.c.
+$(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Generated front end: bison and flex output go to build/, never committed.
+$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h: grammar/parser.y
+	@mkdir -p $(BUILD)/grammar
+	bison -Wall -Werror --defines=$(BUILD)/grammar/parser.h -o $(BUILD)/grammar/parser.c $<
+
+$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h: grammar/lexer.l $(BUILD)/grammar/parser.h
+	@mkdir -p $(BUILD)/grammar
+	flex --header-file=$(BUILD)/grammar/lexer.h -o $(BUILD)/grammar/lexer.c $<
+
+$(BUILD)/grammar/parser.o: $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.h
+	$(CC) $(CFLAGS_BASE) -Wno-unused-but-set-variable -MMD -MP -c -o $@ $<
+
+$(BUILD)/grammar/lexer.o: $(BUILD)/grammar/lexer.c $(BUILD)/grammar/parser.h
+	$(CC) $(CFLAGS_BASE) -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter -MMD -MP -c -o $@ $<
+
+# Every compiler object may include the generated headers.
+$(COMPILER_SRCS:%.c=$(BUILD)/%.o): $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
+
+# The standard library is embedded in the binary.
+$(BUILD)/stdlib_embed.c: $(wildcard stdlib/*.mlx) tests/embed.sh
+	@mkdir -p $(BUILD)
+	sh tests/embed.sh stdlib > $@
+
+test: all
+	@$(MAKE) --no-print-directory $(BUILD)/tests/gradcheck 2>/dev/null || true
+	@MLXC=$(BUILD)/mlxc BUILD=$(BUILD) sh tests/run.sh
+
+golden: all
+	@MLXC=$(BUILD)/mlxc BUILD=$(BUILD) GOLDEN=1 sh tests/run.sh
+
+run: all
+	$(BUILD)/mlxc run examples/credit.mlx --out out
+
+asan:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  build-asan/mlxc
+	@ASAN_OPTIONS=detect_leaks=0 MLXC=build-asan/mlxc BUILD=build-asan sh tests/run.sh
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/mlxc $(DESTDIR)$(PREFIX)/bin/mlxc
+
+clean:
+	rm -rf build build-asan
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,421 @@
+/* main.c — the mlxc command line. Each command reads as the pipeline in a
+ * straight line: read → parse → sema → (data) → plan → grad → fuse → llvm →
+ * jit → train/predict → report. Exit codes follow DESIGN.md §4. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mlxc.h"
+
+enum { EXIT_OK = 0, EXIT_SPEC = 1, EXIT_USAGE = 2, EXIT_GATE = 3, EXIT_DATA = 4,
+       EXIT_INTERNAL = 5, EXIT_ENV = 6 };
+
+#define MLXC_VERSION "0.1.0"
+
+static const char usage_text[] =
+    "usage: mlxc COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  check FILE...                  parse and check specs (reads CSV headers)\n"
+    "  run FILE [NAME...] [--out DIR] train every train block (or those named),\n"
+    "                                 evaluate, write DIR/NAME.mlxm and\n"
+    "                                 DIR/NAME.metrics.json (DIR defaults to out)\n"
+    "  predict MODEL.mlxm [CSV|-]     one prediction per row of CSV (stdin if -)\n"
+    "  --dump=STAGE FILE [NAME]       show a stage: tokens ast plan llvm asm\n"
+    "\n"
+    "options:\n"
+    "  --diag=json                    diagnostics as one JSON object a line\n"
+    "  --Werror                       treat warnings as errors\n"
+    "  --verbose                      print the time of each phase\n"
+    "  --help, --version\n"
+    "\n"
+    "exit: 0 ok, 1 spec error, 2 usage, 3 gate failed, 4 bad data or model file,\n"
+    "      5 internal error, 6 environment\n";
+
+/* Options shared by every command. */
+typedef struct Opts {
+  const char *cmd;         /* check run predict dump */
+  const char *dump;        /* --dump=STAGE */
+  const char *out_dir;     /* --out */
+  bool verbose;            /* --verbose: phase timings on stderr */
+  const char **args;       /* positional arguments after the command */
+  int nargs;
+} Opts;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static bool verbose;
+static double phase_t0;
+
+/* --verbose: the time of the phase that just ended. */
+static void phase(const char *name) {
+  double t = now_s();
+  if (verbose) fprintf(stderr, "mlxc: %-14s %8.1f ms\n", name, (t - phase_t0) * 1e3);
+  phase_t0 = t;
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "mlxc: error: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n(run 'mlxc --help' for usage)\n");
+  return EXIT_USAGE;
+}
+
+/* Reads a whole spec file into the arena (NUL-terminated) and registers it. */
+static bool read_source(Arena *a, const char *path, uint32_t *file) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    rt_diag(RT_ERROR, rt_loc_file(path), "cannot open spec: %s", strerror(errno));
+    return false;
+  }
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  size_t n;
+  while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+    len += n;
+    if (cap - len - 1 == 0) {
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb) free(buf);
+      buf = nb;
+    }
+  }
+  bool err = ferror(f);
+  fclose(f);
+  if (!buf || err) {
+    free(buf);
+    rt_diag(RT_ERROR, rt_loc_file(path), "cannot read spec");
+    return false;
+  }
+  char *text = arena_strndup(a, buf, len);
+  free(buf);
+  *file = src_add(path, text, len);
+  return true;
+}
+
+/* read → parse → sema. Returns NULL after reporting; *code says why. */
+static Program *front_end(Arena *a, const char *path, SemaMode mode, int *code) {
+  uint32_t file;
+  phase_t0 = now_s();
+  if (!read_source(a, path, &file)) {
+    *code = EXIT_SPEC;
+    return NULL;
+  }
+  Ast *ast = parse_source(a, file);
+  phase("parse");
+  if (diag_error_count()) {
+    *code = EXIT_SPEC;
+    return NULL;
+  }
+  bool data_error = false;
+  Program *p = sema_check(a, ast, mode, &data_error);
+  phase("check");
+  if (!p) *code = data_error ? EXIT_DATA : EXIT_SPEC;
+  return p;
+}
+
+/* The last dense layer must produce what the task needs, known only now that
+ * the data says how many classes there are. */
+static bool check_outputs(const SemaTrain *t, const RtData *d) {
+  const RtModelDesc *m = t->model;
+  const RtLayer *last = &m->layers[m->n_layers - 1];
+  int want = m->task == RT_TASK_MULTICLASS ? d->n_classes : 1;
+  if (last->units == want) return true;
+  RtLoc at = m->layer_loc[m->n_layers - 1];
+  if (m->task == RT_TASK_MULTICLASS)
+    rt_diag(RT_ERROR, at, "the last layer has %d units but the label '%s' has %d classes",
+            last->units, t->data->label, d->n_classes);
+  else
+    rt_diag(RT_ERROR, at, "the last layer has %d units; this task needs 1", last->units);
+  rt_note(t->data->label_loc, "the label is declared here");
+  return false;
+}
+
+/* plan → grad → fuse → llvm → jit for one model. */
+static Jit *compile_model(Arena *a, const RtModelDesc *m, const RtTrainCfg *cfg,
+                          MlxKernels *k) {
+  Plan *plan = plan_build(a, m, cfg, DT_F32);
+  phase("plan");
+  grad_build(a, plan);
+  phase("grad");
+  KernelSet *ks = fuse_build(a, plan, false);
+  phase("fuse");
+  LlvmUnit *u = llvm_emit(ks, NULL);
+  phase("llvm emit");
+  llvm_optimize(u);
+  phase("llvm optimize");
+  Jit *j = jit_compile(u, ks, k);
+  phase("jit");
+  return j;
+}
+
+static SemaTrain *find_train(Program *p, const char *name) {
+  for (int i = 0; i < p->ntrains; i++)
+    if (!name || !strcmp(p->trains[i].cfg->name, name)) return &p->trains[i];
+  return NULL;
+}
+
+/* mkdir -p for the output directory; exit 6 when it cannot be made. */
+static bool make_dir(const char *dir) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", dir);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    mkdir(buf, 0777);
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) && errno != EEXIST) {
+    rt_diag(RT_ERROR, rt_loc_file(dir), "cannot create output directory: %s", strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+/* mlxc run: train each selected train block, evaluate, save, report. */
+static int cmd_run(const Opts *o) {
+  if (o->nargs < 1) return usage_error("%s", "run needs a spec file");
+  Arena a = {0};
+  int code = EXIT_OK;
+  const char *path = o->args[0];
+  Program *p = front_end(&a, path, SEMA_RUN, &code);
+  if (!p) goto done;
+  if (p->ntrains == 0) {
+    rt_diag(RT_ERROR, rt_loc_file(path), "nothing to run: the spec has no train block");
+    code = EXIT_SPEC;
+    goto done;
+  }
+  for (int i = 1; i < o->nargs; i++)
+    if (!find_train(p, o->args[i])) {
+      rt_diag(RT_ERROR, rt_loc_file(path), "no train block named '%s'", o->args[i]);
+      code = EXIT_USAGE;
+      goto done;
+    }
+  if (!make_dir(o->out_dir)) {
+    code = EXIT_ENV;
+    goto done;
+  }
+  for (int i = 0; i < p->ntrains; i++) {
+    SemaTrain *t = &p->trains[i];
+    bool selected = o->nargs == 1;
+    for (int j = 1; j < o->nargs; j++) selected |= !strcmp(o->args[j], t->cfg->name);
+    if (!selected) continue;
+    double t_load = now_s();
+    RtData *d = rt_data_load(t->data, t->model->task);
+    phase("load data");
+    if (!d) {
+      code = EXIT_DATA;
+      goto done;
+    }
+    t_load = now_s() - t_load;
+    t->model->n_in = d->n_feats;
+    if (!check_outputs(t, d)) {
+      rt_data_free(d);
+      code = EXIT_SPEC;
+      goto done;
+    }
+    double t_compile = now_s();
+    MlxKernels k;
+    Jit *j = compile_model(&a, t->model, t->cfg, &k);
+    if (!j) {
+      rt_data_free(d);
+      code = EXIT_INTERNAL;
+      goto done;
+    }
+    t_compile = now_s() - t_compile;
+    RtRunInfo info = {.spec_hash = p->spec_hash, .compile_ms = t_compile * 1e3,
+                      .load_s = t_load, .out_dir = o->out_dir};
+    code = rt_run_train(t->cfg, t->model, t->data, &k, d, &info);
+    phase("train");
+    jit_free(j);
+    rt_data_free(d);
+    if (code) goto done;
+  }
+done:
+  rt_diag_flush();
+  arena_free(&a);
+  return code;
+}
+
+/* mlxc check FILE...: every file is checked; the worst exit wins. */
+static int cmd_check(const Opts *o) {
+  if (o->nargs < 1) return usage_error("%s", "check needs at least one spec file");
+  int worst = EXIT_OK;
+  for (int i = 0; i < o->nargs; i++) {
+    Arena a = {0};
+    int code = EXIT_OK;
+    if (!front_end(&a, o->args[i], SEMA_CHECK, &code) && code > worst) worst = code;
+    rt_diag_flush();
+    arena_free(&a);
+  }
+  return worst;
+}
+
+/* mlxc predict MODEL.mlxm [CSV|-]: load, re-JIT, one prediction per row. */
+static int cmd_predict(const Opts *o) {
+  if (o->nargs < 1) return usage_error("%s", "predict needs a model file");
+  const char *csv = o->nargs > 1 ? o->args[1] : "-";
+  Arena a = {0};
+  int code = EXIT_OK;
+  phase_t0 = now_s();
+  RtModel *m = rt_model_load(o->args[0]);
+  if (!m) {
+    code = EXIT_DATA;
+    goto done;
+  }
+  RtTrainCfg cfg = {.name = m->desc.name, .batch = 256, .opt = RT_OPT_SGD};
+  MlxKernels k;
+  Jit *j = compile_model(&a, &m->desc, &cfg, &k);
+  if (!j) {
+    code = EXIT_INTERNAL;
+    goto done;
+  }
+  code = rt_predict_csv(m, &k, csv, stdout) ? EXIT_DATA : EXIT_OK;
+  jit_free(j);
+done:
+  rt_model_free(m);
+  rt_diag_flush();
+  arena_free(&a);
+  return code;
+}
+
+/* mlxc --dump=STAGE FILE [NAME]: print one stage's product. */
+static int cmd_dump(const Opts *o) {
+  if (o->nargs < 1) return usage_error("%s", "--dump needs a spec file");
+  const char *stage = o->dump;
+  Arena a = {0};
+  int code = EXIT_OK;
+  uint32_t file;
+  if (!read_source(&a, o->args[0], &file)) {
+    code = EXIT_SPEC;
+    goto done;
+  }
+  if (!strcmp(stage, "tokens")) {
+    lex_dump(stdout, file);
+    code = diag_error_count() ? EXIT_SPEC : EXIT_OK;
+    goto done;
+  }
+  Ast *ast = parse_source(&a, file);
+  if (!strcmp(stage, "ast")) {
+    ast_dump(stdout, ast);
+    code = diag_error_count() ? EXIT_SPEC : EXIT_OK;
+    goto done;
+  }
+  if (diag_error_count()) {
+    code = EXIT_SPEC;
+    goto done;
+  }
+  bool data_error = false;
+  Program *p = sema_check(&a, ast, SEMA_RUN, &data_error);
+  if (!p) {
+    code = data_error ? EXIT_DATA : EXIT_SPEC;
+    goto done;
+  }
+  SemaTrain *t = find_train(p, o->nargs > 1 ? o->args[1] : NULL);
+  if (!t) {
+    rt_diag(RT_ERROR, rt_loc_file(o->args[0]), o->nargs > 1 ? "no train block named '%s'"
+                                                            : "no train block to dump%s",
+            o->nargs > 1 ? o->args[1] : "");
+    code = EXIT_SPEC;
+    goto done;
+  }
+  RtData *d = rt_data_load(t->data, t->model->task);
+  if (!d) {
+    code = EXIT_DATA;
+    goto done;
+  }
+  t->model->n_in = d->n_feats;
+  bool ok = check_outputs(t, d);
+  rt_data_free(d);
+  if (!ok) {
+    code = EXIT_SPEC;
+    goto done;
+  }
+  Plan *plan = plan_build(&a, t->model, t->cfg, DT_F32);
+  grad_build(&a, plan);
+  if (!strcmp(stage, "plan")) {
+    plan_dump(stdout, plan);
+    KernelSet *ks = fuse_build(&a, plan, false);
+    fuse_dump(stdout, ks);
+    goto done;
+  }
+  KernelSet *ks = fuse_build(&a, plan, false);
+  LlvmUnit *u = llvm_emit(ks, NULL);
+  if (!strcmp(stage, "llvm")) {
+    llvm_dump_ir(stdout, u);
+  } else {
+    llvm_optimize(u);
+    if (llvm_dump_asm(stdout, u)) code = EXIT_INTERNAL;
+  }
+  llvm_unit_free(u);
+done:
+  rt_diag_flush();
+  arena_free(&a);
+  return code;
+}
+
+static const char *const dump_stages[] = {"tokens", "ast", "plan", "llvm", "asm"};
+
+int main(int argc, char **argv) {
+  Opts o = {.out_dir = "out"};
+  o.args = calloc((size_t)argc, sizeof(char *));
+  for (int i = 1; i < argc; i++) {
+    const char *s = argv[i];
+    if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+      fputs(usage_text, stdout);
+      return EXIT_OK;
+    } else if (!strcmp(s, "--version")) {
+      printf("mlxc %s (LLVM 19)\n", MLXC_VERSION);
+      return EXIT_OK;
+    } else if (!strncmp(s, "--dump=", 7)) {
+      o.dump = s + 7;
+      int n = (int)(sizeof dump_stages / sizeof *dump_stages);
+      bool known = false;
+      for (int j = 0; j < n; j++) known |= !strcmp(o.dump, dump_stages[j]);
+      if (!known) return usage_error("unknown stage '%s' (tokens ast plan llvm asm)", o.dump);
+    } else if (!strcmp(s, "--diag=json")) {
+      rt_diag_json = true;
+    } else if (!strncmp(s, "--diag=", 7)) {
+      return usage_error("unknown diagnostic format '%s' (json)", s + 7);
+    } else if (!strcmp(s, "--Werror")) {
+      rt_diag_werror = true;
+    } else if (!strcmp(s, "--verbose")) {
+      verbose = o.verbose = true;
+    } else if (!strcmp(s, "--out") || !strcmp(s, "-o")) {
+      if (++i == argc) return usage_error("%s needs a directory", s);
+      o.out_dir = argv[i];
+    } else if (s[0] == '-' && s[1] == '-') {
+      return usage_error("unknown option '%s'", s);
+    } else {
+      o.args[o.nargs++] = s;
+    }
+  }
+  /* The first positional is the command, except under --dump. */
+  if (!o.dump && o.nargs) {
+    o.cmd = o.args[0];
+    o.args++;
+    o.nargs--;
+  }
+  int code;
+  if (o.dump) {
+    code = cmd_dump(&o);
+  } else if (!o.cmd) {
+    fputs(usage_text, stderr);
+    code = EXIT_USAGE;
+  } else if (!strcmp(o.cmd, "check")) {
+    code = cmd_check(&o);
+  } else if (!strcmp(o.cmd, "run")) {
+    code = cmd_run(&o);
+  } else if (!strcmp(o.cmd, "predict")) {
+    code = cmd_predict(&o);
+  } else {
+    code = usage_error("unknown command '%s' (check run predict --dump)", o.cmd);
+  }
+  return code;
+}

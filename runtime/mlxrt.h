@@ -1,0 +1,52 @@
+/* mlxrt.h — the C ABI between generated kernels and the runtime.
+ * Generated code reaches the runtime through this header alone; the JIT and
+ * (later) AOT objects export the functions typed here.
+ * Ownership: every buffer passed to a generated function is owned by the caller. */
+#ifndef MLXRT_H
+#define MLXRT_H
+
+#include <stdint.h>
+
+/* Hyperparameters read by the fused optimizer update on each step. The runtime
+ * fills them per step, so schedules never force a recompile. */
+typedef struct MlxHyper {
+  float lr;        /* learning rate for this step */
+  float momentum;  /* sgd momentum (0: plain sgd) */
+  float beta1;     /* adam first-moment decay */
+  float beta2;     /* adam second-moment decay */
+  float eps;       /* adam epsilon */
+  float bc1;       /* adam bias correction 1 - beta1^t */
+  float bc2;       /* adam bias correction 1 - beta2^t */
+  float pad;       /* keeps the struct 32 bytes */
+} MlxHyper;
+
+/* One training step on rows x[0..n) (n <= batch), labels y[0..n) (class index
+ * as float, or the target value). Updates params and opt_state in place.
+ * work is scratch of n_work elements. Returns the summed (not mean) loss. */
+typedef float (*MlxStepFn)(float *params, float *opt_state, float *work,
+                           const float *x, const float *y, int64_t n,
+                           const MlxHyper *h);
+
+/* Forward pass only: out[n * n_out] gets probabilities (sigmoid/softmax) or
+ * values. Any n: the kernel walks the rows in batch-sized tiles itself. */
+typedef void (*MlxPredictFn)(const float *params, float *work,
+                             const float *x, int64_t n, float *out);
+
+/* Gradient of the mean loss over rows [0, n) into grad (n_params elements),
+ * no update. Returns the summed loss. Element type is float or double as the
+ * kernels were compiled (double only for gradient checks). */
+typedef double (*MlxGradFn)(const void *params, void *grad, void *work,
+                            const void *x, const void *y, int64_t n);
+
+/* What a compiled model gives the runtime, from the JIT or an AOT object. */
+typedef struct MlxKernels {
+  MlxStepFn step;       /* fused forward + loss + backward + update */
+  MlxPredictFn predict; /* forward only */
+  MlxGradFn grad;       /* present only when compiled for a gradient check */
+  int64_t n_params;     /* weights and biases, see rt_param_layout */
+  int64_t n_state;      /* optimizer state elements (0, n_params or 2*n_params) */
+  int64_t n_work;       /* scratch elements for one batch-sized tile */
+  int64_t batch;        /* tile size the kernels were compiled for */
+} MlxKernels;
+
+#endif
