@@ -8,7 +8,7 @@ SAN         ?=
 OPT         ?= -O2
 
 # Debian packages the build and the tests need (see README.md, Dependencies).
-DEB_PKGS = flex bison llvm-19-dev libjansson-dev
+DEB_PKGS = flex bison llvm-19-dev libjansson-dev jq
 
 CFLAGS_BASE = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
               -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD)
@@ -100,3 +100,4 @@ clean:
 	rm -rf build build-asan
 
 -include $(OBJS:.o=.d)
+-include tests/fuzz/fuzz.mk
