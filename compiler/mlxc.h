@@ -181,17 +181,129 @@ typedef enum { SEMA_CHECK, SEMA_RUN } SemaMode;
  * CSV sets *data_error (exit 4). */
 Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error);
 
-/* ---- back end (plan.c grad.c fuse.c llvm_emit.c jit.c) ---------------------- */
+/* ---- back end (plan.c grad.c fuse.c llvm_emit*.c jit.c) -------------------- */
 
-typedef struct Plan Plan;
-typedef struct KernelSet KernelSet;
 typedef struct Jit Jit;
+typedef struct LlvmUnit LlvmUnit;
 
 typedef enum { DT_F32, DT_F64 } DType;
 
-/* Forward ops and the loss of m for tiles of `batch` rows, fixed shapes. */
+/* Where a tensor lives. The emitter turns a buffer plus an element offset
+ * into a pointer; NONE means the tensor never reaches memory (fused away). */
+#define PLAN_BUFS(X)                                                           \
+  X(NONE, "-") X(X, "x") X(Y, "y") X(PARAM, "param") X(STATE, "state")         \
+  X(WORK, "work") X(GRAD, "grad") X(OUT, "out")
+typedef enum {
+#define X(n, s) BUF_##n,
+  PLAN_BUFS(X)
+#undef X
+  BUF__COUNT
+} PlanBuf;
+
+/* Tensor ops of a plan: name, spelling. in[] as listed; out is one tensor. */
+#define PLAN_OPS(X)                                                            \
+  X(MATMUL, "matmul")       /* out = in0 @ in1                          */     \
+  X(BIAS_ADD, "bias_add")   /* out = in0 + in1 (broadcast over rows)    */     \
+  X(ACT, "act")             /* out = f(in0), f = sub (RtAct)            */     \
+  X(LOSS, "loss")           /* out = sum over rows of loss(in0, y=in1)  */     \
+  X(LOSS_GRAD, "loss_grad") /* out = d(mean loss)/d in0                 */     \
+  X(ACT_GRAD, "act_grad")   /* out = in0 (upstream) * f'(in1 = f's output) */  \
+  X(MATMUL_NT, "matmul_nt") /* out = in0 @ in1^T (gradient of the input) */    \
+  X(MATMUL_TN, "matmul_tn") /* out = in0^T @ in1 (gradient of weights)  */     \
+  X(COLSUM, "colsum")       /* out = sum over rows of in0 (bias grad)   */     \
+  X(UPDATE, "update")       /* in0 -= step(grad in1; state in2, in3), sub RtOpt */
+typedef enum {
+#define X(n, s) OP_PLAN_##n,
+  PLAN_OPS(X)
+#undef X
+  OP_PLAN__COUNT
+} PlanOpKind;
+
+/* When an op runs: forward (every entry), the predict-only output, the loss,
+ * backward, and the optimizer update (step only). */
+typedef enum { PH_FWD, PH_OUT, PH_LOSS, PH_BWD, PH_UPD } PlanPhase;
+
+typedef struct Tensor {
+  const char *name;   /* "x", "W0", "z1", "dW0" ... (unique in the plan) */
+  int rows, cols;     /* shape; per-row tensors have rows == batch */
+  bool per_row;       /* rows are data rows: only the first n are live */
+  PlanBuf buf;        /* home; WORK offsets are assigned by fuse_build */
+  int64_t off;        /* element offset inside buf */
+  bool needs_grad;    /* a parameter, or computed from one */
+  int grad;           /* tensor holding d loss / d this, or -1 */
+  int param;          /* for a parameter's gradient: that parameter, else -1 */
+} Tensor;
+
+typedef struct PlanOp {
+  PlanOpKind kind;
+  PlanPhase phase;
+  int sub;            /* RtAct (act, act_grad), RtLoss (loss*), RtOpt (update) */
+  int out;            /* tensor written, or -1 (update writes in0 in place) */
+  int in[4], nin;     /* tensors read */
+} PlanOp;
+
+typedef struct Plan {
+  const RtModelDesc *model;
+  const RtTrainCfg *cfg;
+  DType dt;           /* element type of every buffer */
+  int batch;          /* tile rows, fixed at compile time */
+  Tensor *t; int nt, capt;      /* tensors, referenced by index */
+  PlanOp *ops; int nops, capops;/* ops in execution order */
+  int x, y;           /* input and label tensors */
+  int pred;           /* what predict returns (probabilities or values) */
+  int loss;           /* the scalar summed loss */
+  int64_t n_params;   /* from rt_param_layout */
+  int64_t n_state;    /* optimizer state elements */
+  bool has_grad;      /* grad_build ran */
+} Plan;
+
+/* Fused kernels: name, spelling. */
+#define FUSE_KINDS(X)                                                          \
+  X(DENSE_FWD, "dense_fwd")     /* matmul + bias + activation, row by row  */  \
+  X(LOSS, "loss")               /* loss and its gradient (+ act derivative) */ \
+  X(DENSE_BWD_X, "dense_bwd_x") /* input gradient + previous act derivative */ \
+  X(DENSE_BWD_W, "dense_bwd_w") /* weight/bias gradient + optimizer update */
+typedef enum {
+#define X(n, s) K_##n,
+  FUSE_KINDS(X)
+#undef X
+  K__COUNT
+} KernelKind;
+
+typedef struct Kernel {
+  KernelKind kind;
+  const char *name;   /* IR function name, unique in the set */
+  int *ops; int nops; /* plan op indices, in order */
+  bool update;        /* DENSE_BWD_W: apply the optimizer (step entry) */
+} Kernel;
+
+/* The kernels each entry point runs, in order. */
+typedef struct KernelSet {
+  Plan *plan;
+  Kernel **step; int nstep;       /* forward, loss, backward with updates */
+  Kernel **predict; int npredict; /* forward to the output */
+  Kernel **grad; int ngrad;       /* forward, loss, backward into grad (with_grad) */
+  bool with_grad;
+  int64_t n_work;     /* scratch elements for one tile */
+  int64_t scratch;    /* offset of the one-row scratch used by dense_bwd_w */
+} KernelSet;
+
+/* Plan construction, shared by plan.c and grad.c: each returns the index of
+ * the new tensor or op. */
+int plan_tensor(Arena *a, Plan *p, const char *name, int rows, int cols, bool per_row,
+                PlanBuf buf, int64_t off);
+int plan_op(Arena *a, Plan *p, PlanOpKind kind, PlanPhase ph, int sub, int out,
+            int nin, const int *in);
+extern const char *const plan_op_name[];
+extern const char *const plan_act_name[];   /* by RtAct */
+extern const char *const plan_loss_name[];  /* by RtLoss */
+extern const char *const plan_opt_name[];   /* by RtOpt */
+
+/* Forward ops and the loss of m for tiles of cfg->batch rows, fixed shapes.
+ * Returns NULL after reporting a model the back end cannot compile. */
 Plan *plan_build(Arena *a, const RtModelDesc *m, const RtTrainCfg *cfg, DType dt);
-/* Appends the backward ops by reverse-mode differentiation of the loss. */
+/* Appends the backward ops by reverse-mode differentiation of the loss, then
+ * the optimizer update of every parameter. NULL is ignored. */
 void grad_build(Arena *a, Plan *p);
 void plan_dump(FILE *out, const Plan *p);   /* --dump=plan */
 /* Groups ops into kernels: forward layer nests, fused backward, fused update.
@@ -199,15 +311,24 @@ void plan_dump(FILE *out, const Plan *p);   /* --dump=plan */
 KernelSet *fuse_build(Arena *a, Plan *p, bool with_grad);
 void fuse_dump(FILE *out, const KernelSet *k);
 
-/* Emits LLVM IR for the kernel set into a new module owned by the caller (ctx
- * owned by the caller too). cpu: NULL for the host. Optimizes with O3. */
-void *llvm_emit(KernelSet *k, void *ctx, const char *cpu);  /* LLVMModuleRef */
-void llvm_dump_ir(FILE *out, void *module);
-int llvm_dump_asm(FILE *out, void *module);
+/* Emits LLVM IR for the kernel set into a new unit (its own thread-safe
+ * context and module, owned by the unit). cpu: NULL for the host, else an
+ * LLVM CPU name ("generic", "x86-64-v4") used when optimizing and emitting.
+ * The IR is target-neutral and unoptimized (so --dump=llvm is stable). */
+LlvmUnit *llvm_emit(KernelSet *k, const char *cpu);
+/* Sets the target's CPU and features on every function and runs default<O3>.
+ * Returns 0, or -1 after reporting. */
+int llvm_optimize(LlvmUnit *u);
+void llvm_dump_ir(FILE *out, LlvmUnit *u);
+int llvm_dump_asm(FILE *out, LlvmUnit *u);    /* 0, or -1 after reporting */
+void llvm_unit_free(LlvmUnit *u);
+/* For jit.c: takes the module (LLVMModuleRef) and its thread-safe context
+ * (LLVMOrcThreadSafeContextRef) out of the unit and frees the rest. */
+void llvm_unit_release(LlvmUnit *u, void **mod, void **tsc);
 
-/* JIT-compiles the module (taking ownership of it and its context) and fills
+/* JIT-compiles the unit (taking ownership of it, even on failure) and fills
  * *out with the entry points. Returns NULL after reporting. */
-Jit *jit_compile(void *module, void *ctx, const KernelSet *ks, MlxKernels *out);
+Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out);
 void jit_free(Jit *j);
 
 #endif

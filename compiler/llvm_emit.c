@@ -1,0 +1,911 @@
+/* llvm_emit.c — the back end's code generator: turns a KernelSet into LLVM IR
+ * through the LLVM C API, one internal function per fused kernel (a loop nest
+ * over the tile's rows) and the entry points of runtime/mlxrt.h (mlx_step,
+ * mlx_predict, mlx_grad) calling them in order. The IR stays target-neutral
+ * and unoptimized for --dump=llvm; llvm_optimize adds the host target and runs
+ * default<O3>; llvm_dump_asm prints the machine code. jit.c runs it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "mlxc.h"
+
+struct LlvmUnit {
+  LLVMOrcThreadSafeContextRef tsc; /* owns ctx; handed to the JIT with mod */
+  LLVMContextRef ctx;              /* the context mod lives in */
+  LLVMModuleRef mod;               /* owned until jit_compile takes it */
+  LLVMTargetMachineRef tm;         /* made by llvm_optimize, reused for asm */
+  char *cpu;                       /* NULL: the host */
+  bool optimized;                  /* default<O3> ran */
+};
+
+/* Emission state for one module; b is positioned inside the function being
+ * built, allocas go to its entry block (mem2reg makes them registers). */
+typedef struct Emit {
+  LLVMContextRef c;
+  LLVMModuleRef m;
+  LLVMBuilderRef b;
+  LLVMTypeRef T, i64, i32, i1, ptr, f32, f64, vd; /* T: the element type */
+  DType dt;
+  LLVMValueRef fn;          /* function being built */
+  LLVMBasicBlockRef entry;  /* its alloca block */
+  LLVMValueRef exp_fn;      /* mlx_exp: polynomial exp, inlined by O3 */
+  LLVMFastMathFlags fmf;    /* on reductions and arithmetic in kernels */
+  const Plan *p;
+  const KernelSet *ks;
+} Emit;
+
+/* ---- small builders ------------------------------------------------------ */
+
+static LLVMValueRef fc(Emit *e, double v) { return LLVMConstReal(e->T, v); }
+static LLVMValueRef ic(Emit *e, int64_t v) { return LLVMConstInt(e->i64, (unsigned long long)v, 1); }
+
+/* Fast-math flags make reductions reassociable, so the vectorizer can split
+ * a sum into vector lanes; no nnan/ninf, so overflow stays defined. */
+static LLVMValueRef fm(Emit *e, LLVMValueRef v) {
+  if (LLVMIsAInstruction(v) && LLVMCanValueUseFastMathFlags(v)) LLVMSetFastMathFlags(v, e->fmf);
+  return v;
+}
+static LLVMValueRef fadd(Emit *e, LLVMValueRef a, LLVMValueRef b) { return fm(e, LLVMBuildFAdd(e->b, a, b, "")); }
+static LLVMValueRef fsub(Emit *e, LLVMValueRef a, LLVMValueRef b) { return fm(e, LLVMBuildFSub(e->b, a, b, "")); }
+static LLVMValueRef fmul(Emit *e, LLVMValueRef a, LLVMValueRef b) { return fm(e, LLVMBuildFMul(e->b, a, b, "")); }
+static LLVMValueRef fdiv(Emit *e, LLVMValueRef a, LLVMValueRef b) { return fm(e, LLVMBuildFDiv(e->b, a, b, "")); }
+static LLVMValueRef iadd(Emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(e->b, a, b, ""); }
+static LLVMValueRef imul(Emit *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWMul(e->b, a, b, ""); }
+
+static LLVMValueRef gep(Emit *e, LLVMValueRef base, LLVMValueRef idx) {
+  return LLVMBuildInBoundsGEP2(e->b, e->T, base, &idx, 1, "");
+}
+static LLVMValueRef ld(Emit *e, LLVMValueRef base, LLVMValueRef idx) {
+  return LLVMBuildLoad2(e->b, e->T, gep(e, base, idx), "");
+}
+static void st(Emit *e, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx) {
+  LLVMBuildStore(e->b, v, gep(e, base, idx));
+}
+
+/* A scalar variable of type ty in the entry block, initialised to init at the
+ * current point. */
+static LLVMValueRef var(Emit *e, LLVMTypeRef ty, LLVMValueRef init, const char *name) {
+  LLVMBuilderRef ab = LLVMCreateBuilderInContext(e->c);
+  LLVMPositionBuilderAtEnd(ab, e->entry);
+  LLVMValueRef v = LLVMBuildAlloca(ab, ty, name);
+  LLVMDisposeBuilder(ab);
+  if (init) LLVMBuildStore(e->b, init, v);
+  return v;
+}
+static LLVMValueRef get(Emit *e, LLVMValueRef v) { return LLVMBuildLoad2(e->b, e->T, v, ""); }
+static void set(Emit *e, LLVMValueRef var, LLVMValueRef v) { LLVMBuildStore(e->b, v, var); }
+
+/* A call to an overloaded intrinsic on the element type (llvm.sqrt,
+ * llvm.maxnum ...); these lower to vector instructions, unlike libm calls. */
+static LLVMValueRef intr(Emit *e, const char *name, LLVMTypeRef ty, LLVMValueRef *args, int n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(e->m, id, &ty, 1);
+  LLVMTypeRef ft = LLVMIntrinsicGetType(e->c, id, &ty, 1);
+  return fm(e, LLVMBuildCall2(e->b, ft, f, args, (unsigned)n, ""));
+}
+static LLVMValueRef fmax_(Emit *e, LLVMValueRef a, LLVMValueRef b) {
+  return intr(e, "llvm.maxnum", e->T, (LLVMValueRef[]){a, b}, 2);
+}
+static LLVMValueRef fmin_(Emit *e, LLVMValueRef a, LLVMValueRef b) {
+  return intr(e, "llvm.minnum", e->T, (LLVMValueRef[]){a, b}, 2);
+}
+static LLVMValueRef fabs_(Emit *e, LLVMValueRef a) { return intr(e, "llvm.fabs", e->T, &a, 1); }
+static LLVMValueRef fsqrt(Emit *e, LLVMValueRef a) { return intr(e, "llvm.sqrt", e->T, &a, 1); }
+static LLVMValueRef flog(Emit *e, LLVMValueRef a) { return intr(e, "llvm.log", e->T, &a, 1); }
+static LLVMValueRef fexp(Emit *e, LLVMValueRef x) {
+  return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(e->exp_fn), e->exp_fn, &x, 1, "");
+}
+
+/* log1p from libm (resolved by the JIT's process symbol generator); used
+ * once per row by the bce loss, where accuracy near 0 matters. */
+static LLVMValueRef flog1p(Emit *e, LLVMValueRef x) {
+  const char *name = e->dt == DT_F32 ? "log1pf" : "log1p";
+  LLVMValueRef f = LLVMGetNamedFunction(e->m, name);
+  LLVMTypeRef ft = LLVMFunctionType(e->T, &e->T, 1, 0);
+  if (!f) f = LLVMAddFunction(e->m, name, ft);
+  return LLVMBuildCall2(e->b, ft, f, &x, 1, "");
+}
+
+/* ---- loops --------------------------------------------------------------- */
+
+typedef struct Loop {
+  LLVMBasicBlockRef head, body, exit;
+  LLVMValueRef iv;   /* the induction variable, i64 */
+  LLVMValueRef step;
+} Loop;
+
+/* for (iv = lo; iv < hi; iv += step): positions the builder in the body. */
+static LLVMValueRef loop_open(Emit *e, Loop *L, LLVMValueRef lo, LLVMValueRef hi, int64_t step,
+                              const char *name) {
+  char nm[64];
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+  snprintf(nm, sizeof nm, "%s.head", name);
+  L->head = LLVMAppendBasicBlockInContext(e->c, e->fn, nm);
+  snprintf(nm, sizeof nm, "%s.body", name);
+  L->body = LLVMAppendBasicBlockInContext(e->c, e->fn, nm);
+  snprintf(nm, sizeof nm, "%s.exit", name);
+  L->exit = LLVMAppendBasicBlockInContext(e->c, e->fn, nm);
+  L->step = ic(e, step);
+  LLVMBuildBr(e->b, L->head);
+  LLVMPositionBuilderAtEnd(e->b, L->head);
+  L->iv = LLVMBuildPhi(e->b, e->i64, name);
+  LLVMAddIncoming(L->iv, &lo, &pre, 1);
+  LLVMValueRef cond = LLVMBuildICmp(e->b, LLVMIntSLT, L->iv, hi, "");
+  LLVMBuildCondBr(e->b, cond, L->body, L->exit);
+  LLVMPositionBuilderAtEnd(e->b, L->body);
+  return L->iv;
+}
+
+static void loop_close(Emit *e, Loop *L) {
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+  LLVMValueRef next = iadd(e, L->iv, L->step);
+  LLVMBuildBr(e->b, L->head);
+  LLVMAddIncoming(L->iv, &next, &latch, 1);
+  LLVMPositionBuilderAtEnd(e->b, L->exit);
+}
+
+/* ---- functions ----------------------------------------------------------- */
+
+static void add_fn_attr(Emit *e, LLVMValueRef f, const char *k, const char *v) {
+  LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                          LLVMCreateStringAttribute(e->c, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
+}
+static void add_enum_attr(Emit *e, LLVMValueRef f, unsigned idx, const char *k) {
+  unsigned kind = LLVMGetEnumAttributeKindForName(k, strlen(k));
+  LLVMAddAttributeAtIndex(f, idx, LLVMCreateEnumAttribute(e->c, kind, 0));
+}
+
+/* Starts a function: entry block for allocas, then "start" where code goes.
+ * Pointer parameters are noalias (the buffers and the tensors carved from
+ * them never overlap), which lets the vectorizer skip runtime checks. */
+static void name_params(LLVMValueRef f, const char *const *names) {
+  for (unsigned i = 0; names[i]; i++) LLVMSetValueName2(LLVMGetParam(f, i), names[i], strlen(names[i]));
+}
+
+static LLVMValueRef fn_begin(Emit *e, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
+                             int n, bool internal) {
+  LLVMTypeRef ft = LLVMFunctionType(ret, params, (unsigned)n, 0);
+  LLVMValueRef f = LLVMAddFunction(e->m, name, ft);
+  if (internal) LLVMSetLinkage(f, LLVMInternalLinkage);
+  add_enum_attr(e, f, LLVMAttributeFunctionIndex, "nounwind");
+  add_fn_attr(e, f, "prefer-vector-width", "512");
+  for (int i = 0; i < n; i++)
+    if (params[i] == e->ptr) add_enum_attr(e, f, (unsigned)i + 1, "noalias");
+  e->fn = f;
+  e->entry = LLVMAppendBasicBlockInContext(e->c, f, "entry");
+  LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(e->c, f, "start");
+  LLVMPositionBuilderAtEnd(e->b, start);
+  return f;
+}
+
+/* Closes the alloca block with a branch to "start". */
+static void fn_end(Emit *e) {
+  LLVMBuilderRef ab = LLVMCreateBuilderInContext(e->c);
+  LLVMPositionBuilderAtEnd(ab, e->entry);
+  LLVMBuildBr(ab, LLVMGetNextBasicBlock(e->entry));
+  LLVMDisposeBuilder(ab);
+}
+
+/* ---- math ---------------------------------------------------------------- */
+
+/* exp(x) as a polynomial in IR, so loops over exp vectorize (llvm.exp stays a
+ * scalar libm call): x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor
+ * series (degree 7 for f32, 13 for f64, both under one ulp of truncation),
+ * 2^k built in the exponent bits. x is clamped so 2^k stays a normal number.
+ * No fast-math flags inside: reassociating the Cody-Waite split loses bits. */
+static void emit_exp_fn(Emit *e) {
+  LLVMValueRef saved = e->fn;
+  LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(e->b);
+  LLVMFastMathFlags saved_fmf = e->fmf;
+  e->fmf = LLVMFastMathNone;
+  LLVMValueRef f = fn_begin(e, "mlx_exp", e->T, &e->T, 1, true);
+  add_enum_attr(e, f, LLVMAttributeFunctionIndex, "alwaysinline");
+  bool s = e->dt == DT_F32;
+  LLVMValueRef x0 = LLVMGetParam(f, 0), x = x0;
+  LLVMSetValueName2(x0, "x", 1);
+  x = fmin_(e, x, fc(e, s ? 88.0 : 709.0));
+  x = fmax_(e, x, fc(e, s ? -87.0 : -708.0));
+  LLVMValueRef kx = fmul(e, x, fc(e, 1.4426950408889634));
+  LLVMValueRef k = intr(e, "llvm.rint", e->T, &kx, 1);
+  double hi = s ? 0.693145751953125 : 6.93147180369123816490e-01;
+  double lo = s ? 1.428606765330187045e-06 : 1.90821492927058770002e-10;
+  LLVMValueRef r = fsub(e, x, fmul(e, k, fc(e, hi)));
+  r = fsub(e, r, fmul(e, k, fc(e, lo)));
+  int deg = s ? 7 : 13;
+  double coef[14];
+  coef[0] = 1;
+  for (int i = 1; i <= deg; i++) coef[i] = coef[i - 1] / i;
+  LLVMValueRef poly = fc(e, coef[deg]);
+  for (int i = deg - 1; i >= 0; i--) poly = fadd(e, fmul(e, poly, r), fc(e, coef[i]));
+  LLVMTypeRef it = s ? e->i32 : e->i64;
+  LLVMValueRef ki = LLVMBuildFPToSI(e->b, k, it, "");
+  ki = LLVMBuildAdd(e->b, ki, LLVMConstInt(it, s ? 127 : 1023, 0), "");
+  ki = LLVMBuildShl(e->b, ki, LLVMConstInt(it, s ? 23 : 52, 0), "");
+  LLVMValueRef scale = LLVMBuildBitCast(e->b, ki, e->T, "");
+  /* minnum/maxnum drop a NaN: put it back so divergence stays visible. */
+  LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, x0, x0, "");
+  LLVMBuildRet(e->b, LLVMBuildSelect(e->b, nan, x0, fmul(e, poly, scale), ""));
+  fn_end(e);
+  e->exp_fn = f;
+  e->fn = saved;
+  e->fmf = saved_fmf;
+  if (saved_bb) LLVMPositionBuilderAtEnd(e->b, saved_bb);
+}
+
+/* f(z) for an elementwise activation (softmax is done per row by callers). */
+static LLVMValueRef act_val(Emit *e, RtAct act, LLVMValueRef z) {
+  switch (act) {
+  case RT_ACT_RELU:   /* z < 0 ? 0 : z, which keeps a NaN (maxnum would not) */
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, z, fc(e, 0), ""), fc(e, 0), z, "");
+  case RT_ACT_SIGMOID:
+    return fdiv(e, fc(e, 1), fadd(e, fc(e, 1), fexp(e, LLVMBuildFNeg(e->b, z, ""))));
+  case RT_ACT_TANH: {
+    /* tanh z = sign(z) (1 - e) / (1 + e), e = exp(-2|z|): never overflows. */
+    LLVMValueRef a = fabs_(e, z);
+    LLVMValueRef ex = fexp(e, fmul(e, a, fc(e, -2)));
+    LLVMValueRef t = fdiv(e, fsub(e, fc(e, 1), ex), fadd(e, fc(e, 1), ex));
+    return intr(e, "llvm.copysign", e->T, (LLVMValueRef[]){t, z}, 2);
+  }
+  default: return z;
+  }
+}
+
+/* f'(z) written in terms of the activation's output a = f(z). */
+static LLVMValueRef act_deriv(Emit *e, RtAct act, LLVMValueRef a) {
+  switch (act) {
+  case RT_ACT_RELU:
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, a, fc(e, 0), ""), fc(e, 1),
+                           fc(e, 0), "");
+  case RT_ACT_SIGMOID: return fmul(e, a, fsub(e, fc(e, 1), a));
+  case RT_ACT_TANH: return fsub(e, fc(e, 1), fmul(e, a, a));
+  default: return fc(e, 1);
+  }
+}
+
+/* Softmax of row[0..u) in place: subtract the max, exponentiate, normalise. */
+static void emit_softmax_row(Emit *e, LLVMValueRef row, int u) {
+  Loop L;
+  LLVMValueRef mx = var(e, e->T, fc(e, -__builtin_inf()), "max");
+  LLVMValueRef j = loop_open(e, &L, ic(e, 0), ic(e, u), 1, "sm.max");
+  set(e, mx, fmax_(e, get(e, mx), ld(e, row, j)));
+  loop_close(e, &L);
+  LLVMValueRef m = get(e, mx);
+  LLVMValueRef sum = var(e, e->T, fc(e, 0), "sum");
+  j = loop_open(e, &L, ic(e, 0), ic(e, u), 1, "sm.exp");
+  LLVMValueRef ex = fexp(e, fsub(e, ld(e, row, j), m));
+  st(e, ex, row, j);
+  set(e, sum, fadd(e, get(e, sum), ex));
+  loop_close(e, &L);
+  LLVMValueRef inv = fdiv(e, fc(e, 1), get(e, sum));
+  j = loop_open(e, &L, ic(e, 0), ic(e, u), 1, "sm.norm");
+  st(e, fmul(e, ld(e, row, j), inv), row, j);
+  loop_close(e, &L);
+}
+
+/* ---- kernels ------------------------------------------------------------- */
+
+static const PlanOp *kop(const Emit *e, const Kernel *k, int i) {
+  return &e->p->ops[k->ops[i]];
+}
+static const PlanOp *kfind(const Emit *e, const Kernel *k, PlanOpKind kind) {
+  for (int i = 0; i < k->nops; i++)
+    if (kop(e, k, i)->kind == kind) return kop(e, k, i);
+  return NULL;
+}
+
+/* dense_fwd(in, W, b, out, n): out[r,:] = act(b + in[r,:] @ W), one row at a
+ * time. The inner loop runs along W's rows and out's row (both contiguous),
+ * an axpy the vectorizer turns into fused multiply-adds over 16 lanes. */
+static void emit_dense_fwd(Emit *e, const Kernel *k) {
+  const PlanOp *mm = kfind(e, k, OP_PLAN_MATMUL);
+  const PlanOp *ba = kfind(e, k, OP_PLAN_BIAS_ADD);
+  const PlanOp *ac = kfind(e, k, OP_PLAN_ACT);
+  const Tensor *W = &e->p->t[mm->in[1]];
+  int K = W->rows, U = W->cols;
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64};
+  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, 5, true);
+  name_params(f, (const char *const[]){"in", "w", "b", "out", "n", NULL});
+  LLVMValueRef in = LLVMGetParam(f, 0), w = LLVMGetParam(f, 1), b = LLVMGetParam(f, 2),
+               out = LLVMGetParam(f, 3), n = LLVMGetParam(f, 4);
+  Loop R, J, KL;
+  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+  LLVMValueRef orow = gep(e, out, imul(e, r, ic(e, U)));
+  LLVMValueRef irow = gep(e, in, imul(e, r, ic(e, K)));
+  LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "init");
+  st(e, ba ? ld(e, b, j) : fc(e, 0), orow, j);
+  loop_close(e, &J);
+  LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
+  LLVMValueRef a = ld(e, irow, kk);
+  LLVMValueRef wrow = gep(e, w, imul(e, kk, ic(e, U)));
+  j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "axpy");
+  st(e, fadd(e, ld(e, orow, j), fmul(e, a, ld(e, wrow, j))), orow, j);
+  loop_close(e, &J);
+  loop_close(e, &KL);
+  if (ac && ac->sub == RT_ACT_SOFTMAX) {
+    emit_softmax_row(e, orow, U);
+  } else if (ac && ac->sub != RT_ACT_IDENTITY) {
+    j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "act");
+    st(e, act_val(e, (RtAct)ac->sub, ld(e, orow, j)), orow, j);
+    loop_close(e, &J);
+  }
+  loop_close(e, &R);
+  LLVMBuildRetVoid(e->b);
+  fn_end(e);
+}
+
+/* loss(z, y, dz, n) -> summed loss; dz = d(mean loss)/dz, times the
+ * activation's derivative when one sits between the logits and the loss.
+ * bce and cross_entropy read logits and are stable for any magnitude. */
+static void emit_loss(Emit *e, const Kernel *k) {
+  const PlanOp *lo = kfind(e, k, OP_PLAN_LOSS);
+  const PlanOp *lg = kfind(e, k, OP_PLAN_LOSS_GRAD);
+  const PlanOp *ag = kfind(e, k, OP_PLAN_ACT_GRAD);
+  int U = e->p->t[lo->in[0]].cols;
+  RtLoss loss = (RtLoss)lo->sub;
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->i64};
+  LLVMValueRef f = fn_begin(e, k->name, e->T, ps, 4, true);
+  name_params(f, (const char *const[]){"z", "y", "dz", "n", NULL});
+  LLVMValueRef z = LLVMGetParam(f, 0), y = LLVMGetParam(f, 1), dz = LLVMGetParam(f, 2),
+               n = LLVMGetParam(f, 3);
+  LLVMValueRef inv_n = fdiv(e, fc(e, 1), LLVMBuildSIToFP(e->b, n, e->T, ""));
+  LLVMValueRef total = var(e, e->T, fc(e, 0), "total");
+  Loop R, J;
+  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+  LLVMValueRef yv = ld(e, y, r);
+  LLVMValueRef zrow = gep(e, z, imul(e, r, ic(e, U)));
+  LLVMValueRef drow = gep(e, dz, imul(e, r, ic(e, U)));
+  LLVMValueRef l = NULL, g = NULL;  /* per-row loss; gradient for U == 1 */
+  if (loss == RT_LOSS_CE) {
+    /* Saturating: a label that is no class index matches no class, and the
+     * conversion is never poison. */
+    LLVMTypeRef tys[2] = {e->i64, e->T};
+    unsigned sat = LLVMLookupIntrinsicID("llvm.fptosi.sat", 15);
+    LLVMValueRef satf = LLVMGetIntrinsicDeclaration(e->m, sat, tys, 2);
+    LLVMValueRef cls = LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->c, sat, tys, 2), satf, &yv, 1, "cls");
+    LLVMValueRef mx = var(e, e->T, fc(e, -__builtin_inf()), "max");
+    LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "ce.max");
+    set(e, mx, fmax_(e, get(e, mx), ld(e, zrow, j)));
+    loop_close(e, &J);
+    LLVMValueRef m = get(e, mx);
+    LLVMValueRef sum = var(e, e->T, fc(e, 0), "sum");
+    LLVMValueRef zy = var(e, e->T, fc(e, 0), "zy");
+    j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "ce.sum");
+    LLVMValueRef zj = ld(e, zrow, j);
+    set(e, sum, fadd(e, get(e, sum), fexp(e, fsub(e, zj, m))));
+    LLVMValueRef hit = LLVMBuildICmp(e->b, LLVMIntEQ, j, cls, "");
+    set(e, zy, fadd(e, get(e, zy), LLVMBuildSelect(e->b, hit, zj, fc(e, 0), "")));
+    loop_close(e, &J);
+    LLVMValueRef lse = fadd(e, m, flog(e, get(e, sum)));
+    l = fsub(e, lse, get(e, zy));
+    if (lg) {
+      j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "ce.grad");
+      LLVMValueRef pj = fexp(e, fsub(e, ld(e, zrow, j), lse));
+      LLVMValueRef hit2 = LLVMBuildICmp(e->b, LLVMIntEQ, j, cls, "");
+      LLVMValueRef oh = LLVMBuildSelect(e->b, hit2, fc(e, 1), fc(e, 0), "");
+      st(e, fmul(e, fsub(e, pj, oh), inv_n), drow, j);
+      loop_close(e, &J);
+    }
+  } else {
+    LLVMValueRef zv = ld(e, zrow, ic(e, 0));
+    if (loss == RT_LOSS_BCE) {
+      /* max(z,0) - z y + log1p(exp(-|z|)); gradient sigmoid(z) - y. */
+      LLVMValueRef ez = fexp(e, LLVMBuildFNeg(e->b, fabs_(e, zv), ""));
+      l = fadd(e, fsub(e, fmax_(e, zv, fc(e, 0)), fmul(e, zv, yv)), flog1p(e, ez));
+      g = fsub(e, act_val(e, RT_ACT_SIGMOID, zv), yv);
+    } else if (loss == RT_LOSS_MAE) {
+      LLVMValueRef d = fsub(e, zv, yv);
+      l = fabs_(e, d);
+      LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, d, fc(e, 0), "");
+      LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, d, fc(e, 0), "");
+      g = LLVMBuildSelect(e->b, pos, fc(e, 1), LLVMBuildSelect(e->b, neg, fc(e, -1), fc(e, 0), ""), "");
+    } else {
+      LLVMValueRef d = fsub(e, zv, yv);
+      l = fmul(e, d, d);
+      g = fmul(e, d, fc(e, 2));
+    }
+    if (lg) {
+      g = fmul(e, g, inv_n);
+      if (ag) g = fmul(e, g, act_deriv(e, (RtAct)ag->sub, zv));
+      st(e, g, drow, ic(e, 0));
+    }
+  }
+  set(e, total, fadd(e, get(e, total), l));
+  loop_close(e, &R);
+  LLVMBuildRet(e->b, get(e, total));
+  fn_end(e);
+}
+
+/* dense_bwd_x(dz, W, a, dzp, n): dzp[r,k] = f'(a[r,k]) * sum_j dz[r,j] W[k,j].
+ * The sum runs along contiguous rows of dz and W (a reassociable reduction);
+ * the derivative of the layer below is applied before the store, so the
+ * input gradient never reaches memory on its own. */
+static void emit_dense_bwd_x(Emit *e, const Kernel *k) {
+  const PlanOp *nt = kfind(e, k, OP_PLAN_MATMUL_NT);
+  const PlanOp *ag = kfind(e, k, OP_PLAN_ACT_GRAD);
+  const Tensor *W = &e->p->t[nt->in[1]];
+  int K = W->rows, U = W->cols;
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64};
+  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, 5, true);
+  name_params(f, (const char *const[]){"dz", "w", "a", "dzp", "n", NULL});
+  LLVMValueRef dz = LLVMGetParam(f, 0), w = LLVMGetParam(f, 1), a = LLVMGetParam(f, 2),
+               dzp = LLVMGetParam(f, 3), n = LLVMGetParam(f, 4);
+  RtAct act = ag ? (RtAct)ag->sub : RT_ACT_IDENTITY;
+  Loop R, KL, J;
+  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+  LLVMValueRef drow = gep(e, dz, imul(e, r, ic(e, U)));
+  LLVMValueRef arow = gep(e, a, imul(e, r, ic(e, K)));
+  LLVMValueRef orow = gep(e, dzp, imul(e, r, ic(e, K)));
+  LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
+  LLVMValueRef wrow = gep(e, w, imul(e, kk, ic(e, U)));
+  LLVMValueRef s = var(e, e->T, NULL, "dot");
+  set(e, s, fc(e, 0));
+  LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "dot");
+  set(e, s, fadd(e, get(e, s), fmul(e, ld(e, drow, j), ld(e, wrow, j))));
+  loop_close(e, &J);
+  LLVMValueRef v = get(e, s);
+  if (act != RT_ACT_SOFTMAX && act != RT_ACT_IDENTITY) v = fmul(e, v, act_deriv(e, act, ld(e, arow, kk)));
+  st(e, v, orow, kk);
+  loop_close(e, &KL);
+  if (act == RT_ACT_SOFTMAX) {
+    /* Softmax's Jacobian couples the row: dz = a * (da - <da, a>). */
+    LLVMValueRef d = var(e, e->T, fc(e, 0), "sdot");
+    kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "sm.dot");
+    set(e, d, fadd(e, get(e, d), fmul(e, ld(e, orow, kk), ld(e, arow, kk))));
+    loop_close(e, &KL);
+    LLVMValueRef dv = get(e, d);
+    kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "sm.grad");
+    st(e, fmul(e, ld(e, arow, kk), fsub(e, ld(e, orow, kk), dv)), orow, kk);
+    loop_close(e, &KL);
+  }
+  loop_close(e, &R);
+  LLVMBuildRetVoid(e->b);
+  fn_end(e);
+}
+
+/* Hyperparameters as the element type, loaded once per kernel call. */
+typedef struct Hyper {
+  LLVMValueRef lr, mom, b1, b2, eps, bc1, bc2, one_b1, one_b2;
+} Hyper;
+
+static Hyper load_hyper(Emit *e, LLVMValueRef h) {
+  LLVMValueRef v[7];
+  for (int i = 0; i < 7; i++) {
+    LLVMValueRef idx = LLVMConstInt(e->i64, (unsigned)i, 0);
+    LLVMValueRef x = LLVMBuildLoad2(e->b, e->f32, LLVMBuildInBoundsGEP2(e->b, e->f32, h, &idx, 1, ""), "");
+    v[i] = e->dt == DT_F32 ? x : LLVMBuildFPExt(e->b, x, e->T, "");
+  }
+  Hyper H = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], NULL, NULL};
+  H.one_b1 = fsub(e, fc(e, 1), H.b1);
+  H.one_b2 = fsub(e, fc(e, 1), H.b2);
+  return H;
+}
+
+/* One parameter's optimizer step from its gradient g, in place:
+ * sgd   v = momentum v + g;  w -= lr v
+ * adam  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *       w -= lr (m / bc1) / (sqrt(v / bc2) + eps) */
+static void emit_update(Emit *e, RtOpt opt, const Hyper *H, LLVMValueRef w, LLVMValueRef s1,
+                        LLVMValueRef s2, LLVMValueRef idx, LLVMValueRef g) {
+  LLVMValueRef wv = ld(e, w, idx);
+  if (opt == RT_OPT_ADAM) {
+    LLVMValueRef m = fadd(e, fmul(e, H->b1, ld(e, s1, idx)), fmul(e, H->one_b1, g));
+    LLVMValueRef v = fadd(e, fmul(e, H->b2, ld(e, s2, idx)), fmul(e, H->one_b2, fmul(e, g, g)));
+    st(e, m, s1, idx);
+    st(e, v, s2, idx);
+    LLVMValueRef den = fadd(e, fsqrt(e, fdiv(e, v, H->bc2)), H->eps);
+    st(e, fsub(e, wv, fdiv(e, fmul(e, H->lr, fdiv(e, m, H->bc1)), den)), w, idx);
+  } else {
+    LLVMValueRef v = fadd(e, fmul(e, H->mom, ld(e, s1, idx)), g);
+    st(e, v, s1, idx);
+    st(e, fsub(e, wv, fmul(e, H->lr, v)), w, idx);
+  }
+}
+
+/* dense_bwd_w(a, dz, W, b, sW1, sW2, sb1, sb2, gW, gb, n, hyper).
+ * For each input k, g = sum_r a[r,k] dz[r,:] accumulates in one row (axpy
+ * over contiguous dz rows); then either the optimizer updates W[k,:] from g
+ * right away (step: the gradient never exists in full) or g is the
+ * gradient's row (gW + k*U). The bias is the same with a = 1. */
+static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
+  const PlanOp *tn = kfind(e, k, OP_PLAN_MATMUL_TN);
+  const Plan *p = e->p;
+  const Tensor *W = &p->t[p->t[tn->out].param];
+  int K = W->rows, U = W->cols;
+  RtOpt opt = p->cfg->opt;
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr,
+                      e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
+  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, 12, true);
+  name_params(f, (const char *const[]){"a", "dz", "w", "b", "sw1", "sw2", "sb1", "sb2", "gw", "gb",
+                                       "n", "hyper", NULL});
+  LLVMValueRef a = LLVMGetParam(f, 0), dz = LLVMGetParam(f, 1), w = LLVMGetParam(f, 2),
+               b = LLVMGetParam(f, 3), sw1 = LLVMGetParam(f, 4), sw2 = LLVMGetParam(f, 5),
+               sb1 = LLVMGetParam(f, 6), sb2 = LLVMGetParam(f, 7), gw = LLVMGetParam(f, 8),
+               gb = LLVMGetParam(f, 9), n = LLVMGetParam(f, 10), h = LLVMGetParam(f, 11);
+  Hyper H = {0};
+  if (k->update) H = load_hyper(e, h);
+  Loop KL, R, J;
+  LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
+  LLVMValueRef off = imul(e, kk, ic(e, U));
+  LLVMValueRef g = k->update ? gw : gep(e, gw, off);
+  LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "zero");
+  st(e, fc(e, 0), g, j);
+  loop_close(e, &J);
+  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+  LLVMValueRef av = ld(e, a, iadd(e, imul(e, r, ic(e, K)), kk));
+  LLVMValueRef drow = gep(e, dz, imul(e, r, ic(e, U)));
+  j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "axpy");
+  st(e, fadd(e, ld(e, g, j), fmul(e, av, ld(e, drow, j))), g, j);
+  loop_close(e, &J);
+  loop_close(e, &R);
+  if (k->update) {
+    LLVMValueRef wrow = gep(e, w, off), s1 = gep(e, sw1, off);
+    LLVMValueRef s2 = opt == RT_OPT_ADAM ? gep(e, sw2, off) : s1;
+    j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "upd");
+    emit_update(e, opt, &H, wrow, s1, s2, j, ld(e, g, j));
+    loop_close(e, &J);
+  }
+  loop_close(e, &KL);
+  /* bias */
+  LLVMValueRef gbb = k->update ? gw : gb;
+  j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "bzero");
+  st(e, fc(e, 0), gbb, j);
+  loop_close(e, &J);
+  r = loop_open(e, &R, ic(e, 0), n, 1, "brow");
+  drow = gep(e, dz, imul(e, r, ic(e, U)));
+  j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "bsum");
+  st(e, fadd(e, ld(e, gbb, j), ld(e, drow, j)), gbb, j);
+  loop_close(e, &J);
+  loop_close(e, &R);
+  if (k->update) {
+    j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "bupd");
+    emit_update(e, opt, &H, b, sb1, opt == RT_OPT_ADAM ? sb2 : sb1, j, ld(e, gbb, j));
+    loop_close(e, &J);
+  }
+  LLVMBuildRetVoid(e->b);
+  fn_end(e);
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+/* Base pointers an entry hands to its kernels. */
+typedef struct Bases {
+  LLVMValueRef params, state, work, x, y, grad, out;
+  bool predict;     /* the model output goes to out */
+} Bases;
+
+static LLVMValueRef tptr(Emit *e, const Bases *B, int t) {
+  LLVMValueRef null = LLVMConstNull(e->ptr);
+  if (t < 0) return null;
+  const Tensor *T = &e->p->t[t];
+  if (B->predict && t == e->p->pred) return B->out;
+  LLVMValueRef base = NULL;
+  switch (T->buf) {
+  case BUF_X: base = B->x; break;
+  case BUF_Y: base = B->y; break;
+  case BUF_PARAM: base = B->params; break;
+  case BUF_STATE: base = B->state; break;
+  case BUF_WORK: base = B->work; break;
+  case BUF_GRAD: base = B->grad; break;
+  case BUF_OUT: base = B->out; break;
+  default: base = NULL; break;
+  }
+  if (!base) return null;
+  return T->off ? gep(e, base, ic(e, T->off)) : base;
+}
+
+/* Calls kernel k with the pointers its ops name; returns what it returns. */
+static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMValueRef n,
+                                LLVMValueRef hyper) {
+  LLVMValueRef f = LLVMGetNamedFunction(e->m, k->name);
+  LLVMValueRef args[12];
+  int na = 0;
+  const Plan *p = e->p;
+  LLVMValueRef null = LLVMConstNull(e->ptr);
+  switch (k->kind) {
+  case K_DENSE_FWD: {
+    const PlanOp *mm = kfind(e, k, OP_PLAN_MATMUL), *ba = kfind(e, k, OP_PLAN_BIAS_ADD);
+    const PlanOp *last = kop(e, k, k->nops - 1);
+    args[na++] = tptr(e, B, mm->in[0]);
+    args[na++] = tptr(e, B, mm->in[1]);
+    args[na++] = ba ? tptr(e, B, ba->in[1]) : null;
+    args[na++] = tptr(e, B, last->out);
+    break;
+  }
+  case K_LOSS: {
+    const PlanOp *lo = kfind(e, k, OP_PLAN_LOSS), *last = kop(e, k, k->nops - 1);
+    args[na++] = tptr(e, B, lo->in[0]);
+    args[na++] = tptr(e, B, lo->in[1]);
+    args[na++] = last != lo ? tptr(e, B, last->out) : null;
+    break;
+  }
+  case K_DENSE_BWD_X: {
+    const PlanOp *nt = kfind(e, k, OP_PLAN_MATMUL_NT), *ag = kfind(e, k, OP_PLAN_ACT_GRAD);
+    const PlanOp *last = kop(e, k, k->nops - 1);
+    args[na++] = tptr(e, B, nt->in[0]);
+    args[na++] = tptr(e, B, nt->in[1]);
+    args[na++] = ag ? tptr(e, B, ag->in[1]) : null;
+    args[na++] = tptr(e, B, last->out);
+    break;
+  }
+  case K_DENSE_BWD_W: {
+    const PlanOp *tn = kfind(e, k, OP_PLAN_MATMUL_TN), *cs = kfind(e, k, OP_PLAN_COLSUM);
+    int w = p->t[tn->out].param, b = p->t[cs->out].param;
+    LLVMValueRef s[4] = {null, null, null, null};
+    for (int i = 0; i < k->nops; i++) {
+      const PlanOp *u = kop(e, k, i);
+      if (u->kind != OP_PLAN_UPDATE) continue;
+      int base = u->in[0] == w ? 0 : 2;
+      s[base] = tptr(e, B, u->in[2]);
+      if (p->cfg->opt == RT_OPT_ADAM) s[base + 1] = tptr(e, B, u->in[3]);
+    }
+    args[na++] = tptr(e, B, tn->in[0]);
+    args[na++] = tptr(e, B, tn->in[1]);
+    args[na++] = k->update ? tptr(e, B, w) : null;
+    args[na++] = k->update ? tptr(e, B, b) : null;
+    for (int i = 0; i < 4; i++) args[na++] = s[i];
+    if (k->update) {
+      args[na++] = gep(e, B->work, ic(e, e->ks->scratch));
+      args[na++] = null;
+    } else {
+      args[na++] = tptr(e, B, tn->out);
+      args[na++] = tptr(e, B, cs->out);
+    }
+    args[na++] = n;
+    args[na++] = hyper ? hyper : null;
+    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
+  }
+  default:
+    break;
+  }
+  args[na++] = n;
+  return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
+}
+
+/* min(max(n, 0), batch): the kernels never touch rows past the tile. */
+static LLVMValueRef clamp_rows(Emit *e, LLVMValueRef n) {
+  LLVMValueRef B = ic(e, e->p->batch);
+  LLVMValueRef lo = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, n, ic(e, 0), ""),
+                                    ic(e, 0), n, "");
+  return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, lo, B, ""), B, lo, "n");
+}
+
+/* Runs a kernel list; returns the loss kernel's result (or 0). */
+static LLVMValueRef run_list(Emit *e, const Bases *B, Kernel **ks, int n, LLVMValueRef rows,
+                             LLVMValueRef hyper) {
+  LLVMValueRef loss = fc(e, 0);
+  for (int i = 0; i < n; i++) {
+    LLVMValueRef v = call_kernel(e, B, ks[i], rows, hyper);
+    if (ks[i]->kind == K_LOSS) loss = v;
+  }
+  return loss;
+}
+
+/* float mlx_step(params, state, work, x, y, n, hyper): rows past the tile
+ * are ignored; n <= 0 is no step at all (returns 0, parameters untouched). */
+static void emit_step(Emit *e) {
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
+  LLVMValueRef f = fn_begin(e, "mlx_step", e->f32, ps, 7, false);
+  name_params(f, (const char *const[]){"params", "state", "work", "x", "y", "nrows", "hyper", NULL});
+  Bases B = {.params = LLVMGetParam(f, 0), .state = LLVMGetParam(f, 1),
+             .work = LLVMGetParam(f, 2), .x = LLVMGetParam(f, 3), .y = LLVMGetParam(f, 4)};
+  LLVMValueRef n = clamp_rows(e, LLVMGetParam(f, 5));
+  LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(e->c, f, "run");
+  LLVMBasicBlockRef none = LLVMAppendBasicBlockInContext(e->c, f, "none");
+  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, n, ic(e, 0), ""), run, none);
+  LLVMPositionBuilderAtEnd(e->b, none);
+  LLVMBuildRet(e->b, LLVMConstReal(e->f32, 0));
+  LLVMPositionBuilderAtEnd(e->b, run);
+  LLVMValueRef loss = run_list(e, &B, e->ks->step, e->ks->nstep, n, LLVMGetParam(f, 6));
+  if (e->dt != DT_F32) loss = LLVMBuildFPTrunc(e->b, loss, e->f32, "");
+  LLVMBuildRet(e->b, loss);
+  fn_end(e);
+}
+
+/* void mlx_predict(params, work, x, n, out): walks any n in batch tiles. */
+static void emit_predict(Emit *e) {
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
+  LLVMValueRef f = fn_begin(e, "mlx_predict", e->vd, ps, 5, false);
+  name_params(f, (const char *const[]){"params", "work", "x", "n", "out", NULL});
+  const Plan *p = e->p;
+  int nin = p->model->n_in, nout = p->model->layers[p->model->n_layers - 1].units;
+  LLVMValueRef n = LLVMGetParam(f, 3);
+  Loop T;
+  LLVMValueRef t = loop_open(e, &T, ic(e, 0), n, p->batch, "tile");
+  LLVMValueRef left = LLVMBuildNSWSub(e->b, n, t, "");
+  LLVMValueRef rows = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, left, ic(e, p->batch), ""),
+                                      left, ic(e, p->batch), "rows");
+  Bases B = {.params = LLVMGetParam(f, 0), .work = LLVMGetParam(f, 1),
+             .x = gep(e, LLVMGetParam(f, 2), imul(e, t, ic(e, nin))),
+             .out = gep(e, LLVMGetParam(f, 4), imul(e, t, ic(e, nout))), .predict = true};
+  run_list(e, &B, e->ks->predict, e->ks->npredict, rows, NULL);
+  loop_close(e, &T);
+  LLVMBuildRetVoid(e->b);
+  fn_end(e);
+}
+
+/* double mlx_grad(params, grad, work, x, y, n): gradient of the mean loss. */
+static void emit_grad(Emit *e) {
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64};
+  LLVMValueRef f = fn_begin(e, "mlx_grad", e->f64, ps, 6, false);
+  name_params(f, (const char *const[]){"params", "grad", "work", "x", "y", "nrows", NULL});
+  Bases B = {.params = LLVMGetParam(f, 0), .grad = LLVMGetParam(f, 1),
+             .work = LLVMGetParam(f, 2), .x = LLVMGetParam(f, 3), .y = LLVMGetParam(f, 4)};
+  LLVMValueRef n = clamp_rows(e, LLVMGetParam(f, 5));
+  LLVMValueRef loss = run_list(e, &B, e->ks->grad, e->ks->ngrad, n, NULL);
+  if (e->dt == DT_F32) loss = LLVMBuildFPExt(e->b, loss, e->f64, "");
+  LLVMBuildRet(e->b, loss);
+  fn_end(e);
+}
+
+/* Emits each distinct kernel once, in first-use order across the lists. */
+static void emit_kernels(Emit *e, Kernel **ks, int n) {
+  for (int i = 0; i < n; i++) {
+    if (LLVMGetNamedFunction(e->m, ks[i]->name)) continue;
+    switch (ks[i]->kind) {
+    case K_DENSE_FWD: emit_dense_fwd(e, ks[i]); break;
+    case K_LOSS: emit_loss(e, ks[i]); break;
+    case K_DENSE_BWD_X: emit_dense_bwd_x(e, ks[i]); break;
+    case K_DENSE_BWD_W: emit_dense_bwd_w(e, ks[i]); break;
+    default: break;
+    }
+  }
+}
+
+LlvmUnit *llvm_emit(KernelSet *ks, const char *cpu) {
+  if (!ks) return NULL;
+  LlvmUnit *u = calloc(1, sizeof *u);
+  if (!u) return NULL;
+  /* The unit owns a thread-safe context so the JIT can take the module
+   * without copying it; the plain context inside is borrowed from it. */
+  u->tsc = LLVMOrcCreateNewThreadSafeContext();
+  u->ctx = LLVMOrcThreadSafeContextGetContext(u->tsc);
+  u->cpu = cpu && strcmp(cpu, "native") && strcmp(cpu, "host") ? strdup(cpu) : NULL;
+  const Plan *p = ks->plan;
+  const char *name = p->model->name ? p->model->name : "model";
+  u->mod = LLVMModuleCreateWithNameInContext(name, u->ctx);   /* owned by the unit */
+  Emit e = {.c = u->ctx, .m = u->mod, .dt = p->dt, .p = p, .ks = ks};
+  e.b = LLVMCreateBuilderInContext(e.c);
+  e.f32 = LLVMFloatTypeInContext(e.c);
+  e.f64 = LLVMDoubleTypeInContext(e.c);
+  e.T = p->dt == DT_F32 ? e.f32 : e.f64;
+  e.i64 = LLVMInt64TypeInContext(e.c);
+  e.i32 = LLVMInt32TypeInContext(e.c);
+  e.i1 = LLVMInt1TypeInContext(e.c);
+  e.ptr = LLVMPointerTypeInContext(e.c, 0);
+  e.vd = LLVMVoidTypeInContext(e.c);
+  e.fmf = LLVMFastMathAllowReassoc | LLVMFastMathAllowContract | LLVMFastMathNoSignedZeros |
+          LLVMFastMathAllowReciprocal;
+  emit_exp_fn(&e);
+  emit_kernels(&e, ks->predict, ks->npredict);
+  emit_predict(&e);
+  if (p->dt == DT_F32) {
+    emit_kernels(&e, ks->step, ks->nstep);
+    emit_step(&e);
+  }
+  if (ks->with_grad) {
+    emit_kernels(&e, ks->grad, ks->ngrad);
+    emit_grad(&e);
+  }
+  LLVMDisposeBuilder(e.b);
+  char *msg = NULL;
+  if (LLVMVerifyModule(u->mod, LLVMReturnStatusAction, &msg)) {
+    rt_diag(RT_ERROR, rt_loc_file(name), "internal: generated IR does not verify: %s", msg);
+    LLVMDisposeMessage(msg);
+    llvm_unit_free(u);
+    return NULL;
+  }
+  LLVMDisposeMessage(msg);
+  return u;
+}
+
+void llvm_dump_ir(FILE *out, LlvmUnit *u) {
+  if (!u) return;
+  char *s = LLVMPrintModuleToString(u->mod);
+  fputs(s, out);
+  LLVMDisposeMessage(s);
+}
+
+static void llvm_report(LlvmUnit *u, const char *what, char *msg) {
+  rt_diag(RT_ERROR, rt_loc_file(u && u->mod ? LLVMGetModuleIdentifier(u->mod, &(size_t){0}) : "llvm"),
+          "%s: %s", what, msg ? msg : "unknown error");
+  if (msg) LLVMDisposeMessage(msg);
+}
+
+/* The native target is registered once per process (idempotent in LLVM). */
+static void llvm_init_native(void) {
+  LLVMInitializeNativeTarget();
+  LLVMInitializeNativeAsmPrinter();
+  LLVMInitializeNativeAsmParser();
+}
+
+/* A target machine for the unit's CPU (the host's name and features when
+ * none was asked for), tagged onto the module and every function so the
+ * vectorizer sees the real vector width. */
+int llvm_optimize(LlvmUnit *u) {
+  if (!u || !u->mod) return -1;
+  if (u->optimized) return 0;
+  llvm_init_native();
+  char *triple = LLVMGetDefaultTargetTriple();
+  LLVMTargetRef target;
+  char *err = NULL;
+  if (LLVMGetTargetFromTriple(triple, &target, &err)) {
+    llvm_report(u, "no target for this host", err);
+    LLVMDisposeMessage(triple);
+    return -1;
+  }
+  char *cpu = u->cpu ? strdup(u->cpu) : LLVMGetHostCPUName();
+  char *feat = u->cpu ? strdup("") : LLVMGetHostCPUFeatures();
+  if (!u->tm)
+    u->tm = LLVMCreateTargetMachine(target, triple, cpu, feat, LLVMCodeGenLevelAggressive,
+                                    LLVMRelocPIC, LLVMCodeModelDefault);
+  LLVMSetTarget(u->mod, triple);
+  LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(u->tm);   /* ours */
+  LLVMSetModuleDataLayout(u->mod, dl);                         /* copied into the module */
+  LLVMDisposeTargetData(dl);
+  for (LLVMValueRef f = LLVMGetFirstFunction(u->mod); f; f = LLVMGetNextFunction(f)) {
+    if (LLVMIsDeclaration(f)) continue;
+    const char *kv[2][2] = {{"target-cpu", cpu}, {"target-features", feat}};
+    for (int i = 0; i < 2; i++)
+      if (kv[i][1][0])
+        LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                                LLVMCreateStringAttribute(u->ctx, kv[i][0], (unsigned)strlen(kv[i][0]),
+                                                          kv[i][1], (unsigned)strlen(kv[i][1])));
+  }
+  if (u->cpu) free(cpu); else LLVMDisposeMessage(cpu);
+  if (u->cpu) free(feat); else LLVMDisposeMessage(feat);
+  LLVMDisposeMessage(triple);
+  LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
+  LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
+  LLVMPassBuilderOptionsSetLoopInterleaving(opts, 1);
+  LLVMPassBuilderOptionsSetLoopUnrolling(opts, 1);
+  LLVMErrorRef e = LLVMRunPasses(u->mod, "default<O3>", u->tm, opts);
+  LLVMDisposePassBuilderOptions(opts);
+  if (e) {
+    llvm_report(u, "optimization failed", LLVMGetErrorMessage(e));
+    return -1;
+  }
+  u->optimized = true;
+  return 0;
+}
+
+/* Machine code as assembly text (AT&T), after optimization. */
+int llvm_dump_asm(FILE *out, LlvmUnit *u) {
+  if (!u) return -1;
+  if (llvm_optimize(u)) return -1;
+  LLVMMemoryBufferRef buf = NULL;   /* ours once emitted */
+  char *err = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(u->tm, u->mod, LLVMAssemblyFile, &err, &buf)) {
+    llvm_report(u, "assembly output failed", err);
+    return -1;
+  }
+  fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), out);
+  LLVMDisposeMemoryBuffer(buf);
+  return 0;
+}
+
+void llvm_unit_free(LlvmUnit *u) {
+  if (!u) return;
+  if (u->mod) LLVMDisposeModule(u->mod);   /* before the context it lives in */
+  if (u->tsc) LLVMOrcDisposeThreadSafeContext(u->tsc);
+  if (u->tm) LLVMDisposeTargetMachine(u->tm);
+  free(u->cpu);
+  free(u);
+}
+
+/* For jit.c: hands over the module and its context (the unit forgets them),
+ * freeing the rest of the unit. */
+void llvm_unit_release(LlvmUnit *u, void **mod, void **tsc) {
+  *mod = u->mod;
+  *tsc = u->tsc;
+  u->mod = NULL;
+  u->tsc = NULL;
+  llvm_unit_free(u);
+}

@@ -1,0 +1,2909 @@
+/* sema.c — the checker, between parse and plan. It resolves imports, folds
+ * consts, knows every statement of every block (arguments, options, units,
+ * types), reads CSV headers to check column names, and turns each train block
+ * into the runtime's descriptions (RtDataSpec, RtModelDesc, RtTrainCfg).
+ * SEMA_RUN also refuses, at its location, what `mlxc run` cannot execute yet. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlxc.h"
+
+/* Defaults a train block gets for what it does not say (RtTrainCfg):
+ *
+ *   setting            default     setting            default
+ *   sgd lr             0.01        adam lr            1e-3
+ *   sgd momentum       0           adam beta1         0.9
+ *   epochs             10          adam beta2         0.999
+ *   batch              32          adam eps           1e-8
+ *   seed               0           split seed         0
+ *   optimizer          sgd
+ */
+#define DEF_SGD_LR 0.01
+#define DEF_ADAM_LR 1e-3
+#define DEF_BETA1 0.9
+#define DEF_BETA2 0.999
+#define DEF_EPS 1e-8
+#define DEF_EPOCHS 10
+#define DEF_BATCH 32
+
+#define NELEM(a) ((int)(sizeof(a) / sizeof *(a)))
+
+/* ---- values and types --------------------------------------------------- */
+
+/* The kinds of value a spec can spell; numbers carry no unit, the others do. */
+typedef enum { TY_ERR, TY_NUM, TY_DUR, TY_PCT, TY_BOOL, TY_STR, TY_COUNT, TY_LIST, TY_MAP } Ty;
+
+static const char *const ty_article[] = {
+    "an invalid value", "a number", "a duration", "a percent", "a bool",
+    "a string", "a count", "a list", "a map"};
+
+/* A checked expression: its type and, when folded at compile time, its value. */
+typedef struct Val {
+  Ty ty;
+  bool known;       /* num/str hold the folded value */
+  bool is_int;      /* an integer (folded, or an int parameter) */
+  double num;       /* NUM, DUR (seconds), PCT (percent), COUNT, BOOL (0/1) */
+  const char *str;  /* STR bytes; COUNT: the unit word */
+  Ast *src;         /* where the value was written (literal, argument, default) */
+  bool from_arg;    /* came from a train's named model argument */
+} Val;
+
+static const Val val_err = {0};
+
+/* ---- declarations and per-block results --------------------------------- */
+
+typedef struct DataInfo DataInfo;
+typedef struct ModelInfo ModelInfo;
+typedef struct GateInfo GateInfo;
+typedef struct TrainInfo TrainInfo;
+
+/* A top-level name: a block, a const, a fn or an extern, from any file. */
+typedef struct Decl {
+  Ast *node;         /* the declaration */
+  const char *name;
+  Val val;           /* const: the folded value */
+  int state;         /* const: 0 not folded, 1 folding (a cycle), 2 done */
+  void *info;        /* DataInfo, ModelInfo, GateInfo or TrainInfo once checked */
+  bool root;         /* declared in the root file (not imported) */
+} Decl;
+
+/* A dataset as trains see it. */
+struct DataInfo {
+  bool ok;            /* checked without errors: usable by trains */
+  RtDataSpec *spec;   /* what the runtime loads */
+  char **header;      /* CSV header names, NULL when unreadable */
+  int nheader;
+  int n_map_classes;  /* distinct values in a label map (0: none) */
+  Ast *label_stmt;    /* the `label` statement */
+  bool has_split;
+};
+
+/* A model block after checking its statements with unbound parameters. */
+struct ModelInfo {
+  bool ok;            /* usable by trains */
+  bool has_loss;
+  RtLoss loss;
+  bool mae;           /* `loss mae` (regression; not in RtLoss yet) */
+  RtTask task;
+  Ast *loss_stmt;
+  Val *defs;          /* folded parameter defaults (TY_ERR: none) */
+};
+
+/* A metric path read by a gate line, checked per task once trains use it. */
+typedef struct MetricUse {
+  Ast *node;          /* the PATH */
+  const char *metric; /* the metric word */
+  const char *where;  /* "train", "val", "test" */
+  unsigned reported;  /* tasks already reported (1 << RtTask): once per task */
+} MetricUse;
+
+struct GateInfo {
+  bool ok;
+  PtrVec uses;        /* MetricUse* of split metrics */
+  Ast *live_use;      /* first `live.` path, if any */
+  bool live_reported; /* a train's use of it was reported */
+  bool has_baseline;
+};
+
+struct TrainInfo {
+  bool ok;            /* a SemaTrain could be built */
+  bool task_known;
+  RtTask task;
+  Decl *model, *data;
+  Ast *model_stmt;
+  const char *opt;    /* optimizer word */
+  Ast *opt_call;      /* its CALL or NAME */
+  Ast *last_dense;    /* the model's last `dense` statement */
+  SemaTrain st;
+};
+
+/* A file taken in by import, keyed by its real path (or "std/NAME"). */
+typedef struct FileRec {
+  const char *key;
+  Ast *site;          /* the import that first brought it in (NULL: root) */
+  bool active;        /* on the import stack now */
+} FileRec;
+
+/* The checker's state for one compilation. */
+typedef struct Ctx {
+  Arena *a;
+  SemaMode mode;
+  bool *data_error;
+  PtrVec decls;       /* Decl*, every file, in import order */
+  PtrVec files;       /* FileRec* */
+  PtrVec stack;       /* FileRec* being imported now, root first */
+  bool instantiating; /* building a model for a train: report argument values only */
+} Ctx;
+
+/* How names in an expression resolve. */
+typedef enum {
+  SC_CONST,    /* consts only (const initializers, statement arguments) */
+  SC_PARAMS,   /* consts and the block's parameters */
+  SC_FN,       /* a fn body: parameters, consts, builtins and other fns */
+  SC_GATE,     /* a gate line: metric paths */
+  SC_RELEASE   /* a release rule: live metrics, drift() */
+} ScopeKind;
+
+typedef struct Scope {
+  ScopeKind kind;
+  Ast **params; int nparams;  /* of the model, gate or fn */
+  Val *binds;                 /* per parameter (TY_ERR: unbound), or NULL */
+  Decl *self;                 /* the fn being checked: no recursion */
+  GateInfo *gate;             /* SC_GATE: metric uses are recorded here */
+  bool has_baseline;          /* a `baseline` line makes baseline.* readable */
+  DataInfo *data;             /* SC_RELEASE: columns for drift() */
+} Scope;
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static bool span_ok(Span s) { return s.hi > s.lo; }
+
+/* The name's span when the parser gave one, else the node's. */
+static Span nsp(const Ast *n) { return span_ok(n->name_span) ? n->name_span : n->span; }
+
+/* Source text of a span, on one line and shortened, for quoting in messages. */
+static char *span_text(Ctx *c, Span s) {
+  size_t len;
+  const char *t = src_text(s.file, &len);
+  if (s.lo > len) return "";
+  size_t hi = s.hi > len ? len : s.hi;
+  size_t n = hi - s.lo;
+  const char *nl = memchr(t + s.lo, '\n', n);
+  if (nl) n = (size_t)(nl - (t + s.lo));
+  if (n > 60) return arena_printf(c->a, "%.57s...", t + s.lo);
+  return arena_strndup(c->a, t + s.lo, n);
+}
+
+static char *node_text(Ctx *c, const Ast *n) { return span_text(c, n->span); }
+
+static bool is_word(const Ast *n, const char *w) {
+  return n && n->kind == AST_NAME && n->name && !strcmp(n->name, w);
+}
+
+static bool is_mod(const Ast *n, const char *w) {
+  return n && n->kind == AST_MOD && n->name && !strcmp(n->name, w) && n->nkids;
+}
+
+static int word_index(const char *w, const char *const *list, int n) {
+  for (int i = 0; w && i < n; i++)
+    if (!strcmp(w, list[i])) return i;
+  return -1;
+}
+
+/* A `did you mean` note at s, when one of cands is close to word. */
+static void suggest(Span s, const char *word, const char *const *cands, int n) {
+  const char *best = word ? diag_suggest(word, cands, n) : NULL;
+  if (best) diag_note(s, "did you mean '%s'?", best);
+}
+
+/* "unknown WHAT 'word'" with a did-you-mean note over cands. */
+static void unknown(Span s, const char *what, const char *word, const char *const *cands,
+                    int n) {
+  diag_error(s, "unknown %s '%s'", what, word ? word : "?");
+  suggest(s, word, cands, n);
+}
+
+/* True when n or anything under it is a parse-error node: such statements
+ * were already reported by the parser and are skipped without cascades. */
+static bool has_error(const Ast *n) {
+  if (!n) return false;
+  if (n->kind == AST_ERROR) return true;
+  for (int i = 0; i < n->nkids; i++)
+    if (has_error(n->kids[i])) return true;
+  for (int i = 0; i < n->nparams; i++)
+    if (has_error(n->params[i])) return true;
+  return false;
+}
+
+/* SEMA_RUN refuses what `mlxc run` cannot execute yet. Returns true when refused. */
+static bool refuse(Ctx *c, Span s, const char *what) {
+  if (c->mode != SEMA_RUN) return false;
+  diag_error(s, "'%s' is not supported yet", what);
+  return true;
+}
+
+static RtLoc loc_of(Ctx *c, Span s) {
+  RtLoc l = span_loc(s);
+  if (l.text) l.text = arena_strdup(c->a, l.text);
+  return l;
+}
+
+static char *dir_of(Ctx *c, const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? arena_strndup(c->a, path, (size_t)(slash - path)) : "";
+}
+
+/* A path written in a spec, relative to the spec file that wrote it. */
+static char *resolve_path(Ctx *c, uint32_t file, const char *p) {
+  if (p[0] == '/') return arena_strdup(c->a, p);
+  const char *d = dir_of(c, src_path(file));
+  return *d ? arena_printf(c->a, "%s/%s", d, p) : arena_strdup(c->a, p);
+}
+
+/* The items of a statement's clause k; *n is 0 when there is no such clause. */
+static Ast **clause(const Ast *st, int k, int *n) {
+  *n = 0;
+  if (k >= st->nkids || !st->kids[k]) return NULL;
+  *n = st->kids[k]->nkids;
+  return st->kids[k]->kids;
+}
+
+/* Where to point when something is missing at the end of a statement. */
+static Span end_span(const Ast *st) {
+  Span s = st->span;
+  s.lo = s.hi > s.lo ? s.hi - 1 : s.lo;
+  return s;
+}
+
+/* Statements that take one clause: a second one (a comma) is an error. */
+static bool one_clause(Ctx *c, Ast *st) {
+  if (st->nkids <= 1) return true;
+  Ast *k = st->kids[1];
+  diag_error(k->nkids ? k->kids[0]->span : k->span, "unexpected '%s' after '%s'",
+             k->nkids ? node_text(c, k->kids[0]) : ",", st->name);
+  return false;
+}
+
+/* Items past what a statement takes. */
+static bool no_more(Ctx *c, Ast *st, Ast **it, int n, int used) {
+  if (n <= used) return true;
+  diag_error(it[used]->span, "unexpected '%s' in '%s'", node_text(c, it[used]), st->name);
+  return false;
+}
+
+/* Expects at least `want` items; reports what is missing at the end. */
+static bool need(Ctx *c, Ast *st, int n, int want, const char *what) {
+  (void)c;
+  if (n >= want) return true;
+  diag_error(end_span(st), "expected %s after '%s', found the end of the line", what,
+             st->name);
+  return false;
+}
+
+/* ---- declarations -------------------------------------------------------- */
+
+static Decl *decl_find(Ctx *c, const char *name) {
+  for (int i = 0; name && i < c->decls.len; i++) {
+    Decl *d = c->decls.items[i];
+    if (!strcmp(d->name, name)) return d;
+  }
+  return NULL;
+}
+
+static const char *kind_word(AstKind k) {
+  switch (k) {
+  case AST_CONST: return "const";
+  case AST_DATASET: return "dataset";
+  case AST_MODEL: return "model";
+  case AST_GATE: return "gate";
+  case AST_TRAIN: return "train";
+  case AST_SEARCH: return "search";
+  case AST_RELEASE: return "release";
+  case AST_FN: return "fn";
+  case AST_EXTERN: return "extern fn";
+  default: return "declaration";
+  }
+}
+
+/* Names of every declaration of kind k (AST__COUNT: any), for suggestions. */
+static const char **decl_names(Ctx *c, AstKind k, int *n) {
+  const char **v = arena_alloc(c->a, sizeof(char *) * (size_t)(c->decls.len + 1));
+  *n = 0;
+  for (int i = 0; i < c->decls.len; i++) {
+    Decl *d = c->decls.items[i];
+    if (k == AST__COUNT || d->node->kind == k) v[(*n)++] = d->name;
+  }
+  return v;
+}
+
+/* Finds a declaration of kind k named by node n (a NAME or a CALL's callee);
+ * reports unknown names and names of another kind. */
+static Decl *lookup_kind(Ctx *c, Ast *n, AstKind k) {
+  const char *name = n->name;
+  Decl *d = decl_find(c, name);
+  if (!d) {
+    int nn;
+    const char **names = decl_names(c, k, &nn);
+    diag_error(nsp(n), "unknown %s '%s'", kind_word(k), name ? name : "?");
+    suggest(nsp(n), name, names, nn);
+    return NULL;
+  }
+  if (d->node->kind != k) {
+    diag_error(nsp(n), "expected a %s, found %s '%s'", kind_word(k), kind_word(d->node->kind),
+               name);
+    diag_note(nsp(d->node), "'%s' is declared here", name);
+    return NULL;
+  }
+  return d;
+}
+
+/* Adds a declaration; one namespace for every kind, across imported files. */
+static void decl_add(Ctx *c, Ast *n, bool root) {
+  if (!n->name) return;
+  Decl *old = decl_find(c, n->name);
+  if (old) {
+    diag_error(nsp(n), "duplicate name '%s'", n->name);
+    diag_note(nsp(old->node), "'%s' is first declared here as a %s", n->name,
+              kind_word(old->node->kind));
+    return;
+  }
+  Decl *d = arena_alloc(c->a, sizeof *d);
+  d->node = n;
+  d->name = n->name;
+  d->root = root;
+  ptrvec_push(c->a, &c->decls, d);
+}
+
+static void load_file(Ctx *c, Ast *file, bool root);
+
+/* Reads a whole file into the arena; NULL with errno set on failure. */
+static char *read_all(Ctx *c, const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  size_t got;
+  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n == cap) {
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb) free(buf);
+      buf = nb;
+    }
+  }
+  bool bad = ferror(f) || !buf;
+  fclose(f);
+  if (bad) {
+    free(buf);
+    errno = EIO;
+    return NULL;
+  }
+  char *t = arena_strndup(c->a, buf, n);
+  free(buf);
+  *len = n;
+  return t;
+}
+
+/* import "std/NAME" | import "rel/path.mlx": each file is taken in once; a
+ * file that is being imported further up the stack is a cycle. */
+static void import_one(Ctx *c, Ast *imp) {
+  const char *p = imp->str;
+  if (!p || !*p) {
+    diag_error(imp->span, "expected a module path, found '%s'", node_text(c, imp));
+    return;
+  }
+  bool std = !strncmp(p, "std/", 4);
+  const char *path = std ? p : resolve_path(c, imp->span.file, p);
+  const char *key = path;
+  char real[PATH_MAX];
+  if (!std && realpath(path, real)) key = arena_strdup(c->a, real);
+  for (int i = 0; i < c->files.len; i++) {
+    FileRec *r = c->files.items[i];
+    if (strcmp(r->key, key)) continue;
+    if (!r->active) return;   /* already in: a diamond, not a cycle */
+    diag_error(imp->span, "import cycle: '%s' imports itself", p);
+    bool after = false;
+    for (int j = 0; j < c->stack.len; j++) {
+      FileRec *s = c->stack.items[j];
+      if (s == r) after = true;
+      if (after && s->site) diag_note(s->site->span, "'%s' is imported here", s->site->str);
+    }
+    return;
+  }
+  size_t len = 0;
+  const char *text;
+  if (std) {
+    text = stdlib_find(p, &len);
+    if (!text) {
+      const char *mods[] = {"std/gates"};
+      diag_error(imp->span, "unknown module '%s'", p);
+      suggest(imp->span, p, mods, NELEM(mods));
+      return;
+    }
+  } else {
+    size_t n = strlen(path);
+    if (n < 4 || strcmp(path + n - 4, ".mlx")) {
+      diag_error(imp->span, "expected a path ending in '.mlx' or 'std/NAME', found '%s'", p);
+      return;
+    }
+    text = read_all(c, path, &len);
+    if (!text) {
+      diag_error(imp->span, "cannot read '%s': %s", path, strerror(errno));
+      return;
+    }
+  }
+  FileRec *r = arena_alloc(c->a, sizeof *r);
+  r->key = key;
+  r->site = imp;
+  r->active = true;
+  ptrvec_push(c->a, &c->files, r);
+  ptrvec_push(c->a, &c->stack, r);
+  uint32_t id = src_add(std ? p : path, text, len);
+  Ast *file = parse_source(c->a, id);
+  if (file) load_file(c, file, false);
+  c->stack.len--;
+  r->active = false;
+}
+
+/* Declarations of one file in order; imports are taken in where they stand. */
+static void load_file(Ctx *c, Ast *file, bool root) {
+  for (int i = 0; i < file->nkids; i++) {
+    Ast *n = file->kids[i];
+    if (!n || n->kind == AST_ERROR) continue;
+    if (n->kind == AST_IMPORT) import_one(c, n);
+    else decl_add(c, n, root);
+  }
+}
+
+/* ---- expressions --------------------------------------------------------- */
+
+static Val ex_eval(Ctx *c, Scope *s, Ast *e);
+static void const_fold(Ctx *c, Decl *d);
+
+static const char *const builtins[] = {"min", "max", "abs", "exp", "log", "sqrt", "log1p"};
+static const char *const count_units[] = {"epoch", "epochs", "step", "steps", "request",
+                                          "requests", "check", "checks"};
+static const char *const type_names[] = {"int", "float", "bool", "str", "duration", "percent"};
+
+static const char *const metrics_binary[] = {"loss", "accuracy", "precision", "recall",
+                                             "f1", "auc", "log_loss"};
+static const char *const metrics_multi[] = {"loss", "accuracy", "log_loss", "precision",
+                                            "recall", "f1"};
+static const char *const metrics_reg[] = {"loss", "mse", "rmse", "mae", "r2"};
+static const char *const metrics_all[] = {"loss", "accuracy", "precision", "recall", "f1",
+                                          "auc", "log_loss", "mse", "rmse", "mae", "r2"};
+static const char *const splits[] = {"train", "val", "test"};
+static const char *const latencies[] = {"p50", "p90", "p99"};
+static const char *const live_metrics[] = {"requests", "error_rate", "p50", "p99"};
+static const char *const task_names[] = {"regression", "binary", "multiclass"};
+
+static bool metric_of_task(const char *m, RtTask t) {
+  switch (t) {
+  case RT_TASK_BINARY: return word_index(m, metrics_binary, NELEM(metrics_binary)) >= 0;
+  case RT_TASK_MULTICLASS: return word_index(m, metrics_multi, NELEM(metrics_multi)) >= 0;
+  default: return word_index(m, metrics_reg, NELEM(metrics_reg)) >= 0;
+  }
+}
+
+/* Lower is better for these; the rest are maximized. */
+static bool metric_minimized(const char *m) {
+  return !strcmp(m, "loss") || !strcmp(m, "log_loss") || !strcmp(m, "mse") ||
+         !strcmp(m, "rmse") || !strcmp(m, "mae");
+}
+
+/* A parameter's declared type as a Val (unknown value). */
+static Val param_type(Ctx *c, Ast *p) {
+  (void)c;
+  Val v = {0};
+  const char *t = p->str;
+  if (!t) return v;
+  int k = word_index(t, type_names, NELEM(type_names));
+  static const Ty tys[] = {TY_NUM, TY_NUM, TY_BOOL, TY_STR, TY_DUR, TY_PCT};
+  if (k < 0) return v;
+  v.ty = tys[k];
+  v.is_int = k == 0;
+  return v;
+}
+
+/* "a duration '10m'": what was found, for "expected X, found Y". */
+static char *found(Ctx *c, Val v, Ast *at) {
+  Ast *src = v.src ? v.src : at;
+  char *t = node_text(c, src);
+  if (src->kind == AST_NAME && v.known && v.ty == TY_NUM)
+    return arena_printf(c->a, "%s '%s' (= %g)", ty_article[v.ty], t, v.num);
+  return arena_printf(c->a, "%s '%s'", ty_article[v.ty], t);
+}
+
+/* Reports a bad value at where it was written; when it came through a model
+ * parameter, a note points at the use. While instantiating a model for a
+ * train only values from the train's own arguments are reported (the rest
+ * were reported when the model itself was checked). */
+static bool val_error(Ctx *c, Ast *use, Val v, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bool val_error(Ctx *c, Ast *use, Val v, const char *fmt, ...) {
+  if (c->instantiating && !v.from_arg) return false;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  Ast *at = v.src ? v.src : use;
+  diag_error(at->span, "%s", msg);
+  if (at != use && at->span.lo != use->span.lo)
+    diag_note(use->span, "the value is used here");
+  return false;
+}
+
+/* A NAME in an expression: a parameter, a const, true/false. */
+static Val ex_name(Ctx *c, Scope *s, Ast *e) {
+  const char *n = e->name;
+  if (s->kind != SC_CONST)
+    for (int i = 0; i < s->nparams; i++) {
+      if (!s->params[i]->name || strcmp(s->params[i]->name, n)) continue;
+      if (s->binds && s->binds[i].ty != TY_ERR) return s->binds[i];
+      Val v = param_type(c, s->params[i]);
+      v.src = e;
+      return v;
+    }
+  Decl *d = decl_find(c, n);
+  if (d && d->node->kind == AST_CONST) {
+    if (d->node->span.file == e->span.file && d->node->span.lo > e->span.lo) {
+      diag_error(e->span, "'%s' is used before its definition", n);
+      diag_note(nsp(d->node), "'%s' is defined here", n);
+      return val_err;
+    }
+    const_fold(c, d);
+    if (d->val.ty == TY_ERR) return val_err;
+    Val v = d->val;
+    v.src = e;
+    v.from_arg = false;
+    return v;
+  }
+  if (!strcmp(n, "true") || !strcmp(n, "false")) {
+    Val v = {.ty = TY_BOOL, .known = true, .num = n[0] == 't', .src = e};
+    return v;
+  }
+  if (d) {
+    diag_error(e->span, "expected a value, found %s '%s'", kind_word(d->node->kind), n);
+    return val_err;
+  }
+  /* Unknown: suggest over consts and parameters. */
+  int nc;
+  const char **cands = decl_names(c, AST_CONST, &nc);
+  const char **all = arena_alloc(c->a, sizeof(char *) * (size_t)(nc + s->nparams + 1));
+  memcpy(all, cands, sizeof(char *) * (size_t)nc);
+  for (int i = 0; s->kind != SC_CONST && i < s->nparams; i++) all[nc++] = s->params[i]->name;
+  if (s->kind == SC_GATE || s->kind == SC_RELEASE) {
+    const char *m[] = {"train", "val", "test", "predict", "baseline", "live"};
+    if (word_index(n, m, NELEM(m)) >= 0) {
+      diag_error(e->span, "expected a metric like '%s.METRIC', found '%s'", n, n);
+      return val_err;
+    }
+  }
+  unknown(e->span, "name", n, all, nc);
+  return val_err;
+}
+
+/* A split metric `SPLIT.METRIC` (parts from k on); records it for the per-task check. */
+static Val ex_split_metric(Ctx *c, Scope *s, Ast *e, int k) {
+  Ast **p = e->kids;
+  if (e->nkids != k + 2) {
+    diag_error(e->span, "expected '%s.METRIC', found '%s'", p[k]->name, node_text(c, e));
+    return val_err;
+  }
+  const char *m = p[k + 1]->name;
+  if (word_index(m, metrics_all, NELEM(metrics_all)) < 0) {
+    unknown(p[k + 1]->span, "metric", m, metrics_all, NELEM(metrics_all));
+    return val_err;
+  }
+  if (s->gate) {
+    MetricUse *u = arena_alloc(c->a, sizeof *u);
+    u->node = e;
+    u->metric = m;
+    u->where = p[k]->name;
+    ptrvec_push(c->a, &s->gate->uses, u);
+  }
+  return (Val){.ty = TY_NUM, .src = e};
+}
+
+/* A metric path in a gate line or a release rule. */
+static Val ex_path(Ctx *c, Scope *s, Ast *e) {
+  if (s->kind != SC_GATE && s->kind != SC_RELEASE) {
+    diag_error(e->span, "expected a value, found the path '%s'", node_text(c, e));
+    return val_err;
+  }
+  Ast **p = e->kids;
+  int n = e->nkids;
+  for (int i = 0; i < n; i++)
+    if (!p[i] || p[i]->kind != AST_NAME) return val_err;
+  int k = 0;
+  if (!strcmp(p[0]->name, "baseline")) {
+    if (!s->has_baseline) {
+      diag_error(e->span, "'%s' reads a baseline, but there is no 'baseline' line",
+                 node_text(c, e));
+      return val_err;
+    }
+    k = 1;
+    if (n < 2) return val_err;
+  }
+  const char *w = p[k]->name;
+  if (word_index(w, splits, NELEM(splits)) >= 0) return ex_split_metric(c, s, e, k);
+  if (!strcmp(w, "predict")) {
+    if (n != k + 2 || word_index(p[k + 1]->name, latencies, NELEM(latencies)) < 0) {
+      Ast *at = n > k + 1 ? p[k + 1] : e;
+      diag_error(at->span, "expected 'predict.p50', 'predict.p90' or 'predict.p99', found '%s'",
+                 node_text(c, e));
+      if (n > k + 1) suggest(at->span, p[k + 1]->name, latencies, NELEM(latencies));
+      return val_err;
+    }
+    return (Val){.ty = TY_DUR, .src = e};
+  }
+  if (!strcmp(w, "live")) {
+    if (s->kind == SC_GATE && s->gate && !s->gate->live_use) s->gate->live_use = e;
+    if (n != k + 2 || word_index(p[k + 1]->name, live_metrics, NELEM(live_metrics)) < 0) {
+      Ast *at = n > k + 1 ? p[k + 1] : e;
+      diag_error(at->span, "unknown live metric '%s'", node_text(c, e));
+      if (n > k + 1) suggest(at->span, p[k + 1]->name, live_metrics, NELEM(live_metrics));
+      return val_err;
+    }
+    const char *m = p[k + 1]->name;
+    bool lat = m[0] == 'p';
+    return (Val){.ty = lat ? TY_DUR : TY_NUM, .src = e};
+  }
+  const char *heads[] = {"train", "val", "test", "predict", "baseline", "live"};
+  unknown(p[k]->span, "metric prefix", w, heads, NELEM(heads));
+  return val_err;
+}
+
+static bool fold_math(const char *f, double *x, int n, double *out) {
+  if (!strcmp(f, "min") || !strcmp(f, "max")) {
+    double r = x[0];
+    for (int i = 1; i < n; i++) r = f[1] == 'i' ? fmin(r, x[i]) : fmax(r, x[i]);
+    *out = r;
+  } else if (!strcmp(f, "abs")) *out = fabs(x[0]);
+  else if (!strcmp(f, "exp")) *out = exp(x[0]);
+  else if (!strcmp(f, "log")) *out = log(x[0]);
+  else if (!strcmp(f, "sqrt")) *out = sqrt(x[0]);
+  else *out = log1p(x[0]);
+  return isfinite(*out);
+}
+
+/* Calls: builtins fold when their arguments do; fns are checked by arity and
+ * type; drift(COL) reads a release's candidate column. */
+static Val ex_call(Ctx *c, Scope *s, Ast *e) {
+  const char *f = e->name;
+  int nb = NELEM(builtins);
+  if (s->kind == SC_RELEASE && !strcmp(f, "drift")) {
+    if (e->nkids != 1 || (e->kids[0]->kind != AST_NAME && e->kids[0]->kind != AST_STAR)) {
+      diag_error(e->span, "expected 'drift(COLUMN)' or 'drift(*)', found '%s'", node_text(c, e));
+      return val_err;
+    }
+    Ast *col = e->kids[0];
+    DataInfo *d = s->data;
+    if (col->kind == AST_NAME && d && d->header &&
+        word_index(col->name, (const char *const *)d->header, d->nheader) < 0) {
+      diag_error(col->span, "unknown column '%s' in '%s'", col->name, d->spec->csv_path);
+      suggest(col->span, col->name, (const char *const *)d->header, d->nheader);
+      return val_err;
+    }
+    return (Val){.ty = TY_NUM, .src = e};
+  }
+  int bi = word_index(f, builtins, nb);
+  if (bi >= 0) {
+    bool minmax = bi < 2;
+    if ((minmax && e->nkids < 2) || (!minmax && e->nkids != 1)) {
+      diag_error(e->span, "'%s' takes %s, found %d", f, minmax ? "two or more arguments" : "one argument",
+                 e->nkids);
+      return val_err;
+    }
+    double x[64];
+    bool known = true, bad = false;
+    Ty ty = TY_NUM;
+    for (int i = 0; i < e->nkids; i++) {
+      Ast *k = e->kids[i];
+      if (k->kind == AST_ARG || k->kind == AST_STAR) {
+        diag_error(k->span, "unexpected '%s' in a call to '%s'", node_text(c, k), f);
+        bad = true;
+        continue;
+      }
+      Val v = ex_eval(c, s, k);
+      if (v.ty == TY_ERR) { bad = true; continue; }
+      if (i == 0 && minmax && (v.ty == TY_DUR || v.ty == TY_PCT)) ty = v.ty;
+      if (v.ty != ty) {
+        diag_error(k->span, "expected %s, found %s", ty_article[ty], found(c, v, k));
+        bad = true;
+        continue;
+      }
+      known &= v.known;
+      if (i < 64) x[i] = v.num;
+    }
+    if (bad) return val_err;
+    Val r = {.ty = ty, .src = e};
+    if (known && e->nkids <= 64) {
+      if (!fold_math(f, x, e->nkids, &r.num)) {
+        diag_error(e->span, "'%s' is not a finite number", node_text(c, e));
+        return val_err;
+      }
+      r.known = true;
+      r.is_int = r.num == floor(r.num);
+    }
+    return r;
+  }
+  Decl *d = decl_find(c, f);
+  if (s->kind == SC_FN && d && (d->node->kind == AST_FN || d->node->kind == AST_EXTERN)) {
+    if (d == s->self) {
+      diag_error(nsp(e), "'%s' calls itself; fn may not recurse", f);
+      return val_err;
+    }
+    if (e->nkids != d->node->nparams) {
+      diag_error(e->span, "'%s' takes %d argument%s, found %d", f, d->node->nparams,
+                 d->node->nparams == 1 ? "" : "s", e->nkids);
+      diag_note(nsp(d->node), "'%s' is declared here", f);
+      return val_err;
+    }
+    bool bad = false;
+    for (int i = 0; i < e->nkids; i++) {
+      Val v = ex_eval(c, s, e->kids[i]);
+      if (v.ty != TY_ERR && v.ty != TY_NUM) {
+        diag_error(e->kids[i]->span, "expected a number, found %s", found(c, v, e->kids[i]));
+        bad = true;
+      }
+      bad |= v.ty == TY_ERR;
+    }
+    return bad ? val_err : (Val){.ty = TY_NUM, .src = e};
+  }
+  int n;
+  const char **names = decl_names(c, AST_FN, &n);
+  const char **all = arena_alloc(c->a, sizeof(char *) * (size_t)(n + nb + 1));
+  memcpy(all, builtins, sizeof(char *) * (size_t)nb);
+  if (s->kind == SC_FN) {
+    int m = 0;
+    for (int i = 0; i < n; i++)
+      if (!s->self || strcmp(names[i], s->self->name)) all[nb + m++] = names[i];
+    n = m;
+  } else {
+    n = 0;
+  }
+  if (s->kind == SC_RELEASE) all[nb + n++] = "drift";
+  unknown(nsp(e), "function", f, all, nb + n);
+  return val_err;
+}
+
+static bool is_cmp(AstOp op) { return op >= OP_LT && op <= OP_NE; }
+
+/* Binary operators: units must agree ('10m' + '5%' is an error); * and /
+ * scale a unit by a number; comparisons give a bool. */
+static Val ex_binary(Ctx *c, Scope *s, Ast *e) {
+  if (e->nkids != 2) return val_err;
+  Val l = ex_eval(c, s, e->kids[0]);
+  Val r = ex_eval(c, s, e->kids[1]);
+  if (l.ty == TY_ERR || r.ty == TY_ERR) return val_err;
+  AstOp op = e->op;
+  const char *sp = ast_op_spelling[op];
+  Val v = {.src = e};
+  if (op == OP_AND || op == OP_OR) {
+    Val *bad = l.ty != TY_BOOL ? &l : r.ty != TY_BOOL ? &r : NULL;
+    if (bad) {
+      Ast *at = bad == &l ? e->kids[0] : e->kids[1];
+      diag_error(at->span, "expected a bool around '%s', found %s", sp, found(c, *bad, at));
+      return val_err;
+    }
+    v.ty = TY_BOOL;
+    v.known = l.known && r.known;
+    v.num = op == OP_AND ? (l.num && r.num) : (l.num || r.num);
+    return v;
+  }
+  if (is_cmp(op)) {
+    bool same = l.ty == r.ty && (l.ty != TY_COUNT || !l.known || !r.known ||
+                                 l.str[0] == r.str[0]);
+    if (!same) {
+      diag_error(e->kids[1]->span, "expected %s to compare with '%s', found %s",
+                 ty_article[l.ty], node_text(c, e->kids[0]), found(c, r, e->kids[1]));
+      return val_err;
+    }
+    if (l.ty == TY_LIST || l.ty == TY_MAP || ((l.ty == TY_BOOL || l.ty == TY_STR) &&
+                                              op != OP_EQ && op != OP_NE)) {
+      diag_error(e->span, "cannot order %s with '%s'", ty_article[l.ty], sp);
+      return val_err;
+    }
+    v.ty = TY_BOOL;
+    if (l.known && r.known && l.ty != TY_STR) {
+      double a = l.num, b = r.num;
+      v.known = true;
+      v.num = op == OP_LT ? a < b : op == OP_LE ? a <= b : op == OP_GT ? a > b
+            : op == OP_GE ? a >= b : op == OP_EQ ? a == b : a != b;
+    }
+    return v;
+  }
+  bool unit_l = l.ty == TY_DUR || l.ty == TY_PCT || l.ty == TY_COUNT;
+  bool unit_r = r.ty == TY_DUR || r.ty == TY_PCT || r.ty == TY_COUNT;
+  if ((!unit_l && l.ty != TY_NUM) || (!unit_r && r.ty != TY_NUM)) {
+    bool left = !unit_l && l.ty != TY_NUM;
+    Ast *at = left ? e->kids[0] : e->kids[1];
+    diag_error(at->span, "expected a number around '%s', found %s", sp, found(c, left ? l : r, at));
+    return val_err;
+  }
+  switch (op) {
+  case OP_ADD:
+  case OP_SUB:
+    if (l.ty != r.ty) {
+      diag_error(e->kids[1]->span, "expected %s, found %s", ty_article[l.ty],
+                 found(c, r, e->kids[1]));
+      return val_err;
+    }
+    v.ty = l.ty;
+    v.str = l.str;
+    v.num = op == OP_ADD ? l.num + r.num : l.num - r.num;
+    break;
+  case OP_MUL:
+    if (unit_l && unit_r) {
+      diag_error(e->span, "cannot multiply %s by %s", ty_article[l.ty], ty_article[r.ty]);
+      return val_err;
+    }
+    v.ty = unit_l ? l.ty : r.ty;
+    v.str = unit_l ? l.str : r.str;
+    v.num = l.num * r.num;
+    break;
+  default: /* OP_DIV */
+    if (unit_r && l.ty != r.ty) {
+      diag_error(e->kids[1]->span, "cannot divide %s by %s", ty_article[l.ty],
+                 found(c, r, e->kids[1]));
+      return val_err;
+    }
+    v.ty = unit_r ? TY_NUM : l.ty;
+    v.str = l.str;
+    if (r.known && r.num == 0) {
+      diag_error(e->kids[1]->span, "division by zero");
+      return val_err;
+    }
+    v.num = r.known ? l.num / r.num : 0;
+    break;
+  }
+  v.known = l.known && r.known;
+  v.is_int = v.known && v.num == floor(v.num);
+  return v;
+}
+
+/* Types an expression (and folds it when its parts are known). */
+static Val ex_eval(Ctx *c, Scope *s, Ast *e) {
+  if (!e) return val_err;
+  Val v = {.src = e, .known = true};
+  switch (e->kind) {
+  case AST_NUM:
+    if (!isfinite(e->num)) {
+      diag_error(e->span, "number out of range '%s'", node_text(c, e));
+      return val_err;
+    }
+    v.ty = TY_NUM;
+    v.num = e->num;
+    v.is_int = e->num == floor(e->num);
+    return v;
+  case AST_DUR: v.ty = TY_DUR; v.num = e->num; return v;
+  case AST_PCT: v.ty = TY_PCT; v.num = e->num; return v;
+  case AST_STR: v.ty = TY_STR; v.str = e->str ? e->str : ""; return v;
+  case AST_COUNT:
+    if (word_index(e->name, count_units, NELEM(count_units)) < 0) {
+      unknown(nsp(e), "count unit", e->name, count_units, NELEM(count_units));
+      return val_err;
+    }
+    v.ty = TY_COUNT;
+    v.num = e->num;
+    v.str = e->name;
+    v.is_int = e->num == floor(e->num);
+    return v;
+  case AST_NAME: return ex_name(c, s, e);
+  case AST_PATH: return ex_path(c, s, e);
+  case AST_CALL: return ex_call(c, s, e);
+  case AST_UNARY: {
+    Val x = ex_eval(c, s, e->nkids ? e->kids[0] : NULL);
+    if (x.ty == TY_ERR) return x;
+    if (e->op == OP_NOT) {
+      if (x.ty != TY_BOOL) {
+        diag_error(e->kids[0]->span, "expected a bool after 'not', found %s", found(c, x, e->kids[0]));
+        return val_err;
+      }
+      x.num = !x.num;
+    } else {
+      if (x.ty != TY_NUM && x.ty != TY_DUR && x.ty != TY_PCT) {
+        diag_error(e->kids[0]->span, "expected a number after '-', found %s", found(c, x, e->kids[0]));
+        return val_err;
+      }
+      x.num = -x.num;
+    }
+    x.src = e;
+    return x;
+  }
+  case AST_BINARY: return ex_binary(c, s, e);
+  case AST_LIST:
+  case AST_MAP:
+    for (int i = 0; i < e->nkids; i++)
+      if (e->kids[i]->kind != AST_PAIR) ex_eval(c, s, e->kids[i]);
+    v.ty = e->kind == AST_LIST ? TY_LIST : TY_MAP;
+    return v;
+  case AST_STAR:
+    diag_error(e->span, "'*' stands for columns only in 'feature *' and 'missing *'");
+    return val_err;
+  case AST_ERROR: return val_err;
+  default:
+    diag_error(e->span, "expected a value, found '%s'", node_text(c, e));
+    return val_err;
+  }
+}
+
+/* const NAME = expr: folded once; a const that reaches itself is a cycle. */
+static void const_fold(Ctx *c, Decl *d) {
+  if (d->state == 2) return;
+  if (d->state == 1) {
+    diag_error(nsp(d->node), "const '%s' refers to itself", d->name);
+    d->val = val_err;
+    d->state = 2;
+    return;
+  }
+  d->state = 1;
+  Scope s = {.kind = SC_CONST};
+  Ast *e = d->node->nkids ? d->node->kids[0] : NULL;
+  Val v = has_error(e) ? val_err : ex_eval(c, &s, e);
+  if (v.ty != TY_ERR && (!v.known || v.ty == TY_LIST || v.ty == TY_MAP)) {
+    diag_error(e->span, "expected a number, duration, percent, count, string or bool, found '%s'",
+               node_text(c, e));
+    v = val_err;
+  }
+  d->val = v;
+  d->state = 2;
+}
+
+/* ---- typed arguments ----------------------------------------------------- */
+
+/* A folded value of type ty (its src set for messages); false after reporting. */
+static bool want(Ctx *c, Scope *s, Ast *e, Ty ty, Val *out) {
+  Val v = ex_eval(c, s, e);
+  *out = v;
+  if (v.ty == TY_ERR) return false;
+  if (v.ty != ty) {
+    val_error(c, e, v, "expected %s, found %s", ty_article[ty], found(c, v, e));
+    return false;
+  }
+  return true;
+}
+
+/* A known number satisfying lo/hi bounds (incl: whether the bound is allowed). */
+static bool want_num(Ctx *c, Scope *s, Ast *e, const char *what, double lo, bool lo_incl,
+                     double hi, bool hi_incl, bool integer, double *out) {
+  Val v;
+  if (!want(c, s, e, TY_NUM, &v)) return false;
+  if (!v.known) {
+    if (integer && !v.is_int)
+      return val_error(c, e, v, "expected an int for %s, found %s", what, found(c, v, e));
+    return true;   /* a parameter: checked where the model is used */
+  }
+  if (integer && !v.is_int)
+    return val_error(c, e, v, "expected an integer for %s, found %s", what, found(c, v, e));
+  bool ok = (lo_incl ? v.num >= lo : v.num > lo) && (hi_incl ? v.num <= hi : v.num < hi);
+  if (!ok) {
+    char range[96];
+    if (isinf(hi)) snprintf(range, sizeof range, "%s %g", lo_incl ? ">=" : ">", lo);
+    else snprintf(range, sizeof range, "in %c%g, %g%c", lo_incl ? '[' : '(', lo, hi,
+                  hi_incl ? ']' : ')');
+    return val_error(c, e, v, "expected %s %s, found '%s'", what, range, node_text(c, v.src ? v.src : e));
+  }
+  *out = v.num;
+  return true;
+}
+
+/* A count `N unit` at items[*i] (a COUNT node, or a number followed by the
+ * unit word); advances *i past it. units: the accepted words. */
+static bool want_count(Ctx *c, Ast *st, Ast *num, Ast **it, int n, int *i,
+                       const char *const *units, int nunits, double *out) {
+  Scope s = {.kind = SC_CONST};
+  const char *unit = NULL;
+  Span us = num->span;
+  double x;
+  if (num->kind == AST_COUNT) {
+    unit = num->name;
+    x = num->num;
+    us = nsp(num);
+  } else {
+    Decl *cd = num->kind == AST_NAME ? decl_find(c, num->name) : NULL;
+    if (num->kind == AST_NAME && !(cd && cd->node->kind == AST_CONST)) {
+      diag_error(num->span, "expected a count like '10 %s', found '%s'", units[nunits - 1],
+                 node_text(c, num));
+      return false;
+    }
+    Val v = ex_eval(c, &s, num);
+    if (v.ty == TY_ERR) return false;
+    if (v.ty == TY_COUNT) {
+      unit = v.str;
+      x = v.num;
+    } else if (v.ty != TY_NUM) {
+      diag_error(num->span, "expected a count like '10 %s', found %s", units[nunits - 1],
+                 found(c, v, num));
+      return false;
+    } else {
+      x = v.num;
+      if (*i < n && it[*i]->kind == AST_NAME) {
+        unit = it[*i]->name;
+        us = it[*i]->span;
+        (*i)++;
+      }
+    }
+  }
+  if (!unit) {
+    diag_error(num->span, "expected a count like '%s %s', found the number '%s'",
+               node_text(c, num), units[nunits - 1], node_text(c, num));
+    (void)st;
+    return false;
+  }
+  if (word_index(unit, units, nunits) < 0) {
+    /* the plural words, "epochs or steps" */
+    char want_s[96] = "";
+    for (int k = 1; k < nunits; k += 2)
+      snprintf(want_s + strlen(want_s), sizeof want_s - strlen(want_s), "%s%s",
+               k > 1 ? " or " : "", units[k]);
+    diag_error(us, "expected a count of %s, found '%s'", want_s, unit);
+    suggest(us, unit, units, nunits);
+    return false;
+  }
+  if (x != floor(x) || x < 1) {
+    diag_error(num->span, "expected a whole count >= 1, found '%s'", node_text(c, num));
+    return false;
+  }
+  *out = x;
+  return true;
+}
+
+/* A NAME item chosen from a list of words. */
+static int want_word(Ctx *c, Ast *e, const char *what, const char *const *words, int n) {
+  if (!e || e->kind != AST_NAME) {
+    if (e) diag_error(e->span, "expected %s, found '%s'", what, node_text(c, e));
+    return -1;
+  }
+  int k = word_index(e->name, words, n);
+  if (k < 0) unknown(e->span, what, e->name, words, n);
+  return k;
+}
+
+/* Named arguments of a call, checked against the allowed names; positional
+ * ones are an error. Fills vals[i] with the ARG node for names[i]. */
+static bool named_args(Ctx *c, Ast *call, const char *what, const char *const *names, int n,
+                       Ast **vals) {
+  bool ok = true;
+  for (int i = 0; i < n; i++) vals[i] = NULL;
+  for (int i = 0; call && call->kind == AST_CALL && i < call->nkids; i++) {
+    Ast *a = call->kids[i];
+    if (a->kind != AST_ARG) {
+      diag_error(a->span, "%s arguments are named, found '%s'", what, node_text(c, a));
+      if (n) diag_note(a->span, "write '%s = %s'", names[0], node_text(c, a));
+      ok = false;
+      continue;
+    }
+    int k = word_index(a->name, names, n);
+    if (k < 0) {
+      diag_error(nsp(a), "unknown argument '%s' for %s", a->name, what);
+      suggest(nsp(a), a->name, names, n);
+      ok = false;
+      continue;
+    }
+    if (vals[k]) {
+      diag_error(nsp(a), "duplicate argument '%s'", a->name);
+      diag_note(nsp(vals[k]), "'%s' is first given here", a->name);
+      ok = false;
+      continue;
+    }
+    vals[k] = a;
+  }
+  return ok;
+}
+
+/* Statement words of a block: the index of st's word, or -1 after reporting. */
+static int stmt_word(Ctx *c, Ast *st, const char *block, const char *const *words, int n) {
+  (void)c;
+  int k = word_index(st->name, words, n);
+  if (k < 0) {
+    diag_error(nsp(st), "unknown statement '%s' in a %s block", st->name ? st->name : "?", block);
+    suggest(nsp(st), st->name, words, n);
+  }
+  return k;
+}
+
+/* A statement allowed once per block: the second one is an error citing the first. */
+static bool once(Ast **seen, int k, Ast *st) {
+  if (seen[k]) {
+    diag_error(nsp(st), "duplicate '%s'", st->name);
+    diag_note(nsp(seen[k]), "the first '%s' is here", st->name);
+    return false;
+  }
+  seen[k] = st;
+  return true;
+}
+
+/* ---- dataset ------------------------------------------------------------- */
+
+static const char *const data_stmts[] = {"source", "drop", "missing", "feature", "label",
+                                         "positive", "column", "on_bad_row", "split", "cv"};
+enum { DS_SOURCE, DS_DROP, DS_MISSING, DS_FEATURE, DS_LABEL, DS_POSITIVE, DS_COLUMN,
+       DS_BADROW, DS_SPLIT, DS_CV };
+
+static const char *const transforms[] = {"standardize", "minmax", "log1p", "clip",
+                                         "bucketize", "onehot"};
+static const char *const missing_rules[] = {"median", "mean", "mode", "drop_row", "ffill"};
+static const char *const column_types[] = {"int", "float", "str", "category", "bool"};
+
+/* A column named by the spec must be in the CSV header (when it was read). */
+static bool col_check(Ctx *c, DataInfo *di, Ast *n) {
+  if (!n || n->kind != AST_NAME) {
+    if (n) diag_error(n->span, "expected a column name, found '%s'", node_text(c, n));
+    return false;
+  }
+  if (!di->header) return true;
+  if (word_index(n->name, (const char *const *)di->header, di->nheader) >= 0) return true;
+  diag_error(n->span, "unknown column '%s' in '%s'", n->name, di->spec->csv_path);
+  suggest(n->span, n->name, (const char *const *)di->header, di->nheader);
+  return false;
+}
+
+/* source csv(PATH[, na = [..], delimiter = ",", header = true]): resolves the
+ * path against the spec's directory and reads the CSV header. */
+static void ds_source(Ctx *c, DataInfo *di, Ast *st) {
+  RtDataSpec *sp = di->spec;
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (!one_clause(c, st) || !need(c, st, n, 1, "a source like 'csv(\"data.csv\")'")) return;
+  no_more(c, st, it, n, 1);
+  Ast *call = it[0];
+  const char *srcs[] = {"csv"};
+  if (call->kind != AST_CALL && call->kind != AST_NAME) {
+    diag_error(call->span, "expected a source like 'csv(\"data.csv\")', found '%s'",
+               node_text(c, call));
+    return;
+  }
+  if (strcmp(call->name, "csv")) {
+    unknown(nsp(call), "source", call->name, srcs, 1);
+    return;
+  }
+  Ast *path = NULL;
+  for (int i = 0; call->kind == AST_CALL && i < call->nkids; i++) {
+    Ast *a = call->kids[i];
+    if (a->kind != AST_ARG) {
+      if (i == 0 && a->kind == AST_STR) path = a;
+      else diag_error(a->span, "expected a named argument (na, delimiter, header), found '%s'",
+                      node_text(c, a));
+      continue;
+    }
+    const char *opts[] = {"na", "delimiter", "header"};
+    int k = word_index(a->name, opts, NELEM(opts));
+    Ast *v = a->nkids ? a->kids[0] : NULL;
+    if (k < 0) {
+      diag_error(nsp(a), "unknown option '%s' for 'csv'", a->name);
+      suggest(nsp(a), a->name, opts, NELEM(opts));
+    } else if (k == 0) {
+      if (!v || v->kind != AST_LIST) {
+        diag_error(v ? v->span : a->span, "expected a list of strings like [\"\", \"NA\"], found '%s'",
+                   v ? node_text(c, v) : "");
+        continue;
+      }
+      sp->na = arena_alloc(c->a, sizeof(char *) * (size_t)(v->nkids + 1));
+      for (int j = 0; j < v->nkids; j++) {
+        Scope s = {.kind = SC_CONST};
+        Val x;
+        if (want(c, &s, v->kids[j], TY_STR, &x)) sp->na[sp->n_na++] = arena_strdup(c->a, x.str);
+      }
+    } else if (k == 1) {
+      Scope s = {.kind = SC_CONST};
+      Val x;
+      if (refuse(c, nsp(a), "delimiter")) continue;
+      if (v && want(c, &s, v, TY_STR, &x) && strlen(x.str) != 1)
+        diag_error(v->span, "expected a one-byte delimiter, found '%s'", node_text(c, v));
+    } else {
+      Scope s = {.kind = SC_CONST};
+      Val x;
+      if (refuse(c, nsp(a), "header")) continue;
+      if (v && want(c, &s, v, TY_BOOL, &x) && !x.num) di->nheader = -1;
+    }
+  }
+  if (!path) {
+    diag_error(call->span, "expected a path as the first argument: 'csv(\"data.csv\")'");
+    return;
+  }
+  sp->csv_path = resolve_path(c, path->span.file, path->str ? path->str : "");
+  sp->source_loc = loc_of(c, st->span);
+  if (di->nheader < 0) {   /* header = false: columns have no names to check */
+    di->nheader = 0;
+    return;
+  }
+  char **names = NULL;
+  int nn = 0;
+  if (rt_csv_header(sp->csv_path, &names, &nn) != 0) {
+    diag_note(st->span, "read by dataset '%s' here", sp->name);
+    *c->data_error = true;
+    return;
+  }
+  di->header = arena_alloc(c->a, sizeof(char *) * (size_t)(nn + 1));
+  for (int i = 0; i < nn; i++) {
+    di->header[i] = arena_strdup(c->a, names[i]);
+    free(names[i]);
+  }
+  free(names);
+  di->nheader = nn;
+}
+
+/* drop duplicates | drop column NAME[, NAME]. */
+static void ds_drop(Ctx *c, DataInfo *di, Ast *st) {
+  RtDataSpec *sp = di->spec;
+  int n;
+  Ast **it = clause(st, 0, &n);
+  const char *what[] = {"duplicates", "column"};
+  if (!need(c, st, n, 1, "'duplicates' or 'column NAME'")) return;
+  int k = want_word(c, it[0], "'drop' target", what, 2);
+  if (k < 0) return;
+  if (k == 0) {
+    if (refuse(c, st->span, "drop duplicates")) return;
+    if (one_clause(c, st)) no_more(c, st, it, n, 1);
+    return;
+  }
+  if (!need(c, st, n, 2, "a column name")) return;
+  /* grow the arrays, keeping what earlier `drop column` lines added */
+  char **names = arena_alloc(c->a, sizeof(char *) * (size_t)(sp->n_drop + st->nkids));
+  RtLoc *locs = arena_alloc(c->a, sizeof(RtLoc) * (size_t)(sp->n_drop + st->nkids));
+  if (sp->n_drop) {
+    memcpy(names, sp->drop, sizeof(char *) * (size_t)sp->n_drop);
+    memcpy(locs, sp->drop_loc, sizeof(RtLoc) * (size_t)sp->n_drop);
+  }
+  sp->drop = names;
+  sp->drop_loc = locs;
+  for (int cl = 0; cl < st->nkids; cl++) {
+    int m;
+    Ast **ci = clause(st, cl, &m);
+    int first = cl == 0 ? 1 : 0;
+    if (m <= first) continue;
+    no_more(c, st, ci, m, first + 1);
+    Ast *col = ci[first];
+    if (!col_check(c, di, col)) continue;
+    sp->drop[sp->n_drop] = arena_strdup(c->a, col->name);
+    locs[sp->n_drop] = loc_of(c, col->span);
+    sp->n_drop++;
+  }
+}
+
+/* missing COL = RULE|CONST, * = RULE. */
+static void ds_missing(Ctx *c, DataInfo *di, Ast *st) {
+  for (int cl = 0; cl < st->nkids; cl++) {
+    int n;
+    Ast **it = clause(st, cl, &n);
+    if (n != 1 || it[0]->kind != AST_ASSIGN || it[0]->nkids != 2) {
+      diag_error(n ? it[0]->span : st->span, "expected 'COLUMN = RULE', found '%s'",
+                 n ? node_text(c, it[0]) : "");
+      continue;
+    }
+    Ast *t = it[0]->kids[0], *v = it[0]->kids[1];
+    if (t->kind != AST_STAR) col_check(c, di, t);
+    if (v->kind == AST_NAME && word_index(v->name, missing_rules, NELEM(missing_rules)) >= 0)
+      continue;
+    if (v->kind == AST_NAME && !decl_find(c, v->name)) {
+      unknown(v->span, "missing-value rule", v->name, missing_rules, NELEM(missing_rules));
+      continue;
+    }
+    Scope s = {.kind = SC_CONST};
+    Val x = ex_eval(c, &s, v);
+    if (x.ty != TY_ERR && x.ty != TY_NUM && x.ty != TY_STR && x.ty != TY_BOOL)
+      diag_error(v->span, "expected a rule (median mean mode drop_row ffill) or a value, found %s",
+                 found(c, x, v));
+  }
+}
+
+/* A feature expression: columns through transforms, math and fns. outer:
+ * onehot may only stand outermost; star: a `feature *` line (counts '*'). */
+static bool feat_expr(Ctx *c, DataInfo *di, Ast *e, bool outer, bool star, int *nstar) {
+  switch (e->kind) {
+  case AST_NAME: {
+    Decl *d = decl_find(c, e->name);
+    if (d && d->node->kind == AST_CONST &&
+        !(di->header && word_index(e->name, (const char *const *)di->header, di->nheader) >= 0)) {
+      Scope s = {.kind = SC_CONST};
+      Val v = ex_eval(c, &s, e);
+      if (v.ty != TY_ERR && v.ty != TY_NUM) {
+        diag_error(e->span, "expected a number, found %s", found(c, v, e));
+        return false;
+      }
+      return v.ty != TY_ERR;
+    }
+    return col_check(c, di, e);
+  }
+  case AST_NUM: return true;
+  case AST_STAR:
+    if (!star) {
+      diag_error(e->span, "'*' stands for each remaining column only in 'feature * = ...'");
+      return false;
+    }
+    (*nstar)++;
+    return true;
+  case AST_UNARY:
+    if (e->op != OP_NEG || !e->nkids) break;
+    return feat_expr(c, di, e->kids[0], false, star, nstar);
+  case AST_BINARY:
+    if (e->op < OP_ADD || e->nkids != 2) break;
+    return feat_expr(c, di, e->kids[0], false, star, nstar) &
+           feat_expr(c, di, e->kids[1], false, star, nstar);
+  case AST_CALL: {
+    const char *f = e->name;
+    int t = word_index(f, transforms, NELEM(transforms));
+    Ast *pos[8];
+    int np = 0;
+    bool ok = true;
+    for (int i = 0; i < e->nkids; i++)
+      if (e->kids[i]->kind != AST_ARG && np < 8) pos[np++] = e->kids[i];
+    if (t == 5) { /* onehot(col, unseen = error|zero|other) */
+      if (!outer) {
+        diag_error(nsp(e), "'onehot' makes several columns; it must be the outermost transform");
+        return false;
+      }
+      Ast *unseen = NULL;
+      const char *names[] = {"unseen"};
+      Ast *vals[1];
+      for (int i = 0; i < e->nkids; i++)
+        if (e->kids[i]->kind == AST_ARG) {
+          Ast one = *e;
+          one.kids = &e->kids[i];
+          one.nkids = 1;
+          if (!named_args(c, &one, "'onehot'", names, 1, vals)) ok = false;
+          else unseen = vals[0];
+        }
+      if (np != 1) {
+        diag_error(e->span, "expected 'onehot(COLUMN[, unseen = error|zero|other])', found '%s'",
+                   node_text(c, e));
+        return false;
+      }
+      if (pos[0]->kind == AST_STAR && star) (*nstar)++;
+      else ok &= col_check(c, di, pos[0]);
+      if (unseen) {
+        const char *modes[] = {"error", "zero", "other"};
+        ok &= want_word(c, unseen->nkids ? unseen->kids[0] : unseen, "'unseen' mode", modes, 3) >= 0;
+      }
+      return ok;
+    }
+    if (t == 3 || t == 4) { /* clip(x, lo, hi) | bucketize(x, [edges]) */
+      int want_n = t == 3 ? 3 : 2;
+      if (np != want_n || np != e->nkids) {
+        diag_error(e->span, "expected '%s', found '%s'",
+                   t == 3 ? "clip(x, LO, HI)" : "bucketize(x, [EDGES])", node_text(c, e));
+        return false;
+      }
+      ok = feat_expr(c, di, pos[0], false, star, nstar);
+      Scope s = {.kind = SC_CONST};
+      if (t == 3) {
+        Val lo, hi;
+        if (want(c, &s, pos[1], TY_NUM, &lo) && want(c, &s, pos[2], TY_NUM, &hi) &&
+            lo.num >= hi.num) {
+          diag_error(pos[2]->span, "expected a bound above %g, found '%s'", lo.num,
+                     node_text(c, pos[2]));
+          ok = false;
+        }
+        return ok;
+      }
+      if (pos[1]->kind != AST_LIST || pos[1]->nkids == 0) {
+        diag_error(pos[1]->span, "expected a list of bucket edges, found '%s'", node_text(c, pos[1]));
+        return false;
+      }
+      double prev = -INFINITY;
+      for (int i = 0; i < pos[1]->nkids; i++) {
+        Val x;
+        if (!want(c, &s, pos[1]->kids[i], TY_NUM, &x)) return false;
+        if (x.num <= prev) {
+          diag_error(pos[1]->kids[i]->span, "expected edges in increasing order, found '%s' after %g",
+                     node_text(c, pos[1]->kids[i]), prev);
+          return false;
+        }
+        prev = x.num;
+      }
+      return ok;
+    }
+    int b = word_index(f, builtins, NELEM(builtins));
+    Decl *d = decl_find(c, f);
+    bool is_fn = d && (d->node->kind == AST_FN || d->node->kind == AST_EXTERN);
+    if (t >= 0 || b >= 0 || is_fn) {
+      int arity = t >= 0 || (b >= 2) ? 1 : is_fn ? d->node->nparams : -1;
+      if ((arity >= 0 && e->nkids != arity) || (arity < 0 && e->nkids < 2)) {
+        diag_error(e->span, "'%s' takes %s argument%s, found %d", f,
+                   arity < 0 ? "two or more" : arity == 1 ? "one" : "these", arity == 1 ? "" : "s",
+                   e->nkids);
+        if (is_fn) diag_note(nsp(d->node), "'%s' is declared here", f);
+        return false;
+      }
+      for (int i = 0; i < e->nkids; i++) {
+        if (e->kids[i]->kind == AST_ARG) {
+          diag_error(e->kids[i]->span, "unexpected named argument in '%s'", f);
+          ok = false;
+          continue;
+        }
+        ok &= feat_expr(c, di, e->kids[i], false, star, nstar);
+      }
+      return ok;
+    }
+    int nf;
+    const char **fns = decl_names(c, AST_FN, &nf);
+    const char **all = arena_alloc(c->a, sizeof(char *) * (size_t)(nf + 16));
+    int na = 0;
+    for (int i = 0; i < NELEM(transforms); i++) all[na++] = transforms[i];
+    for (int i = 0; i < NELEM(builtins); i++) all[na++] = builtins[i];
+    for (int i = 0; i < nf; i++) all[na++] = fns[i];
+    unknown(nsp(e), "transform", f, all, na);
+    return false;
+  }
+  case AST_ERROR: return false;
+  default: break;
+  }
+  diag_error(e->span, "expected a column, a number or a transform, found '%s'", node_text(c, e));
+  return false;
+}
+
+/* feature NAME = EXPR | feature * = TRANSFORM(*). RUN keeps standardize only. */
+static void ds_feature(Ctx *c, DataInfo *di, Ast *st, PtrVec *feats) {
+  RtDataSpec *sp = di->spec;
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (!one_clause(c, st)) return;
+  if (n != 1 || it[0]->kind != AST_ASSIGN || it[0]->nkids != 2) {
+    diag_error(n ? it[0]->span : st->span, "expected 'feature NAME = TRANSFORM(COLUMN)', found '%s'",
+               node_text(c, n ? it[0] : st));
+    return;
+  }
+  Ast *t = it[0]->kids[0], *v = it[0]->kids[1];
+  bool star = t->kind == AST_STAR;
+  if (!star && t->kind != AST_NAME) {
+    diag_error(t->span, "expected a feature name or '*', found '%s'", node_text(c, t));
+    return;
+  }
+  /* one feature per name; one `feature *` */
+  for (int i = 0; i < feats->len; i++) {
+    Ast *o = feats->items[i];
+    Ast *ot = o->kids[0]->kids[0]->kids[0];
+    if ((star && ot->kind == AST_STAR) ||
+        (!star && ot->kind == AST_NAME && !strcmp(ot->name, t->name))) {
+      diag_error(t->span, "duplicate feature '%s'", star ? "*" : t->name);
+      diag_note(ot->span, "first defined here");
+      return;
+    }
+  }
+  ptrvec_push(c->a, feats, st);
+  int nstar = 0;
+  if (!feat_expr(c, di, v, true, star, &nstar)) return;
+  if (star && nstar == 0) {
+    diag_error(v->span, "expected '*' as the column of a 'feature *' line, found '%s'",
+               node_text(c, v));
+    return;
+  }
+  /* what the runtime executes now: standardize(COLUMN) and standardize(*) */
+  bool simple = v->kind == AST_CALL && !strcmp(v->name, "standardize") && v->nkids == 1 &&
+                v->kids[0]->kind == (star ? AST_STAR : AST_NAME);
+  if (!simple) {
+    refuse(c, v->span, node_text(c, v));
+    return;
+  }
+  if (star) {
+    sp->star = true;
+    sp->star_xform = RT_XF_STANDARDIZE;
+    sp->star_loc = loc_of(c, st->span);
+    return;
+  }
+  RtFeature *nf = arena_alloc(c->a, sizeof(RtFeature) * (size_t)(sp->n_feats + 1));
+  if (sp->n_feats) memcpy(nf, sp->feats, sizeof(RtFeature) * (size_t)sp->n_feats);
+  RtFeature *f = &nf[sp->n_feats++];
+  f->name = arena_strdup(c->a, t->name);
+  f->column = arena_strdup(c->a, v->kids[0]->name);
+  f->xform = RT_XF_STANDARDIZE;
+  f->loc = loc_of(c, st->span);
+  sp->feats = nf;
+}
+
+/* label NAME | label NAME = { "key": CLASS, ... }. */
+static void ds_label(Ctx *c, DataInfo *di, Ast *st) {
+  RtDataSpec *sp = di->spec;
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (!one_clause(c, st) || !need(c, st, n, 1, "a column name")) return;
+  no_more(c, st, it, n, 1);
+  Ast *col = it[0], *map = NULL;
+  if (col->kind == AST_ASSIGN && col->nkids == 2) {
+    map = col->kids[1];
+    col = col->kids[0];
+    if (map->kind != AST_MAP) {
+      diag_error(map->span, "expected a map like { \"N\": 0, \"Y\": 1 }, found '%s'",
+                 node_text(c, map));
+      return;
+    }
+  }
+  if (!col_check(c, di, col)) return;
+  sp->label = arena_strdup(c->a, col->name);
+  sp->label_loc = loc_of(c, st->span);
+  di->label_stmt = st;
+  if (!map) return;
+  int m = map->nkids;
+  if (m == 0) {
+    diag_error(map->span, "expected at least two classes in the label map, found none");
+    return;
+  }
+  sp->label_keys = arena_alloc(c->a, sizeof(char *) * (size_t)m);
+  sp->label_vals = arena_alloc(c->a, sizeof(double) * (size_t)m);
+  bool used[256] = {0};
+  int maxv = -1;
+  Scope s = {.kind = SC_CONST};
+  for (int i = 0; i < m; i++) {
+    Ast *p = map->kids[i];
+    if (p->kind != AST_PAIR || p->nkids != 2) continue;
+    Val k, v;
+    if (!want(c, &s, p->kids[0], TY_STR, &k) || !want(c, &s, p->kids[1], TY_NUM, &v)) continue;
+    for (int j = 0; j < sp->n_label_map; j++)
+      if (!strcmp(sp->label_keys[j], k.str)) {
+        diag_error(p->kids[0]->span, "duplicate label key '%s'", k.str);
+        diag_note(map->kids[j]->span, "first mapped here");
+        goto next;
+      }
+    if (!v.is_int || v.num < 0 || v.num >= m || v.num > 255) {
+      diag_error(p->kids[1]->span, "expected a class index from 0 to %d, found '%s'", m - 1,
+                 node_text(c, p->kids[1]));
+      continue;
+    }
+    used[(int)v.num] = true;
+    if ((int)v.num > maxv) maxv = (int)v.num;
+    sp->label_keys[sp->n_label_map] = arena_strdup(c->a, k.str);
+    sp->label_vals[sp->n_label_map++] = v.num;
+  next:;
+  }
+  for (int i = 0; i <= maxv; i++)
+    if (!used[i]) {
+      diag_error(map->span, "class %d has no key in the label map (classes are 0 to %d)", i, maxv);
+      return;
+    }
+  di->n_map_classes = maxv + 1;
+  if (maxv == 0) diag_error(map->span, "expected at least two classes in the label map, found one");
+}
+
+/* split train P%, val P%, test P% [seed N] [stratify] [by COL]. */
+static void ds_split(Ctx *c, DataInfo *di, Ast *st) {
+  RtDataSpec *sp = di->spec;
+  double sum = 0;
+  bool ok = true;
+  Scope s = {.kind = SC_CONST};
+  int ncl = st->nkids;
+  for (int cl = 0; cl < 3; cl++) {
+    int n;
+    Ast **it = clause(st, cl, &n);
+    if (cl >= ncl || n == 0) {
+      diag_error(end_span(st), "expected '%s P%%' in 'split', found the end of the line", splits[cl]);
+      return;
+    }
+    if (!is_word(it[0], splits[cl])) {
+      diag_error(it[0]->span, "expected '%s', found '%s'", splits[cl], node_text(c, it[0]));
+      return;
+    }
+    if (n < 2) {
+      diag_error(it[0]->span, "expected a percent after '%s'", splits[cl]);
+      return;
+    }
+    Val p;
+    if (!want(c, &s, it[1], TY_PCT, &p)) { ok = false; continue; }
+    if (p.num <= 0) {
+      diag_error(it[1]->span, "expected a percent > 0%% for '%s', found '%s'", splits[cl],
+                 node_text(c, it[1]));
+      ok = false;
+    }
+    sp->split[cl] = p.num / 100.0;
+    sum += p.num;
+    for (int i = 2; i < n; i++) {
+      Ast *x = it[i];
+      if (x->kind == AST_MOD && x->name && !strcmp(x->name, "seed") && x->nkids) {
+        double seed;
+        if (want_num(c, &s, x->kids[0], "a seed", 0, true, INFINITY, false, true, &seed)) {
+          if (seed > 9e18) diag_error(x->kids[0]->span, "the seed is too large, found '%s'",
+                                      node_text(c, x->kids[0]));
+          else sp->split_seed = (uint64_t)seed;
+        }
+      } else if (is_word(x, "stratify")) {
+        refuse(c, x->span, "stratify");
+      } else if (x->kind == AST_MOD && x->name && !strcmp(x->name, "by") && x->nkids) {
+        if (!refuse(c, x->span, "by")) col_check(c, di, x->kids[0]);
+      } else {
+        const char *opts[] = {"seed", "stratify", "by"};
+        diag_error(x->span, "unexpected '%s' in 'split'", node_text(c, x));
+        if (x->kind == AST_NAME) suggest(x->span, x->name, opts, 3);
+      }
+    }
+  }
+  if (ncl > 3) {
+    int n;
+    Ast **it = clause(st, 3, &n);
+    diag_error(n ? it[0]->span : st->span, "unexpected '%s' after 'test' in 'split'",
+               n ? node_text(c, it[0]) : ",");
+    return;
+  }
+  if (ok && fabs(sum - 100) > 1e-9) {
+    diag_error(st->span, "split percentages sum to %g%%, expected 100%%", sum);
+    return;
+  }
+  sp->split_loc = loc_of(c, st->span);
+  di->has_split = ok;
+}
+
+/* A dataset block: the source first (its header checks every column named),
+ * then each statement in order. */
+static void check_dataset(Ctx *c, Decl *d) {
+  Ast *blk = d->node;
+  DataInfo *di = arena_alloc(c->a, sizeof *di);
+  d->info = di;
+  di->spec = arena_alloc(c->a, sizeof(RtDataSpec));
+  di->spec->name = arena_strdup(c->a, d->name);
+  int errs = diag_error_count();
+  bool data_err0 = *c->data_error;
+  Ast *seen[NELEM(data_stmts)] = {0};
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i];
+    if (st->kind == AST_STMT && st->name && !strcmp(st->name, "source") && !has_error(st)) {
+      if (once(seen, DS_SOURCE, st)) ds_source(c, di, st);
+    }
+  }
+  if (!seen[DS_SOURCE]) diag_error(nsp(blk), "dataset '%s' has no 'source' line", d->name);
+  PtrVec feats = {0};
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i];
+    if (has_error(st)) continue;
+    if (st->kind != AST_STMT) {
+      diag_error(st->span, "expected a dataset statement, found '%s'", node_text(c, st));
+      continue;
+    }
+    int k = stmt_word(c, st, "dataset", data_stmts, NELEM(data_stmts));
+    switch (k) {
+    case DS_SOURCE: break;
+    case DS_DROP: ds_drop(c, di, st); break;
+    case DS_MISSING:
+      if (!refuse(c, nsp(st), "missing")) ds_missing(c, di, st);
+      break;
+    case DS_FEATURE: ds_feature(c, di, st, &feats); break;
+    case DS_LABEL:
+      if (once(seen, k, st)) ds_label(c, di, st);
+      break;
+    case DS_POSITIVE: {
+      if (!once(seen, k, st) || refuse(c, nsp(st), "positive")) break;
+      int n;
+      Ast **it = clause(st, 0, &n);
+      Scope s = {.kind = SC_CONST};
+      Val v;
+      if (one_clause(c, st) && need(c, st, n, 1, "a class like \"Y\"") &&
+          no_more(c, st, it, n, 1))
+        want(c, &s, it[0], TY_STR, &v);
+      break;
+    }
+    case DS_COLUMN:
+      if (refuse(c, nsp(st), "column")) break;
+      for (int cl = 0; cl < st->nkids; cl++) {
+        int n;
+        Ast **it = clause(st, cl, &n);
+        if (n != 1 || it[0]->kind != AST_PAIR || it[0]->nkids != 2) {
+          diag_error(n ? it[0]->span : st->span, "expected 'column NAME: TYPE', found '%s'",
+                     n ? node_text(c, it[0]) : "");
+          continue;
+        }
+        col_check(c, di, it[0]->kids[0]);
+        want_word(c, it[0]->kids[1], "column type", column_types, NELEM(column_types));
+      }
+      break;
+    case DS_BADROW: {
+      if (!once(seen, k, st) || refuse(c, nsp(st), "on_bad_row")) break;
+      int n;
+      Ast **it = clause(st, 0, &n);
+      const char *modes[] = {"skip", "fail"};
+      if (one_clause(c, st) && need(c, st, n, 1, "'skip' or 'fail'") && no_more(c, st, it, n, 1))
+        want_word(c, it[0], "'on_bad_row' mode", modes, 2);
+      break;
+    }
+    case DS_SPLIT:
+      if (once(seen, k, st)) ds_split(c, di, st);
+      break;
+    case DS_CV: {
+      if (!once(seen, k, st) || refuse(c, nsp(st), "cv")) break;
+      int n;
+      Ast **it = clause(st, 0, &n);
+      Scope s = {.kind = SC_CONST};
+      double x;
+      if (one_clause(c, st) && need(c, st, n, 1, "a number of folds") && no_more(c, st, it, n, 1))
+        want_num(c, &s, it[0], "the number of folds", 2, true, INFINITY, false, true, &x);
+      break;
+    }
+    default: break;
+    }
+  }
+  if (!seen[DS_LABEL]) diag_error(nsp(blk), "dataset '%s' has no 'label' line", d->name);
+  if (!seen[DS_SPLIT]) diag_error(nsp(blk), "dataset '%s' has no 'split' line", d->name);
+  /* The label is the target: it may not also be dropped or be a feature. */
+  RtDataSpec *sp = di->spec;
+  for (int i = 0; sp->label && i < sp->n_drop; i++)
+    if (!strcmp(sp->drop[i], sp->label)) {
+      diag_error(di->label_stmt->span, "the label '%s' is also dropped", sp->label);
+      diag_note(nsp(blk), "in dataset '%s'", d->name);
+    }
+  di->ok = diag_error_count() == errs && *c->data_error == data_err0;
+}
+
+/* ---- parameters, fn, extern ---------------------------------------------- */
+
+/* Parameters `name: type = default` of a model, gate or fn: known types,
+ * distinct names, defaults of the declared type (folded into defs). */
+static void check_params(Ctx *c, Ast *blk, Val *defs, bool need_default) {
+  for (int i = 0; i < blk->nparams; i++) {
+    Ast *p = blk->params[i];
+    if (has_error(p)) continue;
+    for (int j = 0; j < i; j++)
+      if (p->name && blk->params[j]->name && !strcmp(p->name, blk->params[j]->name)) {
+        diag_error(nsp(p), "duplicate parameter '%s'", p->name);
+        diag_note(nsp(blk->params[j]), "first declared here");
+      }
+    if (!p->str) {
+      diag_error(nsp(p), "parameter '%s' needs a type: '%s: int'", p->name, p->name);
+      continue;
+    }
+    if (word_index(p->str, type_names, NELEM(type_names)) < 0) {
+      unknown(p->span, "type", p->str, type_names, NELEM(type_names));
+      continue;
+    }
+    Ast *dv = p->nkids ? p->kids[0] : NULL;
+    if (!dv) {
+      if (need_default) diag_error(nsp(p), "parameter '%s' needs a default", p->name);
+      continue;
+    }
+    Val t = param_type(c, p);
+    Scope s = {.kind = SC_CONST};
+    Val v = ex_eval(c, &s, dv);
+    if (v.ty == TY_ERR) continue;
+    if (v.ty != t.ty || (t.is_int && !v.is_int)) {
+      diag_error(dv->span, "expected %s for '%s: %s', found %s", t.is_int ? "an int" : ty_article[t.ty],
+                 p->name, p->str, found(c, v, dv));
+      continue;
+    }
+    v.is_int = t.is_int || v.is_int;
+    if (defs) defs[i] = v;
+  }
+}
+
+/* fn NAME(params) -> TYPE = EXPR: the body may read its parameters, consts,
+ * builtins and other fns. */
+static void check_fn(Ctx *c, Decl *d) {
+  Ast *f = d->node;
+  check_params(c, f, NULL, false);
+  for (int i = 0; i < f->nparams; i++)
+    if (f->params[i]->nkids)
+      diag_error(f->params[i]->kids[0]->span, "fn parameters take no default");
+  if (!f->str || word_index(f->str, type_names, NELEM(type_names)) < 0) {
+    diag_error(nsp(f), "expected a return type (%s) for fn '%s', found '%s'",
+               "int float bool str duration percent", d->name, f->str ? f->str : "none");
+    return;
+  }
+  if (!f->nkids || has_error(f->kids[0])) return;
+  Scope s = {.kind = SC_FN, .params = f->params, .nparams = f->nparams, .self = d};
+  Val v = ex_eval(c, &s, f->kids[0]);
+  Ast ret = {.str = f->str};
+  Val t = param_type(c, &ret);
+  if (v.ty != TY_ERR && v.ty != t.ty)
+    diag_error(f->kids[0]->span, "expected %s for the result of '%s', found %s", ty_article[t.ty],
+               d->name, found(c, v, f->kids[0]));
+}
+
+/* extern fn NAME(params) -> CTYPE from "lib": C ABI types only. */
+static void check_extern(Ctx *c, Decl *d) {
+  (void)c;
+  Ast *f = d->node;
+  const char *ctypes[] = {"i32", "i64", "f32", "f64"};
+  for (int i = 0; i < f->nparams; i++) {
+    Ast *p = f->params[i];
+    if (!p->str || word_index(p->str, ctypes, 4) < 0) {
+      diag_error(p->span, "expected a C type (i32 i64 f32 f64) for '%s', found '%s'",
+                 p->name ? p->name : "?", p->str ? p->str : "none");
+      suggest(p->span, p->str, ctypes, 4);
+    }
+  }
+  if (!f->str || word_index(f->str, ctypes, 4) < 0) {
+    diag_error(nsp(f), "expected a C return type (i32 i64 f32 f64) for '%s', found '%s'",
+               d->name, f->str ? f->str : "none");
+  }
+  if (!f->nkids || f->kids[0]->kind != AST_STR || !f->kids[0]->str || !*f->kids[0]->str)
+    diag_error(f->span, "expected 'from \"LIBRARY\"' for extern fn '%s'", d->name);
+}
+
+/* ---- model --------------------------------------------------------------- */
+
+static const char *const model_stmts[] = {"dense", "dropout", "loss"};
+static const char *const acts[] = {"identity", "relu", "sigmoid", "tanh", "softmax"};
+static const RtAct act_codes[] = {RT_ACT_IDENTITY, RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_TANH,
+                                  RT_ACT_SOFTMAX};
+static const char *const losses[] = {"mse", "mae", "bce", "cross_entropy"};
+
+/* The last dense layer as the loss sees it. */
+typedef struct LastDense {
+  Ast *st;        /* the `dense` statement */
+  Val units;      /* its units (known or not) */
+  int act;        /* index in acts, or -1 for a fn */
+} LastDense;
+
+/* The endings a loss accepts: sigmoid+bce on one unit, softmax+cross_entropy
+ * on two or more, identity on one unit for mse/mae. */
+static void check_ending(Ctx *c, LastDense *ld, Ast *loss_st, int loss) {
+  static const int want_act[] = {0, 0, 2, 4};
+  const char *need[] = {"dense 1 identity", "dense 1 identity", "dense 1 sigmoid",
+                        "dense N softmax"};
+  bool units_ok = !ld->units.known || (loss == 3 ? ld->units.num >= 2 : ld->units.num == 1);
+  if (ld->act == want_act[loss] && units_ok) return;
+  if (ld->act == want_act[loss]) {
+    val_error(c, ld->st, ld->units, "loss '%s' needs a last layer '%s', found %g units",
+              losses[loss], need[loss], ld->units.num);
+    return;
+  }
+  if (c->instantiating) return;
+  diag_error(ld->st->span, "loss '%s' needs a last layer '%s', found '%s'", losses[loss],
+             need[loss], node_text(c, ld->st));
+  diag_note(loss_st->span, "the loss is here");
+}
+
+/* Walks a model's statements with its parameters bound to binds (NULL:
+ * unbound) and fills desc. Checking the block reports everything; a train's
+ * instantiation (c->instantiating) reports only what its arguments cause. */
+static void model_walk(Ctx *c, Decl *d, Val *binds, RtModelDesc *desc, ModelInfo *mi,
+                       LastDense *ld) {
+  Ast *blk = d->node;
+  Scope s = {.kind = SC_PARAMS, .params = blk->params, .nparams = blk->nparams, .binds = binds};
+  bool quiet = c->instantiating;
+  Ast *loss_st = NULL;
+  int loss = -1;
+  bool saw_dense = false;
+  desc->name = arena_strdup(c->a, d->name);
+  ld->st = NULL;
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i];
+    if (has_error(st)) continue;
+    if (st->kind != AST_STMT) {
+      if (!quiet) diag_error(st->span, "expected a model statement, found '%s'", node_text(c, st));
+      continue;
+    }
+    int k = quiet ? word_index(st->name, model_stmts, NELEM(model_stmts))
+                  : stmt_word(c, st, "model", model_stmts, NELEM(model_stmts));
+    if (k < 0) continue;
+    if (loss_st && !quiet) {
+      diag_error(nsp(st), "expected the end of model '%s' after 'loss', found '%s'", d->name,
+                 st->name);
+      diag_note(loss_st->span, "'loss' must be the last statement");
+      continue;
+    }
+    int n;
+    Ast **it = clause(st, 0, &n);
+    if (!quiet && !one_clause(c, st)) continue;
+    if (k == 0) { /* dense UNITS [ACT] */
+      saw_dense = true;
+      if (!quiet && n >= 1 && it[0]->kind == AST_NAME &&
+          word_index(it[0]->name, acts, NELEM(acts)) >= 0) {
+        diag_error(it[0]->span, "expected a number of units before the activation, found '%s'",
+                   it[0]->name);
+        mi->ok = false;
+        continue;
+      }
+      if (!quiet && !need(c, st, n, 1, "a number of units")) continue;
+      if (n < 1) continue;
+      if (!quiet) no_more(c, st, it, n, 2);
+      Val u = ex_eval(c, &s, it[0]);
+      if (u.ty == TY_ERR) continue;
+      double units = 0;
+      bool ok = true;
+      if (u.ty != TY_NUM) ok = val_error(c, it[0], u, "expected a number of units, found %s", found(c, u, it[0]));
+      else if (!u.is_int || (u.known && (u.num < 1 || u.num > 1e6)))
+        ok = val_error(c, it[0], u, "expected a positive integer number of units, found '%s'",
+                       node_text(c, u.src ? u.src : it[0]));
+      else if (u.known) units = u.num;
+      int a = 0;
+      if (n >= 2) {
+        Ast *an = it[1];
+        a = an->kind == AST_NAME ? word_index(an->name, acts, NELEM(acts)) : -2;
+        Decl *fd = an->kind == AST_NAME ? decl_find(c, an->name) : NULL;
+        if (a < 0 && fd && fd->node->kind == AST_FN) {
+          a = -1;
+          if (!quiet && fd->node->nparams != 1)
+            diag_error(an->span, "fn '%s' takes %d arguments; an activation takes one", an->name,
+                       fd->node->nparams);
+          else if (!quiet) refuse(c, an->span, an->name);
+        } else if (a < 0) {
+          if (!quiet) {
+            if (an->kind != AST_NAME) {
+              diag_error(an->span, "expected an activation, found '%s'", node_text(c, an));
+            } else {
+              int nf;
+              const char **fns = decl_names(c, AST_FN, &nf);
+              const char **all = arena_alloc(c->a, sizeof(char *) * (size_t)(nf + 8));
+              memcpy(all, acts, sizeof acts);
+              memcpy(all + NELEM(acts), fns, sizeof(char *) * (size_t)nf);
+              unknown(an->span, "activation", an->name, all, NELEM(acts) + nf);
+            }
+          }
+          ok = false;
+        }
+      }
+      if (!ok) { mi->ok = false; continue; }
+      if (desc->n_layers == RT_MAX_LAYERS) {
+        if (!quiet) diag_error(st->span, "more than %d dense layers", RT_MAX_LAYERS);
+        mi->ok = false;
+        continue;
+      }
+      RtLayer *l = &desc->layers[desc->n_layers];
+      l->units = (int)units;
+      l->act = a >= 0 ? act_codes[a] : RT_ACT_IDENTITY;
+      desc->layer_loc[desc->n_layers++] = loc_of(c, st->span);
+      ld->st = st;
+      ld->units = u;
+      ld->act = a;
+    } else if (k == 1) { /* dropout P */
+      if (!quiet && refuse(c, nsp(st), "dropout")) continue;
+      if (!quiet && !need(c, st, n, 1, "a rate")) continue;
+      if (n < 1) continue;
+      if (!quiet) no_more(c, st, it, n, 1);
+      double p;
+      if (!want_num(c, &s, it[0], "a dropout rate", 0, true, 1, false, false, &p)) mi->ok = false;
+    } else { /* loss NAME */
+      loss_st = st;
+      if (quiet) {
+        loss = n ? word_index(it[0]->name, losses, NELEM(losses)) : -1;
+        continue;
+      }
+      if (!need(c, st, n, 1, "a loss (mse mae bce cross_entropy)")) continue;
+      no_more(c, st, it, n, 1);
+      loss = want_word(c, it[0], "loss", losses, NELEM(losses));
+      if (loss == 1) refuse(c, it[0]->span, "loss mae");
+    }
+  }
+  if (!quiet && !saw_dense) diag_error(nsp(blk), "model '%s' has no 'dense' layer", d->name);
+  if (!quiet && !loss_st) diag_error(nsp(blk), "model '%s' has no 'loss' line", d->name);
+  if (loss < 0) {
+    mi->ok = false;
+    return;
+  }
+  mi->has_loss = true;
+  mi->loss_stmt = loss_st;
+  mi->mae = loss == 1;
+  mi->loss = loss == 2 ? RT_LOSS_BCE : loss == 3 ? RT_LOSS_CE : RT_LOSS_MSE;
+  mi->task = loss == 2 ? RT_TASK_BINARY : loss == 3 ? RT_TASK_MULTICLASS : RT_TASK_REGRESSION;
+  desc->loss = mi->loss;
+  desc->task = mi->task;
+  if (ld->st) check_ending(c, ld, loss_st, loss);
+}
+
+/* model NAME(params) { ... }: checked once with unbound parameters (defaults
+ * are checked against their types); trains instantiate it with arguments. */
+static void check_model(Ctx *c, Decl *d) {
+  ModelInfo *mi = arena_alloc(c->a, sizeof *mi);
+  d->info = mi;
+  int errs = diag_error_count();
+  mi->defs = arena_alloc(c->a, sizeof(Val) * (size_t)(d->node->nparams + 1));
+  check_params(c, d->node, mi->defs, false);
+  RtModelDesc desc = {0};
+  LastDense ld;
+  mi->ok = true;
+  model_walk(c, d, NULL, &desc, mi, &ld);
+  mi->ok = mi->ok && diag_error_count() == errs;
+}
+
+/* ---- gate ---------------------------------------------------------------- */
+
+static const char *const gate_stmts[] = {"baseline", "first_run"};
+
+/* gate NAME { baseline "path"  first_run pass|fail  SPLIT.METRIC OP EXPR ... }:
+ * each line is a bool; metrics are checked per task once trains use the gate. */
+static void check_gate(Ctx *c, Decl *d) {
+  Ast *blk = d->node;
+  GateInfo *gi = arena_alloc(c->a, sizeof *gi);
+  d->info = gi;
+  int errs = diag_error_count();
+  Val *defs = arena_alloc(c->a, sizeof(Val) * (size_t)(blk->nparams + 1));
+  check_params(c, blk, defs, true);
+  Ast *seen[2] = {0};
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i];
+    if (st->kind == AST_STMT && st->name && !strcmp(st->name, "baseline")) gi->has_baseline = true;
+  }
+  Scope s = {.kind = SC_GATE, .params = blk->params, .nparams = blk->nparams, .binds = defs,
+             .gate = gi, .has_baseline = gi->has_baseline};
+  int nchecks = 0;
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i];
+    if (has_error(st)) continue;
+    if (st->kind == AST_CHECK) {
+      nchecks++;
+      Ast *e = st->nkids ? st->kids[0] : NULL;
+      if (!e) continue;
+      if (e->kind != AST_BINARY || !is_cmp(e->op)) {
+        diag_error(e->span, "expected a comparison like 'test.auc >= 0.8', found '%s'",
+                   node_text(c, e));
+        continue;
+      }
+      ex_eval(c, &s, e);
+      continue;
+    }
+    if (st->kind != AST_STMT) {
+      diag_error(st->span, "expected a gate line, found '%s'", node_text(c, st));
+      continue;
+    }
+    int k = stmt_word(c, st, "gate", gate_stmts, NELEM(gate_stmts));
+    if (k < 0 || !once(seen, k, st)) continue;
+    int n;
+    Ast **it = clause(st, 0, &n);
+    if (!one_clause(c, st)) continue;
+    if (k == 0) {
+      Scope cs = {.kind = SC_CONST};
+      Val v;
+      if (need(c, st, n, 1, "a model path like \"models/v1.mlxm\"") && no_more(c, st, it, n, 1))
+        want(c, &cs, it[0], TY_STR, &v);
+    } else {
+      const char *modes[] = {"pass", "fail"};
+      if (need(c, st, n, 1, "'pass' or 'fail'") && no_more(c, st, it, n, 1))
+        want_word(c, it[0], "'first_run' mode", modes, 2);
+      if (!gi->has_baseline)
+        diag_warning(nsp(st), "'first_run' has no effect without a 'baseline' line");
+    }
+  }
+  if (!nchecks) diag_warning(nsp(blk), "gate '%s' checks nothing", d->name);
+  gi->ok = diag_error_count() == errs;
+}
+
+/* A gate used by a train (or a release's candidate) of a known task: every
+ * split metric it reads must exist for that task. */
+static void gate_use(Ctx *c, Decl *g, Ast *use, const char *user, RtTask task, bool release) {
+  GateInfo *gi = g->info;
+  (void)c;
+  if (!gi) return;
+  for (int i = 0; i < gi->uses.len; i++) {
+    MetricUse *u = gi->uses.items[i];
+    if (metric_of_task(u->metric, task) || (u->reported & (1u << task))) continue;
+    u->reported |= 1u << task;
+    diag_error(u->node->span, "metric '%s' is not defined for a %s model", u->metric,
+               task_names[task]);
+    diag_note(use->span, "gate '%s' is used by %s here", g->name, user);
+  }
+  if (!release && gi->live_use && !gi->live_reported) {
+    gi->live_reported = true;
+    diag_error(gi->live_use->span, "'%s' is a release metric; a train's gate cannot read it",
+               node_text(c, gi->live_use));
+    diag_note(use->span, "gate '%s' is used by %s here", g->name, user);
+  }
+}
+
+/* ---- train --------------------------------------------------------------- */
+
+static const char *const train_stmts[] = {"model", "data", "optimizer", "schedule", "epochs",
+                                          "batch", "l1", "l2", "clip", "early_stop", "seed",
+                                          "gate"};
+enum { TR_MODEL, TR_DATA, TR_OPT, TR_SCHED, TR_EPOCHS, TR_BATCH, TR_L1, TR_L2, TR_CLIP,
+       TR_EARLY, TR_SEED, TR_GATE };
+
+static const char *const optimizers[] = {"sgd", "adam", "adamw", "adagrad", "rmsprop"};
+/* Named arguments of each optimizer, in the order of optimizers[]. */
+static const char *const opt_args[][5] = {
+    {"lr", "momentum", "nesterov"},
+    {"lr", "beta1", "beta2", "eps"},
+    {"lr", "beta1", "beta2", "eps", "weight_decay"},
+    {"lr", "eps"},
+    {"lr", "rho", "eps", "momentum"}};
+static const int opt_nargs[] = {3, 4, 5, 2, 4};
+static const char *const schedules[] = {"constant", "step", "exponential", "linear", "cosine"};
+
+/* The names an optimizer accepts (for `vary optimizer.X`). */
+static int opt_index(const char *name) {
+  int k = word_index(name, optimizers, NELEM(optimizers));
+  return k < 0 ? 0 : k;
+}
+
+/* Checks one optimizer argument's value by its name; stores it in cfg. */
+static void opt_value(Ctx *c, const char *name, Ast *v, RtTrainCfg *cfg) {
+  Scope s = {.kind = SC_CONST};
+  double x = 0;
+  if (!strcmp(name, "lr")) {
+    if (want_num(c, &s, v, "'lr'", 0, false, INFINITY, false, false, &x)) cfg->lr = (float)x;
+  } else if (!strcmp(name, "momentum") || !strcmp(name, "beta1") || !strcmp(name, "beta2") ||
+             !strcmp(name, "rho")) {
+    const char *what = arena_printf(c->a, "'%s'", name);
+    if (!want_num(c, &s, v, what, 0, true, 1, false, false, &x)) return;
+    if (name[0] == 'm') cfg->momentum = (float)x;
+    else if (!strcmp(name, "beta1")) cfg->beta1 = (float)x;
+    else if (!strcmp(name, "beta2")) cfg->beta2 = (float)x;
+  } else if (!strcmp(name, "eps")) {
+    if (want_num(c, &s, v, "'eps'", 0, false, INFINITY, false, false, &x)) cfg->eps = (float)x;
+  } else if (!strcmp(name, "weight_decay")) {
+    want_num(c, &s, v, "'weight_decay'", 0, true, INFINITY, false, false, &x);
+  } else {
+    Val b;
+    want(c, &s, v, TY_BOOL, &b);
+  }
+}
+
+/* optimizer sgd(lr, momentum, nesterov) | adam(lr, beta1, beta2, eps) | ... */
+static void tr_optimizer(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg) {
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (!one_clause(c, st) || !need(c, st, n, 1, "an optimizer like 'adam(lr = 1e-3)'")) return;
+  no_more(c, st, it, n, 1);
+  Ast *call = it[0];
+  if (call->kind != AST_CALL && call->kind != AST_NAME) {
+    diag_error(call->span, "expected an optimizer like 'adam(lr = 1e-3)', found '%s'",
+               node_text(c, call));
+    return;
+  }
+  int k = word_index(call->name, optimizers, NELEM(optimizers));
+  if (k < 0) {
+    unknown(nsp(call), "optimizer", call->name, optimizers, NELEM(optimizers));
+    return;
+  }
+  ti->opt = optimizers[k];
+  ti->opt_call = call;
+  if (k >= 2 && refuse(c, nsp(call), arena_printf(c->a, "optimizer %s", call->name))) return;
+  cfg->opt = k == 1 ? RT_OPT_ADAM : RT_OPT_SGD;
+  if (k == 1 || k == 2) {
+    cfg->lr = (float)DEF_ADAM_LR;
+    cfg->beta1 = (float)DEF_BETA1;
+    cfg->beta2 = (float)DEF_BETA2;
+    cfg->eps = (float)DEF_EPS;
+  } else {
+    cfg->lr = (float)DEF_SGD_LR;
+    cfg->momentum = 0;
+  }
+  Ast *vals[5];
+  const char *what = arena_printf(c->a, "'%s'", call->name);
+  named_args(c, call, what, opt_args[k], opt_nargs[k], vals);
+  for (int i = 0; i < opt_nargs[k]; i++) {
+    if (!vals[i] || !vals[i]->nkids) continue;
+    if (k == 0 && i == 2 && refuse(c, vals[i]->span, "nesterov")) continue;
+    opt_value(c, opt_args[k][i], vals[i]->kids[0], cfg);
+  }
+}
+
+/* schedule constant | step(every = N epochs, gamma = X) | exponential(gamma = X)
+ * | linear(warmup = N) | cosine(warmup = N epochs|steps). */
+static void tr_schedule(Ctx *c, Ast *st) {
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (!one_clause(c, st) || !need(c, st, n, 1, "a schedule like 'cosine(warmup = 1 epoch)'")) return;
+  no_more(c, st, it, n, 1);
+  Ast *call = it[0];
+  if (call->kind != AST_CALL && call->kind != AST_NAME) {
+    diag_error(call->span, "expected a schedule, found '%s'", node_text(c, call));
+    return;
+  }
+  int k = word_index(call->name, schedules, NELEM(schedules));
+  if (k < 0) {
+    unknown(nsp(call), "schedule", call->name, schedules, NELEM(schedules));
+    return;
+  }
+  static const char *const args[][2] = {{NULL}, {"every", "gamma"}, {"gamma"}, {"warmup"},
+                                        {"warmup"}};
+  static const int nargs[] = {0, 2, 1, 1, 1};
+  Ast *vals[2];
+  const char *what = arena_printf(c->a, "'%s'", call->name);
+  named_args(c, call, what, args[k], nargs[k], vals);
+  static const char *const units[] = {"epoch", "epochs", "step", "steps"};
+  Scope s = {.kind = SC_CONST};
+  for (int i = 0; i < nargs[k]; i++) {
+    if (!vals[i] || !vals[i]->nkids) continue;
+    Ast *v = vals[i]->kids[0];
+    double x;
+    int j = 0;
+    if (!strcmp(args[k][i], "gamma"))
+      want_num(c, &s, v, "'gamma'", 0, false, 1, true, false, &x);
+    else
+      want_count(c, st, v, NULL, 0, &j, units, NELEM(units), &x);
+  }
+}
+
+/* early_stop val.METRIC patience N [min_delta X]: metric of the task, never test.* */
+static void tr_early_stop(Ctx *c, TrainInfo *ti, Ast *st) {
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (!one_clause(c, st) || !need(c, st, n, 1, "a metric like 'val.loss'")) return;
+  Ast *p = it[0];
+  if (p->kind != AST_PATH || p->nkids != 2 || p->kids[0]->kind != AST_NAME ||
+      p->kids[1]->kind != AST_NAME) {
+    diag_error(p->span, "expected a metric like 'val.loss', found '%s'", node_text(c, p));
+    return;
+  }
+  const char *sp = p->kids[0]->name, *m = p->kids[1]->name;
+  if (!strcmp(sp, "test")) {
+    diag_error(p->span, "'early_stop' may not read test metrics, found '%s'", node_text(c, p));
+    diag_note(p->span, "use 'val.%s'", m);
+  } else if (word_index(sp, splits, NELEM(splits)) < 0) {
+    unknown(p->kids[0]->span, "split", sp, splits, NELEM(splits));
+  } else if (word_index(m, metrics_all, NELEM(metrics_all)) < 0) {
+    unknown(p->kids[1]->span, "metric", m, metrics_all, NELEM(metrics_all));
+  } else if (ti->task_known && !metric_of_task(m, ti->task)) {
+    diag_error(p->kids[1]->span, "metric '%s' is not defined for a %s model", m,
+               task_names[ti->task]);
+  }
+  Scope s = {.kind = SC_CONST};
+  bool patience = false;
+  for (int i = 1; i < n; i++) {
+    Ast *x = it[i];
+    double v;
+    if (x->kind == AST_MOD && x->name && !strcmp(x->name, "patience") && x->nkids) {
+      patience = true;
+      want_num(c, &s, x->kids[0], "'patience'", 1, true, INFINITY, false, true, &v);
+    } else if (is_word(x, "min_delta") && i + 1 < n) {
+      want_num(c, &s, it[++i], "'min_delta'", 0, true, INFINITY, false, false, &v);
+    } else {
+      const char *opts[] = {"patience", "min_delta"};
+      diag_error(x->span, "unexpected '%s' in 'early_stop'", node_text(c, x));
+      if (x->kind == AST_NAME) suggest(x->span, x->name, opts, 2);
+      return;
+    }
+  }
+  if (!patience) diag_error(end_span(st), "expected 'patience N' in 'early_stop'");
+}
+
+/* model NAME(arg = value, ...): arguments named and typed by the model's
+ * parameters; defaults fill the rest. Builds the model for this train. */
+static RtModelDesc *tr_model(Ctx *c, TrainInfo *ti, Ast *st) {
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (!one_clause(c, st) || !need(c, st, n, 1, "a model name")) return NULL;
+  no_more(c, st, it, n, 1);
+  Ast *call = it[0];
+  if (call->kind != AST_CALL && call->kind != AST_NAME) {
+    diag_error(call->span, "expected a model like 'scorer(hidden = 64)', found '%s'",
+               node_text(c, call));
+    return NULL;
+  }
+  Decl *md = lookup_kind(c, call, AST_MODEL);
+  if (!md) return NULL;
+  ti->model = md;
+  ModelInfo *mi = md->info;
+  if (!mi) return NULL;
+  Ast *blk = md->node;
+  int np = blk->nparams;
+  const char **pn = arena_alloc(c->a, sizeof(char *) * (size_t)(np + 1));
+  for (int i = 0; i < np; i++) pn[i] = blk->params[i]->name;
+  Ast **vals = arena_alloc(c->a, sizeof(Ast *) * (size_t)(np + 1));
+  const char *what = arena_printf(c->a, "model '%s'", md->name);
+  bool ok = named_args(c, call, what, pn, np, vals);
+  Val *binds = arena_alloc(c->a, sizeof(Val) * (size_t)(np + 1));
+  for (int i = 0; i < np; i++) {
+    Ast *p = blk->params[i];
+    if (!vals[i]) {
+      binds[i] = mi->defs[i];
+      if (!p->nkids) {
+        diag_error(call->span, "missing argument '%s' for model '%s'", p->name, md->name);
+        diag_note(nsp(p), "'%s' has no default", p->name);
+        ok = false;
+      }
+      continue;
+    }
+    Ast *v = vals[i]->nkids ? vals[i]->kids[0] : NULL;
+    Scope s = {.kind = SC_CONST};
+    Val x = ex_eval(c, &s, v);
+    if (x.ty == TY_ERR) { ok = false; continue; }
+    Val t = param_type(c, p);
+    if (t.ty != TY_ERR && (x.ty != t.ty || (t.is_int && !x.is_int))) {
+      diag_error(v->span, "expected %s for '%s', found %s", t.is_int ? "an int" : ty_article[t.ty],
+                 p->name, found(c, x, v));
+      diag_note(nsp(p), "'%s: %s' is declared here", p->name, p->str);
+      ok = false;
+      continue;
+    }
+    x.src = v;
+    x.from_arg = true;
+    binds[i] = x;
+  }
+  if (!ok || !mi->ok) return NULL;
+  RtModelDesc *desc = arena_alloc(c->a, sizeof *desc);
+  ModelInfo tmp = {.ok = true};
+  LastDense ld;
+  c->instantiating = true;
+  int errs = diag_error_count();
+  model_walk(c, md, binds, desc, &tmp, &ld);
+  c->instantiating = false;
+  if (diag_error_count() != errs || !tmp.ok) return NULL;
+  ti->task = tmp.task;
+  ti->task_known = tmp.has_loss;
+  ti->last_dense = ld.st;
+  return desc;
+}
+
+/* The model's task against the dataset's label map, when both are known. */
+static void tr_cross(Ctx *c, TrainInfo *ti, Ast *data_st, RtModelDesc *desc) {
+  (void)c;
+  DataInfo *di = ti->data->info;
+  int k = di->n_map_classes;
+  if (!k || !ti->task_known) return;
+  ModelInfo *mi = ti->model->info;
+  if (ti->task == RT_TASK_REGRESSION) {
+    diag_error(data_st->span, "dataset '%s' maps its label to classes, but model '%s' does regression",
+               ti->data->name, ti->model->name);
+    diag_note(di->label_stmt->span, "the label map is here");
+    diag_note(mi->loss_stmt->span, "the loss decides the task");
+  } else if (ti->task == RT_TASK_BINARY && k != 2) {
+    diag_error(data_st->span, "loss 'bce' needs two classes, but dataset '%s' maps its label to %d",
+               ti->data->name, k);
+    diag_note(di->label_stmt->span, "the label map is here");
+  } else if (ti->task == RT_TASK_MULTICLASS && ti->last_dense &&
+             desc->layers[desc->n_layers - 1].units != k) {
+    diag_error(ti->last_dense->span, "the last layer has %d units but the label '%s' has %d classes",
+               desc->layers[desc->n_layers - 1].units, di->spec->label, k);
+    diag_note(di->label_stmt->span, "the label map is here");
+    diag_note(data_st->span, "dataset '%s' is used here", ti->data->name);
+  }
+}
+
+/* A gate use waiting for the train's task (checked after every train). */
+typedef struct GateUse {
+  Decl *gate;
+  Ast *st;
+  TrainInfo *ti;
+  const char *user;
+} GateUse;
+
+/* train NAME { ... }: model and data are required; sizes and rates positive. */
+static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
+  Ast *blk = d->node;
+  TrainInfo *ti = arena_alloc(c->a, sizeof *ti);
+  d->info = ti;
+  int errs = diag_error_count();
+  RtTrainCfg *cfg = arena_alloc(c->a, sizeof *cfg);
+  cfg->name = arena_strdup(c->a, d->name);
+  cfg->opt = RT_OPT_SGD;
+  cfg->lr = (float)DEF_SGD_LR;
+  cfg->epochs = DEF_EPOCHS;
+  cfg->batch = DEF_BATCH;
+  Ast *seen[NELEM(train_stmts)] = {0};
+  RtModelDesc *desc = NULL;
+  Ast *early = NULL;
+  Scope s = {.kind = SC_CONST};
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i];
+    if (has_error(st)) continue;
+    if (st->kind != AST_STMT) {
+      diag_error(st->span, "expected a train statement, found '%s'", node_text(c, st));
+      continue;
+    }
+    int k = stmt_word(c, st, "train", train_stmts, NELEM(train_stmts));
+    if (k < 0 || !once(seen, k, st)) continue;
+    int n;
+    Ast **it = clause(st, 0, &n);
+    double x;
+    switch (k) {
+    case TR_MODEL: desc = tr_model(c, ti, st); break;
+    case TR_DATA:
+      if (one_clause(c, st) && need(c, st, n, 1, "a dataset name") && no_more(c, st, it, n, 1)) {
+        if (it[0]->kind != AST_NAME)
+          diag_error(it[0]->span, "expected a dataset name, found '%s'", node_text(c, it[0]));
+        else ti->data = lookup_kind(c, it[0], AST_DATASET);
+      }
+      break;
+    case TR_OPT: tr_optimizer(c, ti, st, cfg); break;
+    case TR_SCHED:
+      if (!refuse(c, nsp(st), "schedule")) tr_schedule(c, st);
+      break;
+    case TR_EPOCHS:
+    case TR_BATCH:
+    case TR_SEED:
+      if (!one_clause(c, st) || !need(c, st, n, 1, "a number") || !no_more(c, st, it, n, 1)) break;
+      if (k == TR_SEED) {
+        if (want_num(c, &s, it[0], "a seed", 0, true, INFINITY, false, true, &x)) {
+          if (x > 9e18) diag_error(it[0]->span, "the seed is too large, found '%s'", node_text(c, it[0]));
+          else cfg->seed = (uint64_t)x;
+        }
+      } else if (want_num(c, &s, it[0], k == TR_EPOCHS ? "'epochs'" : "'batch'", 1, true,
+                          INFINITY, false, true, &x)) {
+        if (x > 1e8) {
+          diag_error(it[0]->span, "'%s' is too large, found '%s'", st->name, node_text(c, it[0]));
+          break;
+        }
+        if (k == TR_EPOCHS) cfg->epochs = (int)x;
+        else cfg->batch = (int)x;
+      }
+      break;
+    case TR_L1:
+    case TR_L2:
+      if (refuse(c, nsp(st), st->name)) break;
+      if (one_clause(c, st) && need(c, st, n, 1, "a penalty") && no_more(c, st, it, n, 1))
+        want_num(c, &s, it[0], arena_printf(c->a, "'%s'", st->name), 0, true, INFINITY, false,
+                 false, &x);
+      break;
+    case TR_CLIP: {
+      if (refuse(c, nsp(st), "clip")) break;
+      const char *kinds[] = {"norm", "value"};
+      if (one_clause(c, st) && need(c, st, n, 2, "'norm X' or 'value X'") && no_more(c, st, it, n, 2) &&
+          want_word(c, it[0], "clip kind", kinds, 2) >= 0)
+        want_num(c, &s, it[1], "the clip bound", 0, false, INFINITY, false, false, &x);
+      break;
+    }
+    case TR_EARLY:
+      if (!refuse(c, nsp(st), "early_stop")) early = st;
+      break;
+    case TR_GATE:
+      if (refuse(c, st->span, node_text(c, st))) break;
+      if (one_clause(c, st) && need(c, st, n, 1, "a gate name") && no_more(c, st, it, n, 1)) {
+        Decl *g = it[0]->kind == AST_NAME ? lookup_kind(c, it[0], AST_GATE) : NULL;
+        if (it[0]->kind != AST_NAME)
+          diag_error(it[0]->span, "expected a gate name, found '%s'", node_text(c, it[0]));
+        if (g) {
+          GateUse *u = arena_alloc(c->a, sizeof *u);
+          *u = (GateUse){g, st, ti, arena_printf(c->a, "train '%s'", d->name)};
+          ptrvec_push(c->a, gate_uses, u);
+        }
+      }
+      break;
+    }
+  }
+  if (!seen[TR_MODEL]) diag_error(nsp(blk), "train '%s' has no 'model' line", d->name);
+  if (!seen[TR_DATA]) diag_error(nsp(blk), "train '%s' has no 'data' line", d->name);
+  if (early) tr_early_stop(c, ti, early);
+  DataInfo *di = ti->data ? ti->data->info : NULL;
+  if (desc && di && di->ok) tr_cross(c, ti, seen[TR_DATA], desc);
+  if (diag_error_count() != errs || !desc || !di || !di->ok) return;
+  ti->ok = true;
+  SemaTrain *t = &ti->st;
+  t->node = blk;
+  t->model = desc;
+  t->cfg = cfg;
+  /* each train gets its own copy: the runtime writes fitted statistics into it */
+  t->data = arena_alloc(c->a, sizeof(RtDataSpec));
+  *t->data = *di->spec;
+  if (di->spec->n_feats) {
+    t->data->feats = arena_alloc(c->a, sizeof(RtFeature) * (size_t)di->spec->n_feats);
+    memcpy(t->data->feats, di->spec->feats, sizeof(RtFeature) * (size_t)di->spec->n_feats);
+  }
+}
+
+/* ---- search -------------------------------------------------------------- */
+
+static const char *const search_stmts[] = {"train", "vary", "strategy", "pick"};
+static const char *const train_fields[] = {"epochs", "batch", "seed", "l1", "l2"};
+
+/* vary PATH in [v, ...]: PATH is optimizer.ARG, model.PARAM or a train field;
+ * every value must be what that setting takes. */
+static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths) {
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (!one_clause(c, st) || !need(c, st, n, 2, "'PATH in [VALUES]'")) return;
+  no_more(c, st, it, n, 2);
+  Ast *p = it[0], *in = it[1];
+  if (in->kind != AST_MOD || !in->name || strcmp(in->name, "in") || !in->nkids ||
+      in->kids[0]->kind != AST_LIST) {
+    diag_error(in->span, "expected 'in [VALUES]', found '%s'", node_text(c, in));
+    return;
+  }
+  Ast *list = in->kids[0];
+  char *key = node_text(c, p);
+  for (int i = 0; i < paths->len; i++) {
+    Ast *o = paths->items[i];
+    if (!strcmp(node_text(c, o), key)) {
+      diag_error(p->span, "'%s' is already varied", key);
+      diag_note(o->span, "first varied here");
+      return;
+    }
+  }
+  ptrvec_push(c->a, paths, p);
+  if (list->nkids == 0) {
+    diag_error(list->span, "expected at least one value to try, found '[]'");
+    return;
+  }
+  Ty ty = TY_NUM;
+  bool integer = false;
+  double lo = 0;
+  bool lo_incl = true;
+  const char *what = key;
+  if (p->kind == AST_NAME) {
+    int k = word_index(p->name, train_fields, NELEM(train_fields));
+    if (k < 0) {
+      const char *heads[] = {"optimizer", "model", "epochs", "batch", "seed", "l1", "l2"};
+      unknown(p->span, "setting", p->name, heads, NELEM(heads));
+      return;
+    }
+    integer = k < 3;
+    lo = k < 2 ? 1 : 0;
+  } else if (p->kind == AST_PATH && p->nkids == 2 && p->kids[0]->kind == AST_NAME &&
+             p->kids[1]->kind == AST_NAME) {
+    const char *h = p->kids[0]->name, *x = p->kids[1]->name;
+    if (!strcmp(h, "optimizer")) {
+      int k = opt_index(ti ? ti->opt : "sgd");
+      if (word_index(x, opt_args[k], opt_nargs[k]) < 0) {
+        diag_error(p->kids[1]->span, "unknown argument '%s' for optimizer '%s'", x, optimizers[k]);
+        suggest(p->kids[1]->span, x, opt_args[k], opt_nargs[k]);
+        return;
+      }
+      if (!strcmp(x, "nesterov")) ty = TY_BOOL;
+      lo_incl = strcmp(x, "lr") && strcmp(x, "eps");
+    } else if (!strcmp(h, "model")) {
+      if (!ti || !ti->model) return;
+      Ast *blk = ti->model->node;
+      Ast *par = NULL;
+      const char **pn = arena_alloc(c->a, sizeof(char *) * (size_t)(blk->nparams + 1));
+      for (int i = 0; i < blk->nparams; i++) {
+        pn[i] = blk->params[i]->name;
+        if (!strcmp(pn[i], x)) par = blk->params[i];
+      }
+      if (!par) {
+        diag_error(p->kids[1]->span, "model '%s' has no parameter '%s'", ti->model->name, x);
+        suggest(p->kids[1]->span, x, pn, blk->nparams);
+        return;
+      }
+      Val t = param_type(c, par);
+      ty = t.ty;
+      integer = t.is_int;
+      lo = -INFINITY;
+    } else {
+      const char *heads[] = {"optimizer", "model"};
+      unknown(p->kids[0]->span, "setting", h, heads, 2);
+      return;
+    }
+  } else {
+    diag_error(p->span, "expected 'optimizer.ARG', 'model.PARAM' or a train setting, found '%s'",
+               key);
+    return;
+  }
+  Scope s = {.kind = SC_CONST};
+  for (int i = 0; i < list->nkids; i++) {
+    double x;
+    Val v;
+    if (ty == TY_NUM)
+      want_num(c, &s, list->kids[i], what, lo, lo_incl, INFINITY, false, integer, &x);
+    else
+      want(c, &s, list->kids[i], ty, &v);
+  }
+}
+
+/* search NAME { train T  vary ...  strategy grid|random(N)  pick max|min val.M } */
+static void check_search(Ctx *c, Decl *d) {
+  Ast *blk = d->node;
+  Ast *seen[NELEM(search_stmts)] = {0};
+  TrainInfo *ti = NULL;
+  PtrVec paths = {0};
+  Scope s = {.kind = SC_CONST};
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < blk->nkids; i++) {
+      Ast *st = blk->kids[i];
+      if (has_error(st)) continue;
+      bool is_train = st->kind == AST_STMT && st->name && !strcmp(st->name, "train");
+      if (is_train != (pass == 0)) continue;   /* the train first: the rest refer to it */
+      if (st->kind != AST_STMT) {
+        diag_error(st->span, "expected a search statement, found '%s'", node_text(c, st));
+        continue;
+      }
+      int k = stmt_word(c, st, "search", search_stmts, NELEM(search_stmts));
+      if (k < 0 || (k != 1 && !once(seen, k, st))) continue;
+      if (k == 1) seen[1] = st;
+      int n;
+      Ast **it = clause(st, 0, &n);
+      if (k == 0) {
+        if (one_clause(c, st) && need(c, st, n, 1, "a train name") && no_more(c, st, it, n, 1)) {
+          Decl *t = it[0]->kind == AST_NAME ? lookup_kind(c, it[0], AST_TRAIN) : NULL;
+          if (it[0]->kind != AST_NAME)
+            diag_error(it[0]->span, "expected a train name, found '%s'", node_text(c, it[0]));
+          if (t) ti = t->info;
+        }
+      } else if (k == 1) {
+        se_vary(c, ti, st, &paths);
+      } else if (k == 2) {
+        const char *strats[] = {"grid", "random"};
+        if (!one_clause(c, st) || !need(c, st, n, 1, "'grid' or 'random(N)'") || !no_more(c, st, it, n, 1))
+          continue;
+        Ast *x = it[0];
+        if (x->kind == AST_CALL && !strcmp(x->name, "random")) {
+          double v;
+          if (x->nkids != 1 || x->kids[0]->kind == AST_ARG)
+            diag_error(x->span, "expected 'random(N)', found '%s'", node_text(c, x));
+          else
+            want_num(c, &s, x->kids[0], "the number of trials", 1, true, INFINITY, false, true, &v);
+        } else if (is_word(x, "random")) {
+          diag_error(x->span, "expected 'random(N)' with a number of trials, found 'random'");
+        } else {
+          want_word(c, x, "strategy", strats, 2);
+        }
+      } else {
+        const char *dirs[] = {"max", "min"};
+        /* `min` is a modifier word: `pick min val.loss` arrives as MOD(min, PATH) */
+        bool mod_min = n == 1 && is_mod(it[0], "min");
+        if (!one_clause(c, st) || (!mod_min && !need(c, st, n, 2, "'max|min val.METRIC'")) ||
+            !no_more(c, st, it, n, mod_min ? 1 : 2))
+          continue;
+        Ast *dir = it[0], *p = mod_min ? it[0]->kids[0] : it[1];
+        int dk = mod_min ? 1 : want_word(c, dir, "direction", dirs, 2);
+        if (p->kind != AST_PATH || p->nkids != 2 || p->kids[0]->kind != AST_NAME ||
+            p->kids[1]->kind != AST_NAME) {
+          diag_error(p->span, "expected a metric like 'val.auc', found '%s'", node_text(c, p));
+          continue;
+        }
+        const char *sp = p->kids[0]->name, *m = p->kids[1]->name;
+        if (!strcmp(sp, "test")) {
+          diag_error(p->span, "'pick' may not read test metrics, found '%s'", node_text(c, p));
+          diag_note(p->span, "choosing on the test split leaks it; use 'val.%s'", m);
+        } else if (word_index(sp, splits, NELEM(splits)) < 0) {
+          unknown(p->kids[0]->span, "split", sp, splits, NELEM(splits));
+        } else if (word_index(m, metrics_all, NELEM(metrics_all)) < 0) {
+          unknown(p->kids[1]->span, "metric", m, metrics_all, NELEM(metrics_all));
+        } else if (ti && ti->task_known && !metric_of_task(m, ti->task)) {
+          diag_error(p->kids[1]->span, "metric '%s' is not defined for a %s model", m,
+                     task_names[ti->task]);
+        } else if (dk >= 0 && (dk == 0) == metric_minimized(m)) {
+          diag_warning(dir->span, "'%s' is better when %s; 'pick %s' chooses the worst run", m,
+                       dk == 0 ? "lower" : "higher", dirs[dk]);
+        }
+      }
+    }
+  if (!seen[0]) diag_error(nsp(blk), "search '%s' has no 'train' line", d->name);
+  if (!seen[1]) diag_error(nsp(blk), "search '%s' has no 'vary' line", d->name);
+  if (!seen[3]) diag_error(nsp(blk), "search '%s' has no 'pick' line", d->name);
+}
+
+/* ---- release ------------------------------------------------------------- */
+
+static const char *const release_stmts[] = {"candidate", "baseline", "gate", "bucket", "check",
+                                            "step", "promote", "rollback", "timeout"};
+enum { RL_CAND, RL_BASE, RL_GATE, RL_BUCKET, RL_CHECK, RL_STEP, RL_PROMOTE, RL_ROLLBACK,
+       RL_TIMEOUT };
+
+
+/* A `when EXPR` rule: a bool over live metrics, baseline.live.*, drift(COL). */
+static void rl_rule(Ctx *c, Scope *s, Ast *when) {
+  Val v = ex_eval(c, s, when->kids[0]);
+  if (v.ty != TY_ERR && v.ty != TY_BOOL)
+    diag_error(when->kids[0]->span, "expected a condition, found %s", found(c, v, when->kids[0]));
+}
+
+/* step P% [for N requests | for DUR | manual]: weights rise to 100%. */
+static void rl_step(Ctx *c, Ast *st, Ast **prev, double *prev_pct) {
+  int n;
+  Ast **it = clause(st, 0, &n);
+  Scope s = {.kind = SC_CONST};
+  if (!one_clause(c, st) || !need(c, st, n, 1, "a traffic share like '5%'")) return;
+  Val p;
+  if (!want(c, &s, it[0], TY_PCT, &p)) return;
+  if (p.num <= 0 || p.num > 100) {
+    diag_error(it[0]->span, "expected a share in (0%%, 100%%], found '%s'", node_text(c, it[0]));
+    return;
+  }
+  if (*prev && p.num <= *prev_pct) {
+    diag_error(it[0]->span, "expected a step above %g%%, found '%s'", *prev_pct, node_text(c, it[0]));
+    diag_note((*prev)->span, "the previous step is here");
+  }
+  int i = 1;
+  if (i < n) {
+    Ast *x = it[i++];
+    if (is_word(x, "manual")) {
+    } else if (is_mod(x, "for")) {
+      Ast *v = x->kids[0];
+      Val dv = v->kind == AST_DUR ? ex_eval(c, &s, v) : (Val){0};
+      if (dv.ty == TY_DUR) {
+        if (dv.num <= 0) diag_error(v->span, "expected a duration > 0, found '%s'", node_text(c, v));
+      } else {
+        static const char *const units[] = {"request", "requests"};
+        double cnt;
+        want_count(c, st, v, it, n, &i, units, 2, &cnt);
+      }
+    } else {
+      diag_error(x->span, "expected 'for N requests', 'for DURATION' or 'manual', found '%s'",
+                 node_text(c, x));
+      return;
+    }
+  }
+  no_more(c, st, it, n, i);
+  *prev = st;
+  *prev_pct = p.num;
+}
+
+/* release NAME { candidate ... step ... promote when ... }: a rollout that
+ * can reach 100%. */
+static void check_release(Ctx *c, Decl *d) {
+  Ast *blk = d->node;
+  Ast *seen[NELEM(release_stmts)] = {0};
+  TrainInfo *cand = NULL;
+  bool has_baseline = false;
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i];
+    if (st->kind == AST_STMT && st->name && !strcmp(st->name, "baseline")) has_baseline = true;
+    if (st->kind == AST_STMT && st->name && !strcmp(st->name, "candidate") && st->nkids &&
+        st->kids[0]->nkids && st->kids[0]->kids[0]->kind == AST_NAME) {
+      Decl *t = decl_find(c, st->kids[0]->kids[0]->name);
+      if (t && t->node->kind == AST_TRAIN) cand = t->info;
+    }
+  }
+  Scope rs = {.kind = SC_RELEASE, .has_baseline = has_baseline,
+              .data = cand && cand->data ? cand->data->info : NULL};
+  Scope s = {.kind = SC_CONST};
+  Ast *prev_step = NULL;
+  double prev_pct = 0;
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i];
+    if (has_error(st)) continue;
+    if (st->kind != AST_STMT) {
+      diag_error(st->span, "expected a release statement, found '%s'", node_text(c, st));
+      continue;
+    }
+    int k = stmt_word(c, st, "release", release_stmts, NELEM(release_stmts));
+    if (k < 0) continue;
+    if (k != RL_STEP && k != RL_ROLLBACK && !once(seen, k, st)) continue;
+    seen[k] = st;
+    int n;
+    Ast **it = clause(st, 0, &n);
+    if (!one_clause(c, st)) continue;
+    Val v;
+    double x;
+    switch (k) {
+    case RL_CAND:
+      if (!need(c, st, n, 1, "a train name or a \"model.mlxm\" path") || !no_more(c, st, it, n, 1)) break;
+      if (it[0]->kind == AST_NAME) {
+        lookup_kind(c, it[0], AST_TRAIN);
+      } else if (want(c, &s, it[0], TY_STR, &v)) {
+        size_t l = strlen(v.str);
+        if (l < 6 || strcmp(v.str + l - 5, ".mlxm"))
+          diag_error(it[0]->span, "expected a path ending in '.mlxm', found '%s'", node_text(c, it[0]));
+      }
+      break;
+    case RL_BASE:
+      if (need(c, st, n, 1, "a model path like \"models/v1.mlxm\"") && no_more(c, st, it, n, 1))
+        want(c, &s, it[0], TY_STR, &v);
+      break;
+    case RL_GATE:
+      if (need(c, st, n, 1, "a gate name") && no_more(c, st, it, n, 1)) {
+        Decl *g = it[0]->kind == AST_NAME ? lookup_kind(c, it[0], AST_GATE) : NULL;
+        if (it[0]->kind != AST_NAME)
+          diag_error(it[0]->span, "expected a gate name, found '%s'", node_text(c, it[0]));
+        if (g && cand && cand->task_known)
+          gate_use(c, g, st, arena_printf(c->a, "release '%s'", d->name), cand->task, true);
+      }
+      break;
+    case RL_BUCKET: {
+      bool by = false;
+      for (int j = 0; j < n; j++) {
+        Ast *m = it[j];
+        if (is_mod(m, "by")) {
+          Ast *p = m->kids[0];
+          by = true;
+          if (p->kind != AST_PATH || p->nkids != 2 || !is_word(p->kids[0], "request"))
+            diag_error(p->span, "expected 'request.FIELD', found '%s'", node_text(c, p));
+        } else if (is_mod(m, "salt")) {
+          want(c, &s, m->kids[0], TY_STR, &v);
+        } else {
+          diag_error(m->span, "expected 'by request.FIELD' or 'salt \"...\"', found '%s'",
+                     node_text(c, m));
+        }
+      }
+      if (!by) diag_error(end_span(st), "expected 'by request.FIELD' in 'bucket'");
+      break;
+    }
+    case RL_CHECK: {
+      bool every = false;
+      for (int j = 0; j < n;) {
+        Ast *m = it[j++];
+        if (is_mod(m, "every")) {
+          every = true;
+          if (want(c, &s, m->kids[0], TY_DUR, &v) && v.num <= 0)
+            diag_error(m->kids[0]->span, "expected a duration > 0, found '%s'", node_text(c, m->kids[0]));
+        } else if (is_mod(m, "min")) {
+          static const char *const units[] = {"request", "requests"};
+          want_count(c, st, m->kids[0], it, n, &j, units, 2, &x);
+        } else {
+          diag_error(m->span, "expected 'every DURATION' or 'min N requests', found '%s'",
+                     node_text(c, m));
+          break;
+        }
+      }
+      if (!every) diag_error(end_span(st), "expected 'every DURATION' in 'check'");
+      break;
+    }
+    case RL_STEP: rl_step(c, st, &prev_step, &prev_pct); break;
+    case RL_PROMOTE:
+    case RL_ROLLBACK:
+      if (!need(c, st, n, 1, "'when CONDITION'")) break;
+      if (!is_mod(it[0], "when")) {
+        diag_error(it[0]->span, "expected 'when CONDITION', found '%s'", node_text(c, it[0]));
+        break;
+      }
+      rl_rule(c, &rs, it[0]);
+      if (k == RL_ROLLBACK && n > 1 && is_mod(it[1], "for")) {
+        static const char *const units[] = {"check", "checks"};
+        int j = 2;
+        if (want_count(c, st, it[1]->kids[0], it, n, &j, units, 2, &x)) no_more(c, st, it, n, j);
+      } else {
+        no_more(c, st, it, n, 1);
+      }
+      break;
+    case RL_TIMEOUT:
+      if (need(c, st, n, 1, "a duration like '1h'") && no_more(c, st, it, n, 1) &&
+          want(c, &s, it[0], TY_DUR, &v) && v.num <= 0)
+        diag_error(it[0]->span, "expected a duration > 0, found '%s'", node_text(c, it[0]));
+      break;
+    }
+  }
+  if (!seen[RL_CAND]) diag_error(nsp(blk), "release '%s' has no 'candidate' line", d->name);
+  if (!prev_step && !seen[RL_STEP]) diag_error(nsp(blk), "release '%s' has no 'step' line", d->name);
+  else if (prev_step && prev_pct != 100) {
+    diag_error(prev_step->span, "the last step must be 100%%, found %g%%", prev_pct);
+    diag_note(nsp(blk), "release '%s' never reaches full traffic", d->name);
+  }
+  if (!seen[RL_PROMOTE]) diag_error(nsp(blk), "release '%s' has no 'promote when' line", d->name);
+}
+
+/* ---- entry --------------------------------------------------------------- */
+
+/* FNV-1a 64 of the root source, as 16 hex digits. */
+static void spec_hash(uint32_t file, char out[17]) {
+  size_t len;
+  const char *t = src_text(file, &len);
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < len; i++) {
+    h ^= (unsigned char)t[i];
+    h *= 0x100000001b3ull;
+  }
+  snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* Checks in dependency order: consts, fns, datasets, models, gates, trains
+ * (which settle each gate's task), searches, releases. */
+Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
+  bool no_data_error = false;
+  if (!data_error) data_error = &no_data_error;
+  Ctx c = {.a = a, .mode = mode, .data_error = data_error};
+  int errs = diag_error_count();
+  if (!file) return NULL;
+  FileRec *root = arena_alloc(a, sizeof *root);
+  char real[PATH_MAX];
+  const char *path = src_path(file->span.file);
+  root->key = realpath(path, real) ? arena_strdup(a, real) : path;
+  root->active = true;
+  ptrvec_push(a, &c.files, root);
+  ptrvec_push(a, &c.stack, root);
+  load_file(&c, file, true);
+  c.stack.len = 0;
+
+  static const AstKind order[] = {AST_CONST, AST_FN, AST_EXTERN, AST_DATASET, AST_MODEL,
+                                  AST_GATE, AST_TRAIN, AST_SEARCH, AST_RELEASE};
+  PtrVec gate_uses = {0};
+  for (int o = 0; o < NELEM(order); o++) {
+    for (int i = 0; i < c.decls.len; i++) {
+      Decl *d = c.decls.items[i];
+      if (d->node->kind != order[o]) continue;
+      switch (order[o]) {
+      case AST_CONST: const_fold(&c, d); break;
+      case AST_FN: check_fn(&c, d); break;
+      case AST_EXTERN: check_extern(&c, d); break;
+      case AST_DATASET: check_dataset(&c, d); break;
+      case AST_MODEL: check_model(&c, d); break;
+      case AST_GATE: check_gate(&c, d); break;
+      case AST_TRAIN: check_train(&c, d, &gate_uses); break;
+      case AST_SEARCH:
+      case AST_RELEASE: {
+        Span h = d->node->span;
+        Span nm = nsp(d->node);
+        if (nm.hi > h.lo) h.hi = nm.hi;
+        if (refuse(&c, h, order[o] == AST_SEARCH ? "search" : "release")) break;
+        if (order[o] == AST_SEARCH) check_search(&c, d);
+        else check_release(&c, d);
+        break;
+      }
+      default: break;
+      }
+    }
+    if (order[o] == AST_TRAIN)
+      for (int i = 0; i < gate_uses.len; i++) {
+        GateUse *u = gate_uses.items[i];
+        if (u->ti->task_known) gate_use(&c, u->gate, u->st, u->user, u->ti->task, false);
+      }
+  }
+
+  Program *p = arena_alloc(a, sizeof *p);
+  p->file = ast_new(a, AST_FILE, file->span);
+  int nt = 0;
+  for (int i = 0; i < c.decls.len; i++) {
+    Decl *d = c.decls.items[i];
+    ast_add(a, p->file, d->node);
+    nt += d->root && d->node->kind == AST_TRAIN;
+  }
+  p->trains = arena_alloc(a, sizeof(SemaTrain) * (size_t)(nt + 1));
+  for (int i = 0; i < c.decls.len; i++) {
+    Decl *d = c.decls.items[i];
+    TrainInfo *ti = d->info;
+    if (d->root && d->node->kind == AST_TRAIN && ti && ti->ok) p->trains[p->ntrains++] = ti->st;
+  }
+  spec_hash(file->span.file, p->spec_hash);
+  if (diag_error_count() != errs || *data_error) return NULL;
+  return p;
+}

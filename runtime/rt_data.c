@@ -1,0 +1,779 @@
+/* rt_data.c — from a checked dataset description and its CSV to the train,
+ * val and test matrices the kernels read. Resolves columns (drop, label,
+ * explicit features, `feature *`), reads the file once through rt_csv, splits
+ * with the seeded PRNG, fits statistics on train only and applies them.
+ * rt_data_apply does the same with frozen statistics for `predict`/`eval`. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rt.h"
+
+static void *xmalloc(size_t n) {
+  void *p = calloc(1, n ? n : 1);
+  if (!p) {
+    fprintf(stderr, "mlxc: error: out of memory\n");
+    exit(5);
+  }
+  return p;
+}
+
+static void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) {
+    fprintf(stderr, "mlxc: error: out of memory\n");
+    exit(5);
+  }
+  return q;
+}
+
+static char *xstrdup(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  return memcpy(xmalloc(n), s, n);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A CSV location kept past the record it came from (its text copied). */
+typedef struct Saved {
+  bool set;     /* something was saved */
+  RtLoc loc;
+  char *text;   /* owned copy of loc.text */
+  char *cell;   /* the offending cell, shortened */
+} Saved;
+
+static void saved_set(Saved *s, RtLoc loc, const char *cell) {
+  s->set = true;
+  s->loc = loc;
+  s->text = xstrdup(loc.text);
+  s->loc.text = s->text;
+  size_t n = strlen(cell);
+  if (n > 60) n = 60;
+  s->cell = xmalloc(n + 4);
+  memcpy(s->cell, cell, n);
+  if (strlen(cell) > 60) strcpy(s->cell + n, "...");
+}
+
+static void saved_free(Saved *s) {
+  free(s->text);
+  free(s->cell);
+}
+
+/* "" is always missing; so is any of the spec's `na` strings. */
+static bool is_missing(const RtDataSpec *spec, const char *s, size_t n) {
+  if (n == 0) return true;
+  for (int i = 0; i < spec->n_na; i++)
+    if (spec->na[i] && strlen(spec->na[i]) == n && !memcmp(spec->na[i], s, n)) return true;
+  return false;
+}
+
+static int find_col(RtCsv *c, const char *name) {
+  for (int i = 0; i < rt_csv_ncols(c); i++)
+    if (!strcmp(rt_csv_name(c, i), name)) return i;
+  return -1;
+}
+
+/* A location at the CSV header line, for notes. */
+static RtLoc header_loc(const char *path) {
+  RtLoc l = rt_loc_file(path);
+  l.line = 1;
+  l.col = 1;
+  return l;
+}
+
+/* ---- label classes ---------------------------------------------------------- */
+
+/* Distinct label spellings seen so far, interned through an open-addressing
+ * hash table; ids are in order of first appearance until classes_sort. */
+typedef struct Classes {
+  char **names;      /* by id */
+  int n, cap;
+  int *slot;         /* hash table of ids, -1 empty */
+  size_t nslot;
+} Classes;
+
+#define MAX_CLASSES 65536
+
+static int classes_intern(Classes *k, const char *s, size_t len) {
+  if (2 * (size_t)(k->n + 1) > k->nslot) {
+    size_t ns = k->nslot ? k->nslot * 2 : 64;
+    int *sl = xmalloc(sizeof(int) * ns);
+    for (size_t i = 0; i < ns; i++) sl[i] = -1;
+    for (int id = 0; id < k->n; id++) {
+      size_t h = (size_t)rt_fnv1a(k->names[id], strlen(k->names[id]), RT_FNV_INIT) & (ns - 1);
+      while (sl[h] >= 0) h = (h + 1) & (ns - 1);
+      sl[h] = id;
+    }
+    free(k->slot);
+    k->slot = sl;
+    k->nslot = ns;
+  }
+  size_t h = (size_t)rt_fnv1a(s, len, RT_FNV_INIT) & (k->nslot - 1);
+  for (; k->slot[h] >= 0; h = (h + 1) & (k->nslot - 1)) {
+    const char *t = k->names[k->slot[h]];
+    if (strlen(t) == len && !memcmp(t, s, len)) return k->slot[h];
+  }
+  if (k->n == MAX_CLASSES) return -1;
+  if (k->n == k->cap) {
+    k->cap = k->cap ? k->cap * 2 : 16;
+    k->names = xrealloc(k->names, sizeof(char *) * (size_t)k->cap);
+  }
+  k->names[k->n] = memcpy(xmalloc(len + 1), s, len);
+  k->slot[h] = k->n;
+  return k->n++;
+}
+
+typedef struct ClassKey {
+  const char *name;
+  double v;     /* numeric value when every class is a number */
+  int id;       /* id before sorting */
+} ClassKey;
+
+static int cmp_bytes(const void *a, const void *b) {
+  return strcmp(((const ClassKey *)a)->name, ((const ClassKey *)b)->name);
+}
+
+static int cmp_num(const void *a, const void *b) {
+  const ClassKey *x = a, *y = b;
+  if (x->v < y->v) return -1;
+  if (x->v > y->v) return 1;
+  return strcmp(x->name, y->name);   /* "1" and "1.0": still a fixed order */
+}
+
+/* Sorts the classes (numerically when all are numbers, else by bytes) and
+ * returns remap[old id] = class index. */
+static int *classes_sort(Classes *k) {
+  ClassKey *keys = xmalloc(sizeof *keys * (size_t)(k->n + 1));
+  bool numeric = true;
+  for (int i = 0; i < k->n; i++) {
+    float f = 0;
+    keys[i] = (ClassKey){k->names[i], 0, i};
+    if (numeric && rt_parse_float(k->names[i], strlen(k->names[i]), &f)) {
+      double d = strtod(k->names[i], NULL);
+      keys[i].v = d;
+    } else {
+      numeric = false;
+    }
+  }
+  qsort(keys, (size_t)k->n, sizeof *keys, numeric ? cmp_num : cmp_bytes);
+  int *remap = xmalloc(sizeof(int) * (size_t)(k->n + 1));
+  char **sorted = xmalloc(sizeof(char *) * (size_t)(k->n + 1));
+  for (int i = 0; i < k->n; i++) {
+    remap[keys[i].id] = i;
+    sorted[i] = k->names[keys[i].id];
+  }
+  free(k->names);
+  k->names = sorted;
+  k->cap = k->n;
+  free(keys);
+  return remap;
+}
+
+/* ---- column resolution --------------------------------------------------- */
+
+typedef enum { COL_UNUSED, COL_DROP, COL_LABEL, COL_FEAT, COL_STAR } ColRole;
+
+/* What the single pass keeps per column a feature may read. */
+typedef struct Col {
+  ColRole role;
+  bool numeric;      /* every non-missing cell so far parsed */
+  float *vals;       /* one per row; NaN where missing */
+  Saved bad;         /* first cell that is not a number */
+  Saved missing;     /* first missing cell */
+  int64_t bad_row, missing_row;   /* record index of each (for ordering) */
+  int feat;          /* an explicit feature reading it, or -1 */
+} Col;
+
+/* Gives every header column its role, reporting spec names the header lacks
+ * and columns claimed twice over (a feature of a dropped or label column). */
+static bool resolve(const RtDataSpec *spec, RtCsv *c, Col *cols, int *label_col) {
+  bool ok = true;
+  const char *path = spec->csv_path;
+  *label_col = -1;
+  for (int i = 0; i < spec->n_drop; i++) {
+    int j = find_col(c, spec->drop[i]);
+    if (j < 0) {
+      rt_diag(RT_ERROR, spec->drop_loc ? spec->drop_loc[i] : spec->source_loc,
+              "column '%s' is not in the header of '%s'", spec->drop[i], path);
+      rt_note(header_loc(path), "the header is here");
+      ok = false;
+    } else {
+      cols[j].role = COL_DROP;
+    }
+  }
+  if (spec->label) {
+    int j = find_col(c, spec->label);
+    if (j < 0) {
+      rt_diag(RT_ERROR, spec->label_loc, "label column '%s' is not in the header of '%s'",
+              spec->label, path);
+      rt_note(header_loc(path), "the header is here");
+      ok = false;
+    } else if (cols[j].role == COL_DROP) {
+      rt_diag(RT_ERROR, spec->label_loc, "the label column '%s' is also dropped", spec->label);
+      ok = false;
+    } else {
+      cols[j].role = COL_LABEL;
+      *label_col = j;
+    }
+  }
+  for (int i = 0; i < spec->n_feats; i++) {
+    const RtFeature *f = &spec->feats[i];
+    const char *name = f->column ? f->column : f->name;
+    int j = name ? find_col(c, name) : -1;
+    if (j < 0) {
+      rt_diag(RT_ERROR, f->loc, "column '%s' is not in the header of '%s'",
+              name ? name : "?", path);
+      rt_note(header_loc(path), "the header is here");
+      ok = false;
+    } else if (cols[j].role == COL_DROP) {
+      rt_diag(RT_ERROR, f->loc, "feature '%s' reads column '%s', which is dropped",
+              f->name ? f->name : name, name);
+      ok = false;
+    } else if (cols[j].role == COL_LABEL) {
+      rt_diag(RT_ERROR, f->loc, "feature '%s' reads the label column '%s'",
+              f->name ? f->name : name, name);
+      rt_note(spec->label_loc, "the label is declared here");
+      ok = false;
+    } else {
+      cols[j].role = COL_FEAT;
+      if (cols[j].feat < 0) cols[j].feat = i;
+    }
+  }
+  if (spec->star)
+    for (int j = 0; j < rt_csv_ncols(c); j++)
+      if (cols[j].role == COL_UNUSED) cols[j].role = COL_STAR;
+  return ok;
+}
+
+/* Reports a used column's first problem: a missing cell or a cell that is
+ * not a number, whichever comes first; notes cite the statement using it. */
+static bool check_col(const RtDataSpec *spec, RtCsv *c, Col *col, int j) {
+  const char *name = rt_csv_name(c, j);
+  RtLoc use = col->role == COL_STAR ? spec->star_loc : spec->feats[col->feat].loc;
+  bool show_missing = col->missing.set && (!col->bad.set || col->missing_row < col->bad_row);
+  if (show_missing) {
+    rt_diag(RT_ERROR, col->missing.loc, "missing value in column '%s'", name);
+    rt_note(use, "column '%s' is used here, and no `missing` rule covers it", name);
+    return false;
+  }
+  if (col->bad.set) {
+    if (col->role == COL_STAR) {
+      rt_diag(RT_ERROR, col->bad.loc, "column '%s' is not numeric: found '%s'", name,
+              col->bad.cell);
+      rt_note(use, "'feature *' takes every column not dropped or used; drop '%s' or give it a feature",
+              name);
+    } else {
+      rt_diag(RT_ERROR, col->bad.loc, "expected a number in column '%s', found '%s'", name,
+              col->bad.cell);
+      rt_note(use, "column '%s' is read as a number here", name);
+    }
+    return false;
+  }
+  return true;
+}
+
+/* The label's meaning when the spec maps spellings to classes: map values
+ * must be the class indices 0..K-1 (K = 2 for binary). Fills names. */
+static bool map_classes(const RtDataSpec *spec, RtTask task, char ***names, int *k) {
+  int max = -1;
+  for (int i = 0; i < spec->n_label_map; i++) {
+    double v = spec->label_vals[i];
+    if (!(v >= 0 && v < MAX_CLASSES && v == floor(v))) {
+      rt_diag(RT_ERROR, spec->label_loc,
+              "label map value %g for '%s' is not a class index (0, 1, ...)", v,
+              spec->label_keys[i]);
+      return false;
+    }
+    if ((int)v > max) max = (int)v;
+  }
+  int n = max + 1;
+  if (task == RT_TASK_BINARY && n != 2) {
+    rt_diag(RT_ERROR, spec->label_loc,
+            "a binary label map must use the classes 0 and 1, found %d class%s", n,
+            n == 1 ? "" : "es");
+    return false;
+  }
+  char **nm = xmalloc(sizeof(char *) * (size_t)(n + 1));
+  for (int i = 0; i < spec->n_label_map; i++) {
+    int v = (int)spec->label_vals[i];
+    if (!nm[v]) nm[v] = xstrdup(spec->label_keys[i]);
+  }
+  for (int v = 0; v < n; v++)
+    if (!nm[v]) {
+      rt_diag(RT_ERROR, spec->label_loc, "no label value maps to class %d", v);
+      for (int i = 0; i < n; i++) free(nm[i]);
+      free(nm);
+      return false;
+    }
+  *names = nm;
+  *k = n;
+  return true;
+}
+
+/* Reports a label cell; the note cites the `label` statement. */
+static void label_error(const RtDataSpec *spec, RtLoc at, const char *fmt, const char *a,
+                        const char *b) {
+  rt_diag(RT_ERROR, at, fmt, a, b);
+  rt_note(spec->label_loc, "the label is declared here");
+}
+
+/* Shows at most 60 bytes of a cell in a message. */
+static const char *short_cell(const char *s, char buf[72]) {
+  size_t n = strlen(s);
+  if (n <= 60) return s;
+  memcpy(buf, s, 60);
+  strcpy(buf + 60, "...");
+  return buf;
+}
+
+/* The CSV's own errors (ragged rows, bad bytes) also cite the `source` line. */
+static void source_note(const RtDataSpec *spec) {
+  if (spec->source_loc.file)
+    rt_note(spec->source_loc, "while reading the dataset '%s'", spec->name ? spec->name : "?");
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+static void free_names(char **v, int n) {
+  for (int i = 0; v && i < n; i++) free(v[i]);
+  free(v);
+}
+
+void rt_data_free(RtData *d) {
+  if (!d) return;
+  for (int s = 0; s < 3; s++) {
+    free(d->split[s].x);
+    free(d->split[s].y);
+  }
+  free_names(d->feat_names, d->n_feats);
+  free_names(d->class_names, d->n_classes);
+  for (int i = 0; d->feats && i < d->n_feats; i++) {
+    free(d->feats[i].name);
+    free(d->feats[i].column);
+  }
+  free(d->feats);
+  free(d);
+}
+
+/* The single pass, then classes, split, statistics and matrices. Column
+ * problems are collected during the pass and reported at the end, once it is
+ * known which columns `feature *` really uses; the CSV's own errors and label
+ * errors stop the pass at once. */
+RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
+  double t0 = now_s();
+  RtCsv *c = rt_csv_open(spec->csv_path);
+  if (!c) {
+    source_note(spec);
+    return NULL;
+  }
+  int ncols = rt_csv_ncols(c);
+  Col *cols = xmalloc(sizeof(Col) * (size_t)ncols);
+  for (int j = 0; j < ncols; j++) cols[j].feat = -1, cols[j].numeric = true;
+  int label_col = -1;
+  RtData *d = NULL;
+  float *y = NULL;
+  int *yid = NULL;
+  Classes cls = {0};
+  char **map_names = NULL;
+  int n_map = 0;
+  int64_t n = 0, cap = 0;
+  bool ok = resolve(spec, c, cols, &label_col);
+  if (ok && !spec->label) {
+    rt_diag(RT_ERROR, spec->source_loc, "the dataset '%s' has no label",
+            spec->name ? spec->name : "?");
+    ok = false;
+  }
+  if (ok && task != RT_TASK_REGRESSION && spec->n_label_map > 0)
+    ok = map_classes(spec, task, &map_names, &n_map);
+  if (!ok) goto fail;
+
+  int r;
+  char sbuf[72];
+  while ((r = rt_csv_next(c)) > 0) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 1024;
+      for (int j = 0; j < ncols; j++)
+        if (cols[j].role == COL_FEAT || cols[j].role == COL_STAR)
+          cols[j].vals = xrealloc(cols[j].vals, sizeof(float) * (size_t)cap);
+      y = xrealloc(y, sizeof(float) * (size_t)cap);
+      if (task != RT_TASK_REGRESSION && !n_map) yid = xrealloc(yid, sizeof(int) * (size_t)cap);
+    }
+    for (int j = 0; j < ncols; j++) {
+      Col *col = &cols[j];
+      if (col->role != COL_FEAT && col->role != COL_STAR) continue;
+      size_t len;
+      const char *s = rt_csv_field(c, j, &len);
+      float v = NAN;
+      if (is_missing(spec, s, len)) {
+        if (!col->missing.set) saved_set(&col->missing, rt_csv_loc(c, j), s), col->missing_row = n;
+      } else if (!rt_parse_float(s, len, &v)) {
+        v = NAN;
+        if (col->numeric) {
+          col->numeric = false;
+          saved_set(&col->bad, rt_csv_loc(c, j), s);
+          col->bad_row = n;
+        }
+      }
+      col->vals[n] = v;
+    }
+    size_t len;
+    const char *s = rt_csv_field(c, label_col, &len);
+    if (is_missing(spec, s, len)) {
+      rt_diag(RT_ERROR, rt_csv_loc(c, label_col), "missing value in label column '%s'",
+              spec->label);
+      rt_note(spec->label_loc, "the label is declared here");
+      goto fail;
+    }
+    if (task == RT_TASK_REGRESSION) {
+      if (!rt_parse_float(s, len, &y[n])) {
+        label_error(spec, rt_csv_loc(c, label_col),
+                    "expected a number in label column '%s', found '%s'", spec->label,
+                    short_cell(s, sbuf));
+        goto fail;
+      }
+    } else if (n_map) {
+      int k = 0;
+      while (k < spec->n_label_map && strcmp(spec->label_keys[k], s)) k++;
+      if (k == spec->n_label_map) {
+        label_error(spec, rt_csv_loc(c, label_col), "label value '%s' is not in the map of '%s'",
+                    short_cell(s, sbuf), spec->label);
+        goto fail;
+      }
+      y[n] = (float)spec->label_vals[k];
+    } else {
+      yid[n] = classes_intern(&cls, s, len);
+      if (yid[n] < 0) {
+        rt_diag(RT_ERROR, rt_csv_loc(c, label_col),
+                "label column '%s' has more than %d distinct values", spec->label, MAX_CLASSES);
+        rt_note(spec->label_loc, "a classification label needs a few classes");
+        goto fail;
+      }
+    }
+    n++;
+  }
+  if (r < 0) {
+    source_note(spec);
+    goto fail;
+  }
+
+  /* column problems, in header order */
+  for (int j = 0; j < ncols; j++) {
+    Col *col = &cols[j];
+    if (col->role == COL_FEAT || col->role == COL_STAR)
+      if (!check_col(spec, c, col, j)) ok = false;
+  }
+  if (!ok) goto fail;
+  if (n == 0) {
+    rt_diag(RT_ERROR, rt_loc_file(spec->csv_path), "no data rows: the file has only a header");
+    rt_note(spec->source_loc, "read here");
+    goto fail;
+  }
+
+  d = xmalloc(sizeof *d);
+  d->task = task;
+  /* classes */
+  if (task != RT_TASK_REGRESSION) {
+    if (n_map) {
+      d->class_names = map_names;
+      d->n_classes = n_map;
+      map_names = NULL;
+    } else {
+      int *remap = classes_sort(&cls);
+      for (int64_t i = 0; i < n; i++) y[i] = (float)remap[yid[i]];
+      free(remap);
+      d->class_names = cls.names;
+      d->n_classes = cls.n;
+      cls.names = NULL;
+      bool bad = task == RT_TASK_BINARY ? d->n_classes != 2 : d->n_classes < 2;
+      if (bad) {
+        rt_diag(RT_ERROR, spec->label_loc,
+                "%s needs %s classes, but label column '%s' has %d", 
+                task == RT_TASK_BINARY ? "binary classification" : "classification",
+                task == RT_TASK_BINARY ? "exactly 2" : "at least 2", spec->label, d->n_classes);
+        char list[256] = "";
+        size_t at = 0;
+        for (int i = 0; i < d->n_classes && i < 5 && at < sizeof list; i++)
+          at += (size_t)snprintf(list + at, sizeof list - at, "%s'%s'", i ? ", " : "",
+                                 d->class_names[i]);
+        if (d->n_classes > 5 && at < sizeof list) snprintf(list + at, sizeof list - at, ", ...");
+        if (d->n_classes > 0)
+          rt_note(rt_loc_file(spec->csv_path), "its values are %s", list);
+        goto fail;
+      }
+    }
+  }
+
+  /* features: explicit ones in spec order, then `*` columns in header order */
+  int nf = spec->n_feats;
+  for (int j = 0; j < ncols; j++) nf += cols[j].role == COL_STAR;
+  d->n_feats = nf;
+  d->feats = xmalloc(sizeof(RtFeature) * (size_t)(nf + 1));
+  d->feat_names = xmalloc(sizeof(char *) * (size_t)(nf + 1));
+  int *fcol = xmalloc(sizeof(int) * (size_t)(nf + 1));
+  int fi = 0;
+  for (int i = 0; i < spec->n_feats; i++, fi++) {
+    const RtFeature *f = &spec->feats[i];
+    const char *cname = f->column ? f->column : f->name;
+    d->feats[fi] = *f;
+    d->feats[fi].name = xstrdup(f->name ? f->name : cname);
+    d->feats[fi].column = xstrdup(cname);
+    fcol[fi] = find_col(c, cname);
+  }
+  for (int j = 0; j < ncols; j++)
+    if (cols[j].role == COL_STAR) {
+      d->feats[fi] = (RtFeature){.name = xstrdup(rt_csv_name(c, j)),
+                                 .column = xstrdup(rt_csv_name(c, j)),
+                                 .xform = spec->star_xform, .loc = spec->star_loc};
+      fcol[fi++] = j;
+    }
+  for (int i = 0; i < nf; i++) d->feat_names[i] = xstrdup(d->feats[i].name);
+
+  /* split: shuffled row indices, round(n p) rows each but the last */
+  int64_t *idx = xmalloc(sizeof(int64_t) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) idx[i] = i;
+  RtRand rng;
+  rt_rand_seed(&rng, spec->split_seed);
+  rt_rand_shuffle(&rng, idx, n);
+  int64_t cnt[3];
+  cnt[0] = llround((double)n * spec->split[0]);
+  if (cnt[0] > n) cnt[0] = n;
+  cnt[1] = llround((double)n * spec->split[1]);
+  if (cnt[1] > n - cnt[0]) cnt[1] = n - cnt[0];
+  cnt[2] = n - cnt[0] - cnt[1];
+  if (cnt[0] == 0) {
+    rt_diag(RT_ERROR, spec->split_loc.line ? spec->split_loc : spec->source_loc,
+            "the train split is empty: %lld row%s in '%s'", (long long)n, n == 1 ? "" : "s",
+            spec->csv_path);
+    free(idx);
+    free(fcol);
+    goto fail;
+  }
+
+  /* statistics from the train rows (population std; a constant column
+   * keeps std 1 so it maps to 0 instead of dividing by zero) */
+  for (int i = 0; i < nf; i++) {
+    RtFeature *f = &d->feats[i];
+    if (f->xform == RT_XF_NONE) {
+      f->mean = 0;
+      f->std = 1;
+      continue;
+    }
+    const float *v = cols[fcol[i]].vals;
+    double sum = 0;
+    for (int64_t r2 = 0; r2 < cnt[0]; r2++) sum += v[idx[r2]];
+    double mean = sum / (double)cnt[0], ss = 0;
+    for (int64_t r2 = 0; r2 < cnt[0]; r2++) {
+      double e = v[idx[r2]] - mean;
+      ss += e * e;
+    }
+    double sd = sqrt(ss / (double)cnt[0]);
+    f->mean = mean;
+    f->std = sd > 0 && isfinite(sd) ? sd : 1;
+  }
+  for (int i = 0; i < spec->n_feats; i++) {
+    spec->feats[i].mean = d->feats[i].mean;
+    spec->feats[i].std = d->feats[i].std;
+  }
+
+  /* matrices */
+  int64_t at = 0;
+  for (int s = 0; s < 3; s++) {
+    RtSplit *sp = &d->split[s];
+    sp->n = cnt[s];
+    sp->x = xmalloc(sizeof(float) * (size_t)(cnt[s] * nf + 1));
+    sp->y = xmalloc(sizeof(float) * (size_t)(cnt[s] + 1));
+    for (int64_t r2 = 0; r2 < cnt[s]; r2++) {
+      int64_t row = idx[at + r2];
+      float *x = sp->x + r2 * nf;
+      for (int i = 0; i < nf; i++)
+        x[i] = (float)((cols[fcol[i]].vals[row] - d->feats[i].mean) / d->feats[i].std);
+      sp->y[r2] = y[row];
+    }
+    at += cnt[s];
+  }
+  free(idx);
+  free(fcol);
+  d->rows_read = rt_csv_records(c);
+  rt_hash_hex(rt_csv_hash(c), d->data_hash);
+  goto done;
+
+fail:
+  rt_data_free(d);
+  d = NULL;
+done:
+  for (int j = 0; j < ncols; j++) {
+    free(cols[j].vals);
+    saved_free(&cols[j].bad);
+    saved_free(&cols[j].missing);
+  }
+  free(cols);
+  free(y);
+  free(yid);
+  free_names(cls.names, cls.n);
+  free(cls.slot);
+  free_names(map_names, n_map);
+  rt_csv_close(c);
+  if (d) d->load_s = now_s() - t0;
+  return d;
+}
+
+/* ---- frozen preprocessing -------------------------------------------------- */
+
+static char **dup_names(char *const *v, int n) {
+  if (!v || n <= 0) return NULL;
+  char **o = xmalloc(sizeof(char *) * (size_t)n);
+  for (int i = 0; i < n; i++) o[i] = xstrdup(v[i]);
+  return o;
+}
+
+RtDataSpec *rt_data_freeze(const RtDataSpec *spec, const RtData *d) {
+  RtDataSpec *f = xmalloc(sizeof *f);
+  f->name = xstrdup(spec->name);
+  f->csv_path = xstrdup(spec->csv_path);
+  f->na = dup_names(spec->na, spec->n_na);
+  f->n_na = f->na ? spec->n_na : 0;
+  f->drop = dup_names(spec->drop, spec->n_drop);
+  f->n_drop = f->drop ? spec->n_drop : 0;
+  const RtFeature *src = d ? d->feats : spec->feats;
+  int nf = d ? d->n_feats : spec->n_feats;
+  f->feats = xmalloc(sizeof(RtFeature) * (size_t)(nf + 1));
+  f->n_feats = nf;
+  for (int i = 0; i < nf; i++) {
+    f->feats[i] = (RtFeature){.name = xstrdup(src[i].name), .column = xstrdup(src[i].column),
+                              .xform = src[i].xform, .mean = src[i].mean, .std = src[i].std};
+  }
+  f->star = false;
+  f->label = xstrdup(spec->label);
+  if (spec->n_label_map > 0) {
+    f->label_keys = dup_names(spec->label_keys, spec->n_label_map);
+    f->label_vals = xmalloc(sizeof(double) * (size_t)spec->n_label_map);
+    memcpy(f->label_vals, spec->label_vals, sizeof(double) * (size_t)spec->n_label_map);
+    f->n_label_map = spec->n_label_map;
+  }
+  memcpy(f->split, spec->split, sizeof f->split);
+  f->split_seed = spec->split_seed;
+  return f;
+}
+
+void rt_data_spec_free(RtDataSpec *s) {
+  if (!s) return;
+  free(s->name);
+  free(s->csv_path);
+  free_names(s->na, s->n_na);
+  free_names(s->drop, s->n_drop);
+  free(s->drop_loc);
+  for (int i = 0; s->feats && i < s->n_feats; i++) {
+    free(s->feats[i].name);
+    free(s->feats[i].column);
+  }
+  free(s->feats);
+  free(s->label);
+  free_names(s->label_keys, s->n_label_map);
+  free(s->label_vals);
+  free(s);
+}
+
+void rt_split_free(RtSplit *s) {
+  free(s->x);
+  free(s->y);
+  s->x = s->y = NULL;
+  s->n = 0;
+}
+
+/* Streams a CSV through frozen transforms: columns found by name once, then
+ * each row's needed cells parsed; any missing or non-numeric cell stops it
+ * with its row and column. */
+int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
+                  char *const *classes, int n_classes, bool with_label, RtSplit *out) {
+  memset(out, 0, sizeof *out);
+  RtCsv *c = rt_csv_open(csv_path);
+  if (!c) return -1;
+  int nf = frozen->n_feats;
+  int *fcol = xmalloc(sizeof(int) * (size_t)(nf + 1));
+  int label_col = -1;
+  bool ok = true;
+  for (int i = 0; i < nf; i++) {
+    fcol[i] = find_col(c, frozen->feats[i].column);
+    if (fcol[i] < 0) {
+      rt_diag(RT_ERROR, header_loc(csv_path), "missing column '%s': the model's feature '%s' reads it",
+              frozen->feats[i].column, frozen->feats[i].name);
+      ok = false;
+    }
+  }
+  if (with_label) {
+    label_col = frozen->label ? find_col(c, frozen->label) : -1;
+    if (label_col < 0) {
+      rt_diag(RT_ERROR, header_loc(csv_path), "missing label column '%s'",
+              frozen->label ? frozen->label : "?");
+      ok = false;
+    }
+  }
+  int64_t n = 0, cap = 0;
+  char sbuf[72];
+  int r = 0;
+  while (ok && (r = rt_csv_next(c)) > 0) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 1024;
+      out->x = xrealloc(out->x, sizeof(float) * (size_t)(cap * nf + 1));
+      if (with_label) out->y = xrealloc(out->y, sizeof(float) * (size_t)cap);
+    }
+    for (int i = 0; i < nf && ok; i++) {
+      size_t len;
+      const char *s = rt_csv_field(c, fcol[i], &len);
+      float v;
+      if (is_missing(frozen, s, len)) {
+        rt_diag(RT_ERROR, rt_csv_loc(c, fcol[i]), "missing value in column '%s'",
+                frozen->feats[i].column);
+        ok = false;
+      } else if (!rt_parse_float(s, len, &v)) {
+        rt_diag(RT_ERROR, rt_csv_loc(c, fcol[i]),
+                "expected a number in column '%s', found '%s'",
+                frozen->feats[i].column, short_cell(s, sbuf));
+        ok = false;
+      } else {
+        const RtFeature *f = &frozen->feats[i];
+        out->x[n * nf + i] = (float)((v - f->mean) / (f->std != 0 ? f->std : 1));
+      }
+    }
+    if (ok && with_label) {
+      size_t len;
+      const char *s = rt_csv_field(c, label_col, &len);
+      int k = -1;
+      if (task == RT_TASK_REGRESSION) {
+        if (rt_parse_float(s, len, &out->y[n])) k = 0;
+      } else if (frozen->n_label_map > 0) {
+        for (int m = 0; m < frozen->n_label_map && k < 0; m++)
+          if (!strcmp(frozen->label_keys[m], s)) k = (int)frozen->label_vals[m];
+      } else {
+        for (int m = 0; m < n_classes && k < 0; m++)
+          if (!strcmp(classes[m], s)) k = m;
+      }
+      if (k < 0) {
+        rt_diag(RT_ERROR, rt_csv_loc(c, label_col),
+                task == RT_TASK_REGRESSION ? "expected a number in label column '%s', found '%s'"
+                                           : "label column '%s' has '%s', not one of the model's classes",
+                frozen->label, short_cell(s, sbuf));
+        ok = false;
+      } else if (task != RT_TASK_REGRESSION) {
+        out->y[n] = (float)k;
+      }
+    }
+    if (ok) n++;
+  }
+  if (r < 0) ok = false;
+  free(fcol);
+  rt_csv_close(c);
+  if (!ok) {
+    rt_split_free(out);
+    return -1;
+  }
+  out->n = n;
+  if (!out->x) out->x = xmalloc(sizeof(float));
+  return 0;
+}

@@ -1,0 +1,148 @@
+/* rt_report.c — what a run tells the user and the machines after training:
+ * the metrics table on stdout and NAME.metrics.json (DESIGN.md §4), written
+ * atomically. The same JSON text is embedded in the .mlxm. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+static const char *const split_names[3] = {"train", "val", "test"};
+
+static const char *task_name(RtTask t) {
+  return t == RT_TASK_REGRESSION ? "regression" : t == RT_TASK_BINARY ? "binary" : "multiclass";
+}
+
+/* A number, or null for NaN/inf (JSON has neither). */
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+/* The metrics a task defines, in the order the table prints them. */
+static json_t *metrics_obj(RtTask task, const RtMetrics *m) {
+  json_t *o = json_object();
+  json_object_set_new(o, "loss", num(m->loss));
+  if (task == RT_TASK_REGRESSION) {
+    json_object_set_new(o, "mse", num(m->mse));
+    json_object_set_new(o, "mae", num(m->mae));
+  } else {
+    json_object_set_new(o, "accuracy", num(m->accuracy));
+  }
+  return o;
+}
+
+char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *d,
+                     const RtTrainResult *res, const char *spec_hash, double compile_ms,
+                     double load_s) {
+  json_t *o = json_object();
+  json_object_set_new(o, "name", json_string(cfg->name ? cfg->name : ""));
+  json_object_set_new(o, "task", json_string(task_name(m->task)));
+  json_t *cl = json_array();
+  for (int i = 0; i < d->n_classes; i++)
+    json_array_append_new(cl, json_stringn(d->class_names[i], strlen(d->class_names[i])));
+  json_object_set_new(o, "classes", cl);
+  json_object_set_new(o, "spec_hash", json_string(spec_hash ? spec_hash : ""));
+  json_object_set_new(o, "data_hash", json_string(d->data_hash));
+  json_object_set_new(o, "seed", json_integer((json_int_t)cfg->seed));
+  json_object_set_new(o, "threads", json_integer(1));
+  json_object_set_new(o, "device", json_string("cpu"));
+  json_t *rows = json_object();
+  json_object_set_new(rows, "read", json_integer(d->rows_read));
+  json_object_set_new(rows, "dropped", json_integer(d->rows_dropped));
+  json_object_set_new(rows, "bad", json_integer(d->rows_bad));
+  json_object_set_new(o, "rows", rows);
+  json_t *splits = json_object();
+  for (int s = 0; s < 3; s++)
+    json_object_set_new(splits, split_names[s], metrics_obj(m->task, &res->split[s]));
+  json_object_set_new(o, "splits", splits);
+  json_object_set_new(o, "best_epoch", json_integer(res->best_epoch));
+  json_t *hist = json_array();
+  json_t *eps = json_array();
+  for (int e = 0; e < res->n_epochs; e++) {
+    json_t *h = json_object();
+    json_object_set_new(h, "epoch", json_integer(e + 1));
+    json_object_set_new(h, "train_loss", num(res->train_loss[e]));
+    json_object_set_new(h, "val", metrics_obj(m->task, &res->val[e]));
+    json_array_append_new(hist, h);
+    json_array_append_new(eps, num(res->epoch_s[e]));
+  }
+  json_object_set_new(o, "history", hist);
+  json_t *tm = json_object();
+  json_object_set_new(tm, "compile_ms", num(compile_ms));
+  json_object_set_new(tm, "load_s", num(load_s));
+  json_object_set_new(tm, "epoch_s", eps);
+  json_object_set_new(o, "timing", tm);
+  char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  json_decref(o);
+  return s;
+}
+
+/* One row per split; empty splits show '-'. */
+void rt_report_print(FILE *f, RtTask task, const RtData *d, const RtTrainResult *res) {
+  bool reg = task == RT_TASK_REGRESSION;
+  if (reg)
+    fprintf(f, "%-6s %8s %10s %10s %10s\n", "split", "rows", "loss", "mse", "mae");
+  else
+    fprintf(f, "%-6s %8s %10s %10s\n", "split", "rows", "loss", "accuracy");
+  for (int s = 0; s < 3; s++) {
+    const RtMetrics *m = &res->split[s];
+    fprintf(f, "%-6s %8lld", split_names[s], (long long)d->split[s].n);
+    double v[3] = {m->loss, reg ? m->mse : m->accuracy, m->mae};
+    for (int i = 0; i < (reg ? 3 : 2); i++) {
+      if (isfinite(v[i])) fprintf(f, " %10.4f", v[i]);
+      else fprintf(f, " %10s", "-");
+    }
+    fputc('\n', f);
+  }
+  fflush(f);
+}
+
+/* Writes everything to path.tmp, syncs it, renames it over path: a reader
+ * sees the old file or the whole new one, never half of it. */
+int rt_write_atomic(const char *path, const void *buf, size_t n) {
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 5);
+  if (!tmp) return -1;
+  memcpy(tmp, path, plen);
+  memcpy(tmp + plen, ".tmp", 5);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    rt_diag(RT_ERROR, rt_loc_file(path), "cannot write: %s", strerror(errno));
+    free(tmp);
+    return -1;
+  }
+  const char *p = buf;
+  size_t left = n;
+  while (left > 0) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      rt_diag(RT_ERROR, rt_loc_file(path), "cannot write: %s",
+              w < 0 ? strerror(errno) : "short write");
+      close(fd);
+      unlink(tmp);
+      free(tmp);
+      return -1;
+    }
+    p += w;
+    left -= (size_t)w;
+  }
+  if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
+    rt_diag(RT_ERROR, rt_loc_file(path), "cannot write: %s", strerror(errno));
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return -1;
+  }
+  close(fd);
+  if (rename(tmp, path) != 0) {
+    rt_diag(RT_ERROR, rt_loc_file(path), "cannot write: %s", strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return -1;
+  }
+  free(tmp);
+  return 0;
+}

@@ -1,0 +1,190 @@
+/* rt_run.c — the runtime's two whole jobs as main.c calls them: `mlxc run`
+ * after the kernels exist (train → table → metrics JSON → model file) and
+ * `mlxc predict` after a model is loaded and re-compiled (CSV in, CSV out). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+
+/* DIR/NAME.EXT, malloc'd. */
+static char *out_path(const char *dir, const char *name, const char *ext) {
+  size_t n = strlen(dir) + strlen(name) + strlen(ext) + 3;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s/%s%s", dir && *dir ? dir : ".", name, ext);
+  return p;
+}
+
+int rt_run_train(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *spec,
+                 const MlxKernels *k, RtData *d, const RtRunInfo *info) {
+  int code = 0;
+  const char *name = cfg->name ? cfg->name : "model";
+  const char *dir = info && info->out_dir ? info->out_dir : "out";
+  float *params = calloc((size_t)(k->n_params > 0 ? k->n_params : 1), sizeof(float));
+  RtTrainResult *res = calloc(1, sizeof *res);
+  char *json = NULL, *jpath = out_path(dir, name, ".metrics.json");
+  char *mpath = out_path(dir, name, ".mlxm");
+  RtDataSpec *frozen = NULL;
+  RtModel *model = NULL;
+  if (!params || !res || !jpath || !mpath) {
+    fprintf(stderr, "mlxc: error: out of memory\n");
+    code = 5;
+    goto done;
+  }
+  if (rt_train(cfg, m, k, d, params, res)) {
+    code = 5;
+    goto done;
+  }
+  rt_report_print(stdout, m->task, d, res);
+  json = rt_report_json(cfg, m, d, res, info ? info->spec_hash : NULL,
+                        info ? info->compile_ms : 0, info ? info->load_s : d->load_s);
+  if (!json) {
+    code = 5;
+    goto done;
+  }
+  size_t jn = strlen(json);
+  /* the JSON file ends with a newline like any text file */
+  char *jtext = malloc(jn + 2);
+  if (!jtext) {
+    code = 5;
+    goto done;
+  }
+  memcpy(jtext, json, jn);
+  jtext[jn] = '\n';
+  int wr = rt_write_atomic(jpath, jtext, jn + 1);
+  free(jtext);
+  if (wr) {
+    code = 6;
+    goto done;
+  }
+  frozen = rt_data_freeze(spec, d);
+  model = rt_model_new(m, frozen, d->n_classes, d->class_names, params, k->n_params,
+                       info ? info->spec_hash : NULL, json);
+  if (!model) {
+    code = 5;
+    goto done;
+  }
+  if (rt_model_save(mpath, model)) {
+    code = 6;
+    goto done;
+  }
+  printf("wrote %s and %s\n", mpath, jpath);
+  fflush(stdout);
+done:
+  rt_diag_flush();   /* pending diagnostics point at jpath/mpath */
+  rt_model_free(model);
+  rt_data_spec_free(frozen);
+  free(json);
+  free(jpath);
+  free(mpath);
+  free(res);
+  free(params);
+  return code;
+}
+
+/* A CSV field, quoted when it holds a delimiter, quote or line break. */
+static void csv_put(FILE *f, const char *s) {
+  if (!strpbrk(s, ",\"\r\n")) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"') fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+/* The header names the prediction and one probability column per class
+ * (binary: only the positive class, index 1). Values print with 7
+ * significant digits, about what a float holds. */
+int rt_predict_csv(const RtModel *m, const MlxKernels *k, const char *csv, FILE *out) {
+  RtSplit s;
+  if (rt_data_apply(m->data, csv, m->desc.task, m->class_names, m->n_classes, false, &s))
+    return -1;
+  if (k->n_params != m->n_params) {
+    rt_diag(RT_ERROR, rt_loc_file(m->path ? m->path : "model"),
+            "internal error: kernels expect %lld parameters, the model has %lld",
+            (long long)k->n_params, (long long)m->n_params);
+    rt_split_free(&s);
+    return -1;
+  }
+  int n_out = m->desc.layers[m->desc.n_layers - 1].units;
+  float *pred = malloc(sizeof(float) * (size_t)(s.n * n_out + 1));
+  float *work = calloc((size_t)(k->n_work > 0 ? k->n_work : 1), sizeof(float));
+  if (!pred || !work) {
+    fprintf(stderr, "mlxc: error: out of memory\n");
+    exit(5);
+  }
+  if (s.n > 0) k->predict(m->params, work, s.x, s.n, pred);
+  RtTask task = m->desc.task;
+  fputs("prediction", out);
+  if (task == RT_TASK_BINARY) {
+    fputs(",", out);
+    char *h = malloc(strlen(m->class_names[1]) + 3);
+    if (h) {
+      sprintf(h, "p_%s", m->class_names[1]);
+      csv_put(out, h);
+    }
+    free(h);
+  } else if (task == RT_TASK_MULTICLASS) {
+    for (int c = 0; c < m->n_classes; c++) {
+      fputs(",", out);
+      char *h = malloc(strlen(m->class_names[c]) + 3);
+      if (h) {
+        sprintf(h, "p_%s", m->class_names[c]);
+        csv_put(out, h);
+      }
+      free(h);
+    }
+  }
+  fputc('\n', out);
+  for (int64_t i = 0; i < s.n; i++) {
+    const float *p = pred + i * n_out;
+    if (task == RT_TASK_REGRESSION) {
+      fprintf(out, "%.7g\n", p[0]);
+    } else if (task == RT_TASK_BINARY) {
+      csv_put(out, m->class_names[p[0] >= 0.5f]);
+      fprintf(out, ",%.7g\n", p[0]);
+    } else {
+      int best = 0;
+      for (int c = 1; c < n_out; c++)
+        if (p[c] > p[best]) best = c;
+      csv_put(out, m->class_names[best]);
+      for (int c = 0; c < n_out; c++) fprintf(out, ",%.7g", p[c]);
+      fputc('\n', out);
+    }
+  }
+  fflush(out);
+  free(pred);
+  free(work);
+  rt_split_free(&s);
+  return 0;
+}
+
+int rt_eval_csv(const RtModel *m, const MlxKernels *k, const char *csv, RtMetrics *out) {
+  RtSplit s;
+  if (rt_data_apply(m->data, csv, m->desc.task, m->class_names, m->n_classes, true, &s))
+    return -1;
+  if (k->n_params != m->n_params) {
+    rt_diag(RT_ERROR, rt_loc_file(m->path ? m->path : "model"),
+            "internal error: kernels expect %lld parameters, the model has %lld",
+            (long long)k->n_params, (long long)m->n_params);
+    rt_split_free(&s);
+    return -1;
+  }
+  int n_out = m->desc.layers[m->desc.n_layers - 1].units;
+  float *pred = malloc(sizeof(float) * (size_t)(s.n * n_out + 1));
+  float *work = calloc((size_t)(k->n_work > 0 ? k->n_work : 1), sizeof(float));
+  if (!pred || !work) {
+    fprintf(stderr, "mlxc: error: out of memory\n");
+    exit(5);
+  }
+  if (s.n > 0) k->predict(m->params, work, s.x, s.n, pred);
+  *out = rt_metrics(m->desc.task, m->n_classes, pred, s.y, s.n);
+  if (m->desc.loss == RT_LOSS_MAE) out->loss = out->mae;
+  free(pred);
+  free(work);
+  rt_split_free(&s);
+  return 0;
+}

@@ -1,0 +1,56 @@
+# fuzz.mk — `make fuzz`: builds the libFuzzer harness tests/fuzz/fuzz_front.c
+# with clang (-fsanitize=fuzzer,address,undefined) and runs it on a corpus
+# seeded from examples/ and tests/*/*.mlx. Included by the top Makefile.
+#   make fuzz                      front end (lexer + parser + AST dump), 5 minutes
+#   make fuzz FUZZ_TIME=60         run for 60 seconds
+#   make fuzz FUZZ_SEMA=1          also run sema_check on inputs that parse
+# Crashes land in $(BUILD)/fuzz/ as crash-* files; replay one with
+#   $(BUILD)/fuzz/fuzz_front FILE
+
+FUZZ_TIME ?= 300
+FUZZ_SEMA ?=
+FUZZ_DIR   = $(BUILD)/fuzz
+FUZZ_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
+             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer -I. -I$(FUZZ_DIR) -I$(BUILD)
+# The front end alone; diag.c comes in through the harness (it resets its statics).
+FUZZ_SRCS  = compiler/ast.c compiler/arena.c runtime/rt_diag.c \
+             $(FUZZ_DIR)/grammar/parser.c $(FUZZ_DIR)/grammar/lexer.c
+FUZZ_LIBS  = -ljansson -lm
+ifneq ($(FUZZ_SEMA),)
+FUZZ_SRCS += $(filter-out compiler/main.c compiler/diag.c compiler/ast.c compiler/arena.c,$(COMPILER_SRCS)) \
+             $(filter-out runtime/rt_diag.c,$(RUNTIME_SRCS)) $(BUILD)/stdlib_embed.c
+FUZZ_FLAGS += -DFUZZ_SEMA $(LLVM_CFLAGS)
+FUZZ_LIBS  = $(LDLIBS)
+endif
+
+fuzz: $(FUZZ_DIR)/fuzz_front
+	@mkdir -p $(FUZZ_DIR)/corpus
+	@cp examples/*.mlx stdlib/*.mlx $(FUZZ_DIR)/corpus/ 2>/dev/null || true
+	@for f in tests/*/*.mlx; do cp "$$f" "$(FUZZ_DIR)/corpus/$$(echo $$f | tr / _)"; done
+	cd $(FUZZ_DIR) && ASAN_OPTIONS=detect_leaks=1 ./fuzz_front -max_total_time=$(FUZZ_TIME) \
+	  -max_len=8192 -timeout=10 -rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 corpus
+
+# clang with the fuzzer runtime: installed when missing (Debian clang-19).
+fuzz-deps:
+	@if ! command -v clang-19 >/dev/null && ! command -v clang >/dev/null; then \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -qq clang-19 libclang-rt-19-dev >/dev/null; \
+	fi
+
+# The generated parser and lexer, private to the fuzz build.
+$(FUZZ_DIR)/grammar/parser.h: $(FUZZ_DIR)/grammar/parser.c ;
+$(FUZZ_DIR)/grammar/parser.c: grammar/parser.y
+	@mkdir -p $(FUZZ_DIR)/grammar
+	bison -Wall -Werror --defines=$(FUZZ_DIR)/grammar/parser.h -o $(FUZZ_DIR)/grammar/parser.c $<
+
+$(FUZZ_DIR)/grammar/lexer.c: grammar/lexer.l $(FUZZ_DIR)/grammar/parser.h
+	flex --header-file=$(FUZZ_DIR)/grammar/lexer.h -o $@ $<
+
+$(FUZZ_DIR)/fuzz_front: tests/fuzz/fuzz_front.c $(FUZZ_SRCS) compiler/diag.c compiler/mlxc.h | fuzz-deps
+	@mkdir -p $(FUZZ_DIR)
+	cc=$$(command -v clang-19 || command -v clang); \
+	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_front.c $(FUZZ_SRCS) $(FUZZ_LIBS)
+
+.PHONY: fuzz-deps
