@@ -116,7 +116,8 @@ static Program *front_end(Arena *a, const char *path, SemaMode mode, int *code) 
   bool data_error = false;
   Program *p = sema_check(a, ast, mode, &data_error);
   phase("check");
-  if (!p) *code = data_error ? EXIT_DATA : EXIT_SPEC;
+  /* Spec errors outrank a CSV that could not be read while checking. */
+  if (!p) *code = data_error && !diag_error_count() ? EXIT_DATA : EXIT_SPEC;
   return p;
 }
 
@@ -142,6 +143,7 @@ static Jit *compile_model(Arena *a, const RtModelDesc *m, const RtTrainCfg *cfg,
                           MlxKernels *k) {
   Plan *plan = plan_build(a, m, cfg, DT_F32);
   phase("plan");
+  if (!plan) return NULL;
   grad_build(a, plan);
   phase("grad");
   KernelSet *ks = fuse_build(a, plan, false);
@@ -338,6 +340,10 @@ static int cmd_dump(const Opts *o) {
     goto done;
   }
   Plan *plan = plan_build(&a, t->model, t->cfg, DT_F32);
+  if (!plan) {
+    code = EXIT_SPEC;
+    goto done;
+  }
   grad_build(&a, plan);
   if (!strcmp(stage, "plan")) {
     plan_dump(stdout, plan);
@@ -364,7 +370,8 @@ static const char *const dump_stages[] = {"tokens", "ast", "plan", "llvm", "asm"
 
 int main(int argc, char **argv) {
   Opts o = {.out_dir = "out"};
-  o.args = calloc((size_t)argc, sizeof(char *));
+  const char *argv_pos[argc];   /* positional arguments, in order */
+  o.args = argv_pos;
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     if (!strcmp(s, "--help") || !strcmp(s, "-h")) {

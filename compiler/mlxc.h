@@ -97,8 +97,11 @@ extern const char *const ast_op_spelling[];
   X(EXTERN)  /* name; params; str: return type; kids[0]: STR library */       \
   X(PARAM)   /* name; str: type name (NULL if none); kids[0]: default or none */ \
   X(STMT)    /* name: first word; kids: CLAUSE per comma-separated part */    \
+             /* (a gate macro line `f(args)`: name f, one CLAUSE with the CALL) */ \
   X(CLAUSE)  /* kids: items (atoms, ASSIGN, MOD, PAIR) in order */            \
+             /* (also STAR for a bare `*`, UNARY NEG for `-atom`) */           \
   X(CHECK)   /* a gate line `path OP expr`; kids[0]: the BINARY */            \
+             /* (left: PATH, or CALL as in `drift(x) < 0.2`; right: + - * / only) */ \
   X(ASSIGN)  /* `target = value`; kids[0]: NAME/PATH/STAR, kids[1]: value */  \
   X(MOD)     /* modifier word (for when by salt seed from patience every as  \
                 min in); name: the word; kids[0]: operand (none if nkids 0) */ \

@@ -381,7 +381,7 @@ static bool csv_header(RtCsv *c) {
 RtCsv *rt_csv_open(const char *path) {
   RtCsv *c = xrealloc(NULL, sizeof *c);
   memset(c, 0, sizeof *c);
-  c->path = path;
+  c->path = strcmp(path, "-") ? path : "<stdin>";
   c->line = 1;
   c->hash = RT_FNV_INIT;
   if (!strcmp(path, "-")) {

@@ -512,6 +512,12 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   /* features: explicit ones in spec order, then `*` columns in header order */
   int nf = spec->n_feats;
   for (int j = 0; j < ncols; j++) nf += cols[j].role == COL_STAR;
+  if (nf == 0) {
+    rt_diag(RT_ERROR, spec->star ? spec->star_loc : spec->source_loc,
+            "the dataset '%s' has no features: every column of '%s' is dropped or the label",
+            spec->name ? spec->name : "?", spec->csv_path);
+    goto fail;
+  }
   d->n_feats = nf;
   d->feats = xmalloc(sizeof(RtFeature) * (size_t)(nf + 1));
   d->feat_names = xmalloc(sizeof(char *) * (size_t)(nf + 1));
@@ -693,6 +699,7 @@ int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
                   char *const *classes, int n_classes, bool with_label, RtSplit *out) {
   memset(out, 0, sizeof *out);
   RtCsv *c = rt_csv_open(csv_path);
+  if (!strcmp(csv_path, "-")) csv_path = "<stdin>";
   if (!c) return -1;
   int nf = frozen->n_feats;
   int *fcol = xmalloc(sizeof(int) * (size_t)(nf + 1));

@@ -88,7 +88,10 @@ void rt_diag_flush(void) {
     for (int i = 0; i < pend.nnotes; i++) {
       print_where(stderr, pend.note_loc[i]);
       fprintf(stderr, "note: %s\n", pend.note_msg[i]);
-      print_caret(stderr, pend.note_loc[i]);
+      /* A note at the error's own place ("did you mean") needs no second caret. */
+      RtLoc nl = pend.note_loc[i];
+      if (nl.line != pend.loc.line || nl.col != pend.loc.col || nl.file != pend.loc.file)
+        print_caret(stderr, nl);
     }
   }
   fflush(stderr);

@@ -301,6 +301,12 @@ static void test_data_errors(void) {
   d = load_quiet(&s, RT_TASK_BINARY, &err);
   CHECK(!d && strstr(err, "absent.csv: error: cannot open data: No such file or directory"), "%s",
         err);
+  p = write_tmp("nofeat.csv", "id,y\n1,0\n2,1\n");
+  static char *drop_id[] = {"id"};
+  s = base_spec(p, "y");
+  s.drop = drop_id, s.n_drop = 1;
+  d = load_quiet(&s, RT_TASK_BINARY, &err);
+  CHECK(!d && strstr(err, "spec.mlx:3:3: error: the dataset 'd' has no features"), "%s", err);
   /* a constant column keeps std 1 */
   p = write_tmp("const.csv", "a,c,y\n1,5,0\n2,5,1\n3,5,0\n4,5,1\n");
   s = base_spec(p, "y");

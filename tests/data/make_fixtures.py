@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """make_fixtures.py — regenerates the CSV fixtures in tests/data (deterministic;
-run from this directory). The runtime tests and end-to-end specs read them."""
+run from this directory). The runtime tests and end-to-end specs read them.
+The small broken files beside them (ragged.csv, missing.csv, bad_utf8.csv,
+unterminated.csv) are written by hand for the err_*.mlx golden tests."""
 import math
 import random
 

@@ -1,6 +1,6 @@
 # credit.sh — the main example end to end: train both models through the JIT,
 # reach scikit-learn's test accuracy within 2 points, predict from the .mlxm.
-. tests/e2e/lib.sh
+. tests/e2e/lib.inc
 expect_exit 0 $MLXC run examples/credit.mlx --out "$T/out1"
 grep -q "test" "$T/out" || fail "no metrics table"
 for name in scorer_logistic scorer_mlp; do

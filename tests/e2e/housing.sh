@@ -1,6 +1,6 @@
 # housing.sh — regression (identity output + mse) end to end: the model explains
 # most of the variance, and predictions come back as numbers.
-. tests/e2e/lib.sh
+. tests/e2e/lib.inc
 expect_exit 0 $MLXC run examples/housing.mlx --out "$T/o"
 m=$T/o/house_price.metrics.json
 [ "$(json "$m" .task)" = regression ] || fail "task is $(json "$m" .task)"

@@ -1,6 +1,6 @@
 # model_file.sh — a truncated, corrupted or foreign .mlxm is refused with exit 4 and
 # a message naming the file; never a crash.
-. tests/e2e/lib.sh
+. tests/e2e/lib.inc
 expect_exit 0 $MLXC run examples/housing.mlx --out "$T/o"
 good=$T/o/house_price.mlxm
 size=$(wc -c < "$good")

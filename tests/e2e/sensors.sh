@@ -1,6 +1,6 @@
 # sensors.sh — multiclass MLP (softmax + cross-entropy) end to end, within 2 points
 # of scikit-learn's MLPClassifier on the same split.
-. tests/e2e/lib.sh
+. tests/e2e/lib.inc
 expect_exit 0 $MLXC run examples/sensors.mlx --out "$T/o"
 m=$T/o/sensor_state.metrics.json
 [ "$(json "$m" .task)" = multiclass ] || fail "task is $(json "$m" .task)"
