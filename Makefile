@@ -84,12 +84,13 @@ golden: all
 run: all
 	$(BUILD)/mlxc run examples/credit.mlx --out out
 
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
 asan:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
-	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  build-asan/mlxc
-	@ASAN_OPTIONS=detect_leaks=0 MLXC=build-asan/mlxc BUILD=build-asan sh tests/run.sh
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" build-asan/mlxc
+	@SAN="$(ASAN_FLAGS)" OPT=-O1 ASAN_OPTIONS=detect_leaks=0 MLXC=build-asan/mlxc BUILD=build-asan \
+	  sh tests/run.sh
 
 PREFIX ?= /usr/local
 install: all

@@ -19,8 +19,10 @@ typedef struct Pending {
   RtLoc loc;
   char msg[1024];
   char text[512];            /* copy of loc.text: the caller's buffer may go */
+  char file[512];            /* copy of loc.file, likewise */
   int nnotes;
   char note_text[MAX_NOTES][512];
+  char note_file[MAX_NOTES][512];
   RtLoc note_loc[MAX_NOTES];
   char note_msg[MAX_NOTES][512];
 } Pending;
@@ -90,19 +92,24 @@ void rt_diag_flush(void) {
       fprintf(stderr, "note: %s\n", pend.note_msg[i]);
       /* A note at the error's own place ("did you mean") needs no second caret. */
       RtLoc nl = pend.note_loc[i];
-      if (nl.line != pend.loc.line || nl.col != pend.loc.col || nl.file != pend.loc.file)
+      if (nl.line != pend.loc.line || nl.col != pend.loc.col || strcmp(nl.file ? nl.file : "", pend.loc.file ? pend.loc.file : ""))
         print_caret(stderr, nl);
     }
   }
   fflush(stderr);
 }
 
-/* Keeps a location, copying its source line (shortened) into buf. */
-static void copy_loc(RtLoc *dst, RtLoc src, char *buf, size_t cap) {
+/* Keeps a location, copying its file name and source line (shortened) into
+ * the pending diagnostic, since the caller's strings may be freed first. */
+static void copy_loc(RtLoc *dst, RtLoc src, char *buf, size_t cap, char *fbuf, size_t fcap) {
   *dst = src;
   if (src.text) {
     snprintf(buf, cap, "%s", src.text);
     dst->text = buf;
+  }
+  if (src.file) {
+    snprintf(fbuf, fcap, "%s", src.file);
+    dst->file = fbuf;
   }
 }
 
@@ -113,7 +120,7 @@ void rt_diag(RtSeverity sev, RtLoc loc, const char *fmt, ...) {
   memset(&pend, 0, sizeof pend);
   pend.live = true;
   pend.sev = sev;
-  copy_loc(&pend.loc, loc, pend.text, sizeof pend.text);
+  copy_loc(&pend.loc, loc, pend.text, sizeof pend.text, pend.file, sizeof pend.file);
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(pend.msg, sizeof pend.msg, fmt, ap);
@@ -123,7 +130,8 @@ void rt_diag(RtSeverity sev, RtLoc loc, const char *fmt, ...) {
 void rt_note(RtLoc loc, const char *fmt, ...) {
   if (!pend.live || pend.nnotes == MAX_NOTES) return;
   int i = pend.nnotes++;
-  copy_loc(&pend.note_loc[i], loc, pend.note_text[i], sizeof pend.note_text[i]);
+  copy_loc(&pend.note_loc[i], loc, pend.note_text[i], sizeof pend.note_text[i],
+           pend.note_file[i], sizeof pend.note_file[i]);
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(pend.note_msg[i], sizeof pend.note_msg[i], fmt, ap);
