@@ -393,7 +393,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(s, "--Werror")) {
       rt_diag_werror = true;
     } else if (!strcmp(s, "--verbose")) {
-      verbose = o.verbose = true;
+      verbose = o.verbose = rt_verbose = true;
     } else if (!strcmp(s, "--out") || !strcmp(s, "-o")) {
       if (++i == argc) return usage_error("%s needs a directory", s);
       o.out_dir = argv[i];

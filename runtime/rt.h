@@ -29,6 +29,7 @@ typedef enum { RT_ERROR, RT_WARNING, RT_NOTE } RtSeverity;
 
 extern bool rt_diag_json;     /* --diag=json: one object a line */
 extern bool rt_diag_werror;   /* --Werror: warnings count as errors */
+extern bool rt_verbose;       /* --verbose: phase and epoch timings on stderr */
 
 /* Start a diagnostic; it is printed when the next one starts or on flush, so
  * notes added with rt_note land inside it (text) or in "notes" (json). */

@@ -10,6 +10,7 @@
 
 bool rt_diag_json = false;
 bool rt_diag_werror = false;
+bool rt_verbose = false;
 
 #define MAX_NOTES 8
 

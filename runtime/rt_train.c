@@ -177,6 +177,7 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
     else
       printf("epoch %d/%d  loss %.4f%s\n", e + 1, cfg->epochs, train_loss, vw);
     fflush(stdout);
+    if (rt_verbose) fprintf(stderr, "mlxc: epoch %-8d %8.1f ms\n", e + 1, dt * 1e3);
   }
   for (int s = 0; s < 3; s++) {
     RtSplit *sp = &d->split[s];
