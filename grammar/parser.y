@@ -2,7 +2,9 @@
  * grammar/lexer.l, which already decided soft keywords, newlines and map
  * braces; the actions here only build AST nodes (compiler/ast.c), no checks.
  * Syntax errors are "expected X, found Y" with a note at an unclosed bracket;
- * recovery is per statement (to the end of the line or the closing brace). */
+ * recovery is per statement (to the end of the line or the closing brace),
+ * and a statement boundary ends it at once (yyerrok), so the next bad line
+ * is reported too. */
 
 %code requires {
 #include "compiler/mlxc.h"
@@ -205,7 +207,7 @@ decl
                                 $$->name_span = $3->span; take_params($$, $5);
                                 $$->str = $8->name; ast_add(A, $$, $10);
                                 $$->span = span_join(SP(@1), $10->span); }
-  | error NL                  { $$ = NODE(AST_ERROR, @1); }
+  | error NL                  { $$ = NODE(AST_ERROR, @1); yyerrok; }
   ;
 
 /* params : empty | param (',' param)*  — collected as kids of a scratch node */
@@ -240,7 +242,7 @@ block
   ;
 block_end
   : RBRACE NL                 { $$ = NULL; }
-  | error RBRACE NL           { $$ = NODE(AST_ERROR, @1); }
+  | error RBRACE NL           { $$ = NODE(AST_ERROR, @1); yyerrok; }
   ;
 
 stmts
@@ -263,7 +265,7 @@ stmt
   | call NL                   { Ast *c = NODE(AST_CLAUSE, @1); ast_add(A, c, $1);
                                 $$ = NODE(AST_STMT, @1); $$->name = $1->name;
                                 $$->name_span = $1->name_span; ast_add(A, $$, c); }
-  | error NL                  { $$ = NODE(AST_ERROR, @1); }
+  | error NL                  { $$ = NODE(AST_ERROR, @1); yyerrok; }
   ;
 
 /* A comparison operator; its value is a scratch node carrying the op. */

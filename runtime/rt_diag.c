@@ -100,12 +100,36 @@ void rt_diag_flush(void) {
   fflush(stderr);
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0 when it is invalid. */
+static int utf8_len(const unsigned char *s) {
+  if (s[0] < 0x80) return 1;
+  int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+  for (int i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+/* A source line is shown to a person: control characters and bytes that are
+ * not valid UTF-8 become '?', one for one, so the caret still lines up. */
+static void sanitize_line(char *line) {
+  unsigned char *p = (unsigned char *)line;
+  while (*p) {
+    int n = utf8_len(p);
+    if (n == 0 || (*p < 0x20 && *p != '\t') || *p == 0x7f) {
+      *p++ = '?';
+    } else {
+      p += n;
+    }
+  }
+}
+
 /* Keeps a location, copying its file name and source line (shortened) into
  * the pending diagnostic, since the caller's strings may be freed first. */
 static void copy_loc(RtLoc *dst, RtLoc src, char *buf, size_t cap, char *fbuf, size_t fcap) {
   *dst = src;
   if (src.text) {
     snprintf(buf, cap, "%s", src.text);
+    sanitize_line(buf);
     dst->text = buf;
   }
   if (src.file) {
