@@ -108,6 +108,13 @@ typedef struct RtTrainCfg {
  * flat parameter vector; returns the total. One formula for compiler and runtime. */
 int64_t rt_param_layout(const RtModelDesc *m, int64_t *w_off, int64_t *b_off);
 
+/* ---- memory (rt_mem.c) ---------------------------------------------------- */
+
+/* malloc (zeroed), realloc and strdup that exit 5 when memory runs out. */
+void *rt_xmalloc(size_t n);
+void *rt_xrealloc(void *p, size_t n);
+char *rt_xstrdup(const char *s);   /* NULL stays NULL */
+
 /* ---- randomness and hashing (rt_rand.c) --------------------------------- */
 
 /* xoshiro256** seeded through splitmix64: the one generator behind every

@@ -40,15 +40,6 @@ struct RtCsv {
   bool ascii_text;         /* show bytes >= 0x80 as '?' (a bad-UTF-8 line) */
 };
 
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n ? n : 1);
-  if (!q) {
-    fprintf(stderr, "mlxc: error: out of memory\n");
-    exit(5);
-  }
-  return q;
-}
-
 /* Reads more bytes after [pos, len), first moving the unconsumed tail to the
  * front and growing the buffer when a record fills it whole. Returns bytes
  * added, 0 at end of file, -1 after reporting a read error. */
@@ -61,7 +52,7 @@ static ssize_t csv_fill(RtCsv *c) {
   }
   if (c->cap - c->len < CSV_BLOCK / 2) {
     c->cap = c->cap * 2 > c->len + CSV_BLOCK ? c->cap * 2 : c->len + CSV_BLOCK;
-    c->buf = xrealloc(c->buf, c->cap + 1);
+    c->buf = rt_xrealloc(c->buf, c->cap + 1);
   }
   for (;;) {
     ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
@@ -91,7 +82,7 @@ static const char *csv_text(RtCsv *c, int lo, int col) {
   if (n && p[n - 1] == '\r') n--;
   bool cut = n > CSV_TEXT_MAX + 40;
   if (cut) n = CSV_TEXT_MAX + 40;
-  if (!c->text) c->text = xrealloc(NULL, CSV_TEXT_MAX + 48);
+  if (!c->text) c->text = rt_xrealloc(NULL, CSV_TEXT_MAX + 48);
   for (size_t i = 0; i < n; i++) {   /* control bytes would garble a terminal */
     unsigned char ch = (unsigned char)p[i];
     c->text[i] = (ch < 0x20 && ch != '\t') || (ch >= 0x80 && c->ascii_text) ? '?' : p[i];
@@ -172,10 +163,10 @@ static bool csv_utf8(RtCsv *c) {
 static void csv_grow(RtCsv *c) {
   if (c->nf == c->nf_cap) {
     c->nf_cap = c->nf_cap ? c->nf_cap * 2 : 16;
-    c->foff = xrealloc(c->foff, sizeof *c->foff * (size_t)c->nf_cap);
-    c->flen = xrealloc(c->flen, sizeof *c->flen * (size_t)c->nf_cap);
-    c->fline = xrealloc(c->fline, sizeof *c->fline * (size_t)c->nf_cap);
-    c->fcol = xrealloc(c->fcol, sizeof *c->fcol * (size_t)c->nf_cap);
+    c->foff = rt_xrealloc(c->foff, sizeof *c->foff * (size_t)c->nf_cap);
+    c->flen = rt_xrealloc(c->flen, sizeof *c->flen * (size_t)c->nf_cap);
+    c->fline = rt_xrealloc(c->fline, sizeof *c->fline * (size_t)c->nf_cap);
+    c->fcol = rt_xrealloc(c->fcol, sizeof *c->fcol * (size_t)c->nf_cap);
   }
 }
 
@@ -200,7 +191,7 @@ static bool csv_split(RtCsv *c) {
   size_t n = c->rec_len, p = 0, fused = 0;
   if (c->fbuf_cap < n + 1 + (n + 1)) {   /* unquoted bytes + one NUL per field */
     c->fbuf_cap = 2 * n + 64;
-    c->fbuf = xrealloc(c->fbuf, c->fbuf_cap);
+    c->fbuf = rt_xrealloc(c->fbuf, c->fbuf_cap);
   }
   c->nf = 0;
   int lo = 0;
@@ -353,16 +344,16 @@ static bool csv_header(RtCsv *c) {
   }
   if (!csv_utf8(c) || !csv_split(c)) return false;
   c->ncols = c->nf;
-  c->names = xrealloc(NULL, sizeof(char *) * (size_t)c->ncols);
+  c->names = rt_xrealloc(NULL, sizeof(char *) * (size_t)c->ncols);
   size_t hcap = 16;
   while (hcap < 2 * (size_t)c->ncols) hcap *= 2;
-  int *slot = xrealloc(NULL, sizeof(int) * hcap);
+  int *slot = rt_xrealloc(NULL, sizeof(int) * hcap);
   for (size_t i = 0; i < hcap; i++) slot[i] = -1;
   bool ok = true;
   for (int i = 0; i < c->ncols; i++) {
     size_t n;
     const char *s = rt_csv_field(c, i, &n);
-    c->names[i] = memcpy(xrealloc(NULL, n + 1), s, n + 1);
+    c->names[i] = memcpy(rt_xrealloc(NULL, n + 1), s, n + 1);
     if (!ok) continue;
     size_t h = (size_t)rt_fnv1a(s, n, RT_FNV_INIT) & (hcap - 1);
     for (; slot[h] >= 0; h = (h + 1) & (hcap - 1))
@@ -379,7 +370,7 @@ static bool csv_header(RtCsv *c) {
 }
 
 RtCsv *rt_csv_open(const char *path) {
-  RtCsv *c = xrealloc(NULL, sizeof *c);
+  RtCsv *c = rt_xrealloc(NULL, sizeof *c);
   memset(c, 0, sizeof *c);
   c->path = strcmp(path, "-") ? path : "<stdin>";
   c->line = 1;
@@ -514,7 +505,7 @@ bool rt_parse_float(const char *s, size_t n, float *out) {
     char tmp[128];
     size_t len = n - start;
     char *heap = NULL, *p = tmp;
-    if (len >= sizeof tmp) p = heap = xrealloc(NULL, len + 1);
+    if (len >= sizeof tmp) p = heap = rt_xrealloc(NULL, len + 1);
     memcpy(p, s + start, len);
     p[len] = 0;
     d = strtod(p, NULL);

@@ -10,30 +10,6 @@
 
 #include "rt.h"
 
-static void *xmalloc(size_t n) {
-  void *p = calloc(1, n ? n : 1);
-  if (!p) {
-    fprintf(stderr, "mlxc: error: out of memory\n");
-    exit(5);
-  }
-  return p;
-}
-
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n ? n : 1);
-  if (!q) {
-    fprintf(stderr, "mlxc: error: out of memory\n");
-    exit(5);
-  }
-  return q;
-}
-
-static char *xstrdup(const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s) + 1;
-  return memcpy(xmalloc(n), s, n);
-}
-
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -51,11 +27,11 @@ typedef struct Saved {
 static void saved_set(Saved *s, RtLoc loc, const char *cell) {
   s->set = true;
   s->loc = loc;
-  s->text = xstrdup(loc.text);
+  s->text = rt_xstrdup(loc.text);
   s->loc.text = s->text;
   size_t n = strlen(cell);
   if (n > 60) n = 60;
-  s->cell = xmalloc(n + 4);
+  s->cell = rt_xmalloc(n + 4);
   memcpy(s->cell, cell, n);
   if (strlen(cell) > 60) strcpy(s->cell + n, "...");
 }
@@ -103,7 +79,7 @@ typedef struct Classes {
 static int classes_intern(Classes *k, const char *s, size_t len) {
   if (2 * (size_t)(k->n + 1) > k->nslot) {
     size_t ns = k->nslot ? k->nslot * 2 : 64;
-    int *sl = xmalloc(sizeof(int) * ns);
+    int *sl = rt_xmalloc(sizeof(int) * ns);
     for (size_t i = 0; i < ns; i++) sl[i] = -1;
     for (int id = 0; id < k->n; id++) {
       size_t h = (size_t)rt_fnv1a(k->names[id], strlen(k->names[id]), RT_FNV_INIT) & (ns - 1);
@@ -122,9 +98,9 @@ static int classes_intern(Classes *k, const char *s, size_t len) {
   if (k->n == MAX_CLASSES) return -1;
   if (k->n == k->cap) {
     k->cap = k->cap ? k->cap * 2 : 16;
-    k->names = xrealloc(k->names, sizeof(char *) * (size_t)k->cap);
+    k->names = rt_xrealloc(k->names, sizeof(char *) * (size_t)k->cap);
   }
-  k->names[k->n] = memcpy(xmalloc(len + 1), s, len);
+  k->names[k->n] = memcpy(rt_xmalloc(len + 1), s, len);
   k->slot[h] = k->n;
   return k->n++;
 }
@@ -149,7 +125,7 @@ static int cmp_num(const void *a, const void *b) {
 /* Sorts the classes (numerically when all are numbers, else by bytes) and
  * returns remap[old id] = class index. */
 static int *classes_sort(Classes *k) {
-  ClassKey *keys = xmalloc(sizeof *keys * (size_t)(k->n + 1));
+  ClassKey *keys = rt_xmalloc(sizeof *keys * (size_t)(k->n + 1));
   bool numeric = true;
   for (int i = 0; i < k->n; i++) {
     float f = 0;
@@ -162,8 +138,8 @@ static int *classes_sort(Classes *k) {
     }
   }
   qsort(keys, (size_t)k->n, sizeof *keys, numeric ? cmp_num : cmp_bytes);
-  int *remap = xmalloc(sizeof(int) * (size_t)(k->n + 1));
-  char **sorted = xmalloc(sizeof(char *) * (size_t)(k->n + 1));
+  int *remap = rt_xmalloc(sizeof(int) * (size_t)(k->n + 1));
+  char **sorted = rt_xmalloc(sizeof(char *) * (size_t)(k->n + 1));
   for (int i = 0; i < k->n; i++) {
     remap[keys[i].id] = i;
     sorted[i] = k->names[keys[i].id];
@@ -299,10 +275,10 @@ static bool map_classes(const RtDataSpec *spec, RtTask task, char ***names, int 
             n == 1 ? "" : "es");
     return false;
   }
-  char **nm = xmalloc(sizeof(char *) * (size_t)(n + 1));
+  char **nm = rt_xmalloc(sizeof(char *) * (size_t)(n + 1));
   for (int i = 0; i < spec->n_label_map; i++) {
     int v = (int)spec->label_vals[i];
-    if (!nm[v]) nm[v] = xstrdup(spec->label_keys[i]);
+    if (!nm[v]) nm[v] = rt_xstrdup(spec->label_keys[i]);
   }
   for (int v = 0; v < n; v++)
     if (!nm[v]) {
@@ -373,7 +349,7 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
     return NULL;
   }
   int ncols = rt_csv_ncols(c);
-  Col *cols = xmalloc(sizeof(Col) * (size_t)ncols);
+  Col *cols = rt_xmalloc(sizeof(Col) * (size_t)ncols);
   for (int j = 0; j < ncols; j++) cols[j].feat = -1, cols[j].numeric = true;
   int label_col = -1;
   RtData *d = NULL;
@@ -400,9 +376,9 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
       cap = cap ? cap * 2 : 1024;
       for (int j = 0; j < ncols; j++)
         if (cols[j].role == COL_FEAT || cols[j].role == COL_STAR)
-          cols[j].vals = xrealloc(cols[j].vals, sizeof(float) * (size_t)cap);
-      y = xrealloc(y, sizeof(float) * (size_t)cap);
-      if (task != RT_TASK_REGRESSION && !n_map) yid = xrealloc(yid, sizeof(int) * (size_t)cap);
+          cols[j].vals = rt_xrealloc(cols[j].vals, sizeof(float) * (size_t)cap);
+      y = rt_xrealloc(y, sizeof(float) * (size_t)cap);
+      if (task != RT_TASK_REGRESSION && !n_map) yid = rt_xrealloc(yid, sizeof(int) * (size_t)cap);
     }
     for (int j = 0; j < ncols; j++) {
       Col *col = &cols[j];
@@ -475,7 +451,7 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
     goto fail;
   }
 
-  d = xmalloc(sizeof *d);
+  d = rt_xmalloc(sizeof *d);
   d->task = task;
   /* classes */
   if (task != RT_TASK_REGRESSION) {
@@ -519,29 +495,29 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
     goto fail;
   }
   d->n_feats = nf;
-  d->feats = xmalloc(sizeof(RtFeature) * (size_t)(nf + 1));
-  d->feat_names = xmalloc(sizeof(char *) * (size_t)(nf + 1));
-  int *fcol = xmalloc(sizeof(int) * (size_t)(nf + 1));
+  d->feats = rt_xmalloc(sizeof(RtFeature) * (size_t)(nf + 1));
+  d->feat_names = rt_xmalloc(sizeof(char *) * (size_t)(nf + 1));
+  int *fcol = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));
   int fi = 0;
   for (int i = 0; i < spec->n_feats; i++, fi++) {
     const RtFeature *f = &spec->feats[i];
     const char *cname = f->column ? f->column : f->name;
     d->feats[fi] = *f;
-    d->feats[fi].name = xstrdup(f->name ? f->name : cname);
-    d->feats[fi].column = xstrdup(cname);
+    d->feats[fi].name = rt_xstrdup(f->name ? f->name : cname);
+    d->feats[fi].column = rt_xstrdup(cname);
     fcol[fi] = find_col(c, cname);
   }
   for (int j = 0; j < ncols; j++)
     if (cols[j].role == COL_STAR) {
-      d->feats[fi] = (RtFeature){.name = xstrdup(rt_csv_name(c, j)),
-                                 .column = xstrdup(rt_csv_name(c, j)),
+      d->feats[fi] = (RtFeature){.name = rt_xstrdup(rt_csv_name(c, j)),
+                                 .column = rt_xstrdup(rt_csv_name(c, j)),
                                  .xform = spec->star_xform, .loc = spec->star_loc};
       fcol[fi++] = j;
     }
-  for (int i = 0; i < nf; i++) d->feat_names[i] = xstrdup(d->feats[i].name);
+  for (int i = 0; i < nf; i++) d->feat_names[i] = rt_xstrdup(d->feats[i].name);
 
   /* split: shuffled row indices, round(n p) rows each but the last */
-  int64_t *idx = xmalloc(sizeof(int64_t) * (size_t)n);
+  int64_t *idx = rt_xmalloc(sizeof(int64_t) * (size_t)n);
   for (int64_t i = 0; i < n; i++) idx[i] = i;
   RtRand rng;
   rt_rand_seed(&rng, spec->split_seed);
@@ -592,8 +568,8 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   for (int s = 0; s < 3; s++) {
     RtSplit *sp = &d->split[s];
     sp->n = cnt[s];
-    sp->x = xmalloc(sizeof(float) * (size_t)(cnt[s] * nf + 1));
-    sp->y = xmalloc(sizeof(float) * (size_t)(cnt[s] + 1));
+    sp->x = rt_xmalloc(sizeof(float) * (size_t)(cnt[s] * nf + 1));
+    sp->y = rt_xmalloc(sizeof(float) * (size_t)(cnt[s] + 1));
     for (int64_t r2 = 0; r2 < cnt[s]; r2++) {
       int64_t row = idx[at + r2];
       float *x = sp->x + r2 * nf;
@@ -633,32 +609,32 @@ done:
 
 static char **dup_names(char *const *v, int n) {
   if (!v || n <= 0) return NULL;
-  char **o = xmalloc(sizeof(char *) * (size_t)n);
-  for (int i = 0; i < n; i++) o[i] = xstrdup(v[i]);
+  char **o = rt_xmalloc(sizeof(char *) * (size_t)n);
+  for (int i = 0; i < n; i++) o[i] = rt_xstrdup(v[i]);
   return o;
 }
 
 RtDataSpec *rt_data_freeze(const RtDataSpec *spec, const RtData *d) {
-  RtDataSpec *f = xmalloc(sizeof *f);
-  f->name = xstrdup(spec->name);
-  f->csv_path = xstrdup(spec->csv_path);
+  RtDataSpec *f = rt_xmalloc(sizeof *f);
+  f->name = rt_xstrdup(spec->name);
+  f->csv_path = rt_xstrdup(spec->csv_path);
   f->na = dup_names(spec->na, spec->n_na);
   f->n_na = f->na ? spec->n_na : 0;
   f->drop = dup_names(spec->drop, spec->n_drop);
   f->n_drop = f->drop ? spec->n_drop : 0;
   const RtFeature *src = d ? d->feats : spec->feats;
   int nf = d ? d->n_feats : spec->n_feats;
-  f->feats = xmalloc(sizeof(RtFeature) * (size_t)(nf + 1));
+  f->feats = rt_xmalloc(sizeof(RtFeature) * (size_t)(nf + 1));
   f->n_feats = nf;
   for (int i = 0; i < nf; i++) {
-    f->feats[i] = (RtFeature){.name = xstrdup(src[i].name), .column = xstrdup(src[i].column),
+    f->feats[i] = (RtFeature){.name = rt_xstrdup(src[i].name), .column = rt_xstrdup(src[i].column),
                               .xform = src[i].xform, .mean = src[i].mean, .std = src[i].std};
   }
   f->star = false;
-  f->label = xstrdup(spec->label);
+  f->label = rt_xstrdup(spec->label);
   if (spec->n_label_map > 0) {
     f->label_keys = dup_names(spec->label_keys, spec->n_label_map);
-    f->label_vals = xmalloc(sizeof(double) * (size_t)spec->n_label_map);
+    f->label_vals = rt_xmalloc(sizeof(double) * (size_t)spec->n_label_map);
     memcpy(f->label_vals, spec->label_vals, sizeof(double) * (size_t)spec->n_label_map);
     f->n_label_map = spec->n_label_map;
   }
@@ -702,7 +678,7 @@ int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
   if (!strcmp(csv_path, "-")) csv_path = "<stdin>";
   if (!c) return -1;
   int nf = frozen->n_feats;
-  int *fcol = xmalloc(sizeof(int) * (size_t)(nf + 1));
+  int *fcol = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));
   int label_col = -1;
   bool ok = true;
   for (int i = 0; i < nf; i++) {
@@ -727,8 +703,8 @@ int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
   while (ok && (r = rt_csv_next(c)) > 0) {
     if (n == cap) {
       cap = cap ? cap * 2 : 1024;
-      out->x = xrealloc(out->x, sizeof(float) * (size_t)(cap * nf + 1));
-      if (with_label) out->y = xrealloc(out->y, sizeof(float) * (size_t)cap);
+      out->x = rt_xrealloc(out->x, sizeof(float) * (size_t)(cap * nf + 1));
+      if (with_label) out->y = rt_xrealloc(out->y, sizeof(float) * (size_t)cap);
     }
     for (int i = 0; i < nf && ok; i++) {
       size_t len;
@@ -781,6 +757,6 @@ int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
     return -1;
   }
   out->n = n;
-  if (!out->x) out->x = xmalloc(sizeof(float));
+  if (!out->x) out->x = rt_xmalloc(sizeof(float));
   return 0;
 }

@@ -95,48 +95,46 @@ static void csv_put(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-/* The header names the prediction and one probability column per class
- * (binary: only the positive class, index 1). Values print with 7
- * significant digits, about what a float holds. */
-int rt_predict_csv(const RtModel *m, const MlxKernels *k, const char *csv, FILE *out) {
-  RtSplit s;
-  if (rt_data_apply(m->data, csv, m->desc.task, m->class_names, m->n_classes, false, &s))
+/* Reads csv through m's frozen preprocessing (with the label for eval) and
+ * runs k->predict over every row: *pred gets n x units of the last layer
+ * (malloc'd). Returns 0, or -1 after reporting. */
+static int predict_file(const RtModel *m, const MlxKernels *k, const char *csv,
+                        bool with_label, RtSplit *s, float **pred) {
+  if (rt_data_apply(m->data, csv, m->desc.task, m->class_names, m->n_classes, with_label, s))
     return -1;
   if (k->n_params != m->n_params) {
     rt_diag(RT_ERROR, rt_loc_file(m->path ? m->path : "model"),
             "internal error: kernels expect %lld parameters, the model has %lld",
             (long long)k->n_params, (long long)m->n_params);
-    rt_split_free(&s);
+    rt_split_free(s);
     return -1;
   }
   int n_out = m->desc.layers[m->desc.n_layers - 1].units;
-  float *pred = malloc(sizeof(float) * (size_t)(s.n * n_out + 1));
-  float *work = calloc((size_t)(k->n_work > 0 ? k->n_work : 1), sizeof(float));
-  if (!pred || !work) {
-    fprintf(stderr, "mlxc: error: out of memory\n");
-    exit(5);
-  }
-  if (s.n > 0) k->predict(m->params, work, s.x, s.n, pred);
+  *pred = rt_xmalloc(sizeof(float) * (size_t)(s->n * n_out + 1));
+  float *work = rt_xmalloc(sizeof(float) * (size_t)(k->n_work > 0 ? k->n_work : 1));
+  if (s->n > 0) k->predict(m->params, work, s->x, s->n, *pred);
+  free(work);
+  return 0;
+}
+
+/* The header names the prediction and one probability column per class
+ * (binary: only the positive class, index 1). Values print with 7
+ * significant digits, about what a float holds. */
+int rt_predict_csv(const RtModel *m, const MlxKernels *k, const char *csv, FILE *out) {
+  RtSplit s;
+  float *pred;
+  if (predict_file(m, k, csv, false, &s, &pred)) return -1;
+  int n_out = m->desc.layers[m->desc.n_layers - 1].units;
   RtTask task = m->desc.task;
   fputs("prediction", out);
-  if (task == RT_TASK_BINARY) {
-    fputs(",", out);
-    char *h = malloc(strlen(m->class_names[1]) + 3);
-    if (h) {
-      sprintf(h, "p_%s", m->class_names[1]);
-      csv_put(out, h);
-    }
+  int first = task == RT_TASK_BINARY ? 1 : 0;
+  for (int c = first; task != RT_TASK_REGRESSION && c < m->n_classes; c++) {
+    size_t n = strlen(m->class_names[c]) + 3;
+    char *h = rt_xmalloc(n);
+    snprintf(h, n, "p_%s", m->class_names[c]);
+    fputc(',', out);
+    csv_put(out, h);
     free(h);
-  } else if (task == RT_TASK_MULTICLASS) {
-    for (int c = 0; c < m->n_classes; c++) {
-      fputs(",", out);
-      char *h = malloc(strlen(m->class_names[c]) + 3);
-      if (h) {
-        sprintf(h, "p_%s", m->class_names[c]);
-        csv_put(out, h);
-      }
-      free(h);
-    }
   }
   fputc('\n', out);
   for (int64_t i = 0; i < s.n; i++) {
@@ -157,34 +155,17 @@ int rt_predict_csv(const RtModel *m, const MlxKernels *k, const char *csv, FILE 
   }
   fflush(out);
   free(pred);
-  free(work);
   rt_split_free(&s);
   return 0;
 }
 
 int rt_eval_csv(const RtModel *m, const MlxKernels *k, const char *csv, RtMetrics *out) {
   RtSplit s;
-  if (rt_data_apply(m->data, csv, m->desc.task, m->class_names, m->n_classes, true, &s))
-    return -1;
-  if (k->n_params != m->n_params) {
-    rt_diag(RT_ERROR, rt_loc_file(m->path ? m->path : "model"),
-            "internal error: kernels expect %lld parameters, the model has %lld",
-            (long long)k->n_params, (long long)m->n_params);
-    rt_split_free(&s);
-    return -1;
-  }
-  int n_out = m->desc.layers[m->desc.n_layers - 1].units;
-  float *pred = malloc(sizeof(float) * (size_t)(s.n * n_out + 1));
-  float *work = calloc((size_t)(k->n_work > 0 ? k->n_work : 1), sizeof(float));
-  if (!pred || !work) {
-    fprintf(stderr, "mlxc: error: out of memory\n");
-    exit(5);
-  }
-  if (s.n > 0) k->predict(m->params, work, s.x, s.n, pred);
+  float *pred;
+  if (predict_file(m, k, csv, true, &s, &pred)) return -1;
   *out = rt_metrics(m->desc.task, m->n_classes, pred, s.y, s.n);
   if (m->desc.loss == RT_LOSS_MAE) out->loss = out->mae;
   free(pred);
-  free(work);
   rt_split_free(&s);
   return 0;
 }
