@@ -9,6 +9,9 @@ OPT         ?= -O2
 
 # Debian packages the build and the tests need (see README.md, Dependencies).
 DEB_PKGS = flex bison llvm-19-dev libjansson-dev jq
+# npm fetches csv-spectrum for tests/csv_spectrum.c; Debian's package only
+# when no npm is on PATH (a NodeSource nodejs already ships one).
+DEB_PKGS += $(if $(shell command -v npm 2>/dev/null),,npm)
 
 CFLAGS_BASE = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
               -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD)
@@ -46,6 +49,17 @@ $(BUILD)/mlxc: $(OBJS)
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+# Benchmark drivers link the same way. `make bench` runs every bench/*/run.sh
+# (never part of `make test`), first installing what they compare against.
+BENCH_PKGS = python3-pandas time
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+bench: all
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(BENCH_PKGS)"
+	@for s in bench/*/run.sh; do MLXC=$(BUILD)/mlxc BUILD=$(BUILD) sh $$s || exit 1; done
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

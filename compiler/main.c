@@ -24,6 +24,9 @@ static const char usage_text[] =
     "                                 evaluate, write DIR/NAME.mlxm and\n"
     "                                 DIR/NAME.metrics.json (DIR defaults to out)\n"
     "  predict MODEL.mlxm [CSV|-]     one prediction per row of CSV (stdin if -)\n"
+    "  data FILE [NAME] [--json]      describe dataset NAME (default: the first):\n"
+    "                                 rows, splits, and per column type, count,\n"
+    "                                 missing, distinct, statistics or top values\n"
     "  --dump=STAGE FILE [NAME]       show a stage: tokens ast plan llvm asm\n"
     "\n"
     "options:\n"
@@ -40,6 +43,7 @@ typedef struct Opts {
   const char *cmd;         /* check run predict dump */
   const char *dump;        /* --dump=STAGE */
   const char *out_dir;     /* --out */
+  bool json;               /* --json: `data` prints one JSON document */
   bool verbose;            /* --verbose: phase timings on stderr */
   const char **args;       /* positional arguments after the command */
   int nargs;
@@ -245,6 +249,41 @@ done:
   return code;
 }
 
+/* mlxc data FILE [NAME] [--json]: load dataset NAME (the first if none) as
+ * its first train block reads it, then describe every column. */
+static int cmd_data(const Opts *o) {
+  if (o->nargs < 1) return usage_error("%s", "data needs a spec file");
+  Arena a = {0};
+  int code = EXIT_OK;
+  const char *path = o->args[0];
+  RtData *d = NULL;
+  Program *p = front_end(&a, path, SEMA_RUN, &code);
+  if (!p) goto done;
+  RtDataSpec *spec = NULL;
+  for (int i = 0; i < p->ndatasets && !spec; i++)
+    if (o->nargs < 2 || !strcmp(p->datasets[i]->name, o->args[1])) spec = p->datasets[i];
+  if (!spec) {
+    if (o->nargs < 2) rt_diag(RT_ERROR, rt_loc_file(path), "the spec has no dataset block");
+    else rt_diag(RT_ERROR, rt_loc_file(path), "no dataset named '%s'", o->args[1]);
+    code = o->nargs < 2 ? EXIT_SPEC : EXIT_USAGE;
+    goto done;
+  }
+  /* the label is read as the first train using the dataset reads it */
+  for (int i = 0; i < p->ntrains && !d; i++)
+    if (!strcmp(p->trains[i].data->name, spec->name) &&
+        !(d = rt_data_load(p->trains[i].data, p->trains[i].model->task))) {
+      code = EXIT_DATA;
+      goto done;
+    }
+  phase("load data");
+  if (rt_describe(spec, d, o->json, stdout)) code = EXIT_DATA;
+done:
+  rt_data_free(d);
+  rt_diag_flush();
+  arena_free(&a);
+  return code;
+}
+
 /* mlxc check FILE...: every file is checked; the worst exit wins. */
 static int cmd_check(const Opts *o) {
   if (o->nargs < 1) return usage_error("%s", "check needs at least one spec file");
@@ -394,6 +433,8 @@ int main(int argc, char **argv) {
       rt_diag_werror = true;
     } else if (!strcmp(s, "--verbose")) {
       verbose = o.verbose = rt_verbose = true;
+    } else if (!strcmp(s, "--json")) {
+      o.json = true;
     } else if (!strcmp(s, "--out") || !strcmp(s, "-o")) {
       if (++i == argc) return usage_error("%s needs a directory", s);
       o.out_dir = argv[i];
@@ -421,8 +462,10 @@ int main(int argc, char **argv) {
     code = cmd_run(&o);
   } else if (!strcmp(o.cmd, "predict")) {
     code = cmd_predict(&o);
+  } else if (!strcmp(o.cmd, "data")) {
+    code = cmd_data(&o);
   } else {
-    code = usage_error("unknown command '%s' (check run predict --dump)", o.cmd);
+    code = usage_error("unknown command '%s' (check run predict data --dump)", o.cmd);
   }
   return code;
 }

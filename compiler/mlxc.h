@@ -172,6 +172,7 @@ typedef struct SemaTrain {
 typedef struct Program {
   Ast *file;                 /* root file (imports are resolved into decls) */
   SemaTrain *trains; int ntrains;   /* every train block, in order */
+  RtDataSpec **datasets; int ndatasets;   /* every dataset block of the root file */
   char spec_hash[17];        /* hex FNV-1a 64 of the source bytes */
 } Program;
 

@@ -79,6 +79,7 @@ struct DataInfo {
   int n_map_classes;  /* distinct values in a label map (0: none) */
   Ast *label_stmt;    /* the `label` statement */
   bool has_split;
+  Ast *split_stmt;    /* the `split` statement */
 };
 
 /* A model block after checking its statements with unbound parameters. */
@@ -1129,7 +1130,24 @@ enum { DS_SOURCE, DS_DROP, DS_MISSING, DS_FEATURE, DS_LABEL, DS_POSITIVE, DS_COL
 static const char *const transforms[] = {"standardize", "minmax", "log1p", "clip",
                                          "bucketize", "onehot"};
 static const char *const missing_rules[] = {"median", "mean", "mode", "drop_row", "ffill"};
-static const char *const column_types[] = {"int", "float", "str", "category", "bool"};
+static const char *const column_types[] = {"int", "float", "str", "category", "bool", "number"};
+static const RtColType column_rt[] = {RT_COL_NUMBER, RT_COL_NUMBER, RT_COL_CATEGORY,
+                                      RT_COL_CATEGORY, RT_COL_BOOL, RT_COL_NUMBER};
+
+/* After an unknown column: a header read as one column that holds another
+ * separator suggests the wrong delimiter. */
+static void delim_hint(DataInfo *di, Span at) {
+  static const char *const seps[][3] = {{";", "';'", ";"}, {"\t", "a tab", "\\t"},
+                                        {"|", "'|'", "|"}, {",", "','", ","}};
+  char cur = di->spec->csv_delim ? di->spec->csv_delim : ',';
+  if (di->nheader != 1) return;
+  for (size_t i = 0; i < NELEM(seps); i++)
+    if (seps[i][0][0] != cur && strchr(di->header[0], seps[i][0][0])) {
+      diag_note(at, "the header of '%s' reads as one column holding %s; for that delimiter "
+                "write csv(..., delimiter = \"%s\")", di->spec->csv_path, seps[i][1], seps[i][2]);
+      return;
+    }
+}
 
 /* A column named by the spec must be in the CSV header (when it was read). */
 static bool col_check(Ctx *c, DataInfo *di, Ast *n) {
@@ -1141,10 +1159,32 @@ static bool col_check(Ctx *c, DataInfo *di, Ast *n) {
   if (word_index(n->name, (const char *const *)di->header, di->nheader) >= 0) return true;
   diag_error(n->span, "unknown column '%s' in '%s'", n->name, di->spec->csv_path);
   suggest(n->span, n->name, (const char *const *)di->header, di->nheader);
+  delim_hint(di, n->span);
   return false;
 }
 
-/* source csv(PATH[, na = [..], delimiter = ",", header = true]): resolves the
+/* column NAME: TYPE — appended to the spec's declared types (the name was
+ * checked against the header; a second declaration of one column wins). */
+static void ds_coltype(Ctx *c, RtDataSpec *sp, Ast *pair, RtColType ty) {
+  int n = sp->n_col_types;
+  char **names = arena_alloc(c->a, sizeof(char *) * (size_t)(n + 1));
+  RtColType *tys = arena_alloc(c->a, sizeof(RtColType) * (size_t)(n + 1));
+  RtLoc *locs = arena_alloc(c->a, sizeof(RtLoc) * (size_t)(n + 1));
+  if (n) {
+    memcpy(names, sp->col_names, sizeof(char *) * (size_t)n);
+    memcpy(tys, sp->col_types, sizeof(RtColType) * (size_t)n);
+    memcpy(locs, sp->col_loc, sizeof(RtLoc) * (size_t)n);
+  }
+  names[n] = arena_strdup(c->a, pair->kids[0]->name);
+  tys[n] = ty;
+  locs[n] = loc_of(c, pair->span);
+  sp->col_names = names;
+  sp->col_types = tys;
+  sp->col_loc = locs;
+  sp->n_col_types = n + 1;
+}
+
+/* source csv(PATH[, na = [..], delimiter = ",", quote = "\"", header = true]): resolves the
  * path against the spec's directory and reads the CSV header. */
 static void ds_source(Ctx *c, DataInfo *di, Ast *st) {
   RtDataSpec *sp = di->spec;
@@ -1168,11 +1208,11 @@ static void ds_source(Ctx *c, DataInfo *di, Ast *st) {
     Ast *a = call->kids[i];
     if (a->kind != AST_ARG) {
       if (i == 0 && a->kind == AST_STR) path = a;
-      else diag_error(a->span, "expected a named argument (na, delimiter, header), found '%s'",
+      else diag_error(a->span, "expected a named argument (na, delimiter, quote, header), found '%s'",
                       node_text(c, a));
       continue;
     }
-    const char *opts[] = {"na", "delimiter", "header"};
+    const char *opts[] = {"na", "delimiter", "header", "quote"};
     int k = word_index(a->name, opts, NELEM(opts));
     Ast *v = a->nkids ? a->kids[0] : NULL;
     if (k < 0) {
@@ -1190,17 +1230,20 @@ static void ds_source(Ctx *c, DataInfo *di, Ast *st) {
         Val x;
         if (want(c, &s, v->kids[j], TY_STR, &x)) sp->na[sp->n_na++] = arena_strdup(c->a, x.str);
       }
-    } else if (k == 1) {
+    } else if (k == 1 || k == 3) {   /* delimiter, quote: one byte, not a line end */
       Scope s = {.kind = SC_CONST};
       Val x;
-      if (refuse(c, nsp(a), "delimiter")) continue;
-      if (v && want(c, &s, v, TY_STR, &x) && strlen(x.str) != 1)
-        diag_error(v->span, "expected a one-byte delimiter, found '%s'", node_text(c, v));
+      if (v && want(c, &s, v, TY_STR, &x)) {
+        if (strlen(x.str) != 1 || x.str[0] == '\n' || x.str[0] == '\r')
+          diag_error(v->span, "expected a one-byte %s (not a line end), found '%s'",
+                     k == 1 ? "delimiter" : "quote", node_text(c, v));
+        else if (k == 1) sp->csv_delim = x.str[0];
+        else sp->csv_quote = x.str[0];
+      }
     } else {
       Scope s = {.kind = SC_CONST};
       Val x;
-      if (refuse(c, nsp(a), "header")) continue;
-      if (v && want(c, &s, v, TY_BOOL, &x) && !x.num) di->nheader = -1;
+      if (v && want(c, &s, v, TY_BOOL, &x)) sp->csv_no_header = !x.num;
     }
   }
   if (!path) {
@@ -1209,13 +1252,14 @@ static void ds_source(Ctx *c, DataInfo *di, Ast *st) {
   }
   sp->csv_path = resolve_path(c, path->span.file, path->str ? path->str : "");
   sp->source_loc = loc_of(c, st->span);
-  if (di->nheader < 0) {   /* header = false: columns have no names to check */
-    di->nheader = 0;
+  if ((sp->csv_delim ? sp->csv_delim : ',') == (sp->csv_quote ? sp->csv_quote : '"')) {
+    diag_error(call->span, "the delimiter and the quote must differ");
     return;
   }
   char **names = NULL;
   int nn = 0;
-  if (rt_csv_header(sp->csv_path, &names, &nn) != 0) {
+  RtCsvOpts o = {.delim = sp->csv_delim, .quote = sp->csv_quote, .no_header = sp->csv_no_header};
+  if (rt_csv_header_opts(sp->csv_path, &o, &names, &nn) != 0) {
     diag_note(st->span, "read by dataset '%s' here", sp->name);
     *c->data_error = true;
     return;
@@ -1239,7 +1283,8 @@ static void ds_drop(Ctx *c, DataInfo *di, Ast *st) {
   int k = want_word(c, it[0], "'drop' target", what, 2);
   if (k < 0) return;
   if (k == 0) {
-    if (refuse(c, st->span, "drop duplicates")) return;
+    sp->drop_dups = true;   /* rt_xform.c drops them while reading */
+    sp->dups_loc = loc_of(c, st->span);
     if (one_clause(c, st)) no_more(c, st, it, n, 1);
     return;
   }
@@ -1278,18 +1323,45 @@ static void ds_missing(Ctx *c, DataInfo *di, Ast *st) {
       continue;
     }
     Ast *t = it[0]->kids[0], *v = it[0]->kids[1];
-    if (t->kind != AST_STAR) col_check(c, di, t);
-    if (v->kind == AST_NAME && word_index(v->name, missing_rules, NELEM(missing_rules)) >= 0)
-      continue;
-    if (v->kind == AST_NAME && !decl_find(c, v->name)) {
+    if (t->kind != AST_STAR && !col_check(c, di, t)) continue;
+    RtMissing m = {.column = t->kind == AST_STAR ? NULL : arena_strdup(c->a, t->name),
+                   .loc = loc_of(c, it[0]->span)};
+    /* rt_xform.c runs them; a second rule for one column is an error */
+    for (int i = 0; i < di->spec->n_missing; i++) {
+      const char *o = di->spec->missing[i].column;
+      if ((!o && !m.column) || (o && m.column && !strcmp(o, m.column))) {
+        diag_error(t->span, "a second 'missing' rule for '%s'", m.column ? m.column : "*");
+        goto next;
+      }
+    }
+    int k = v->kind == AST_NAME ? word_index(v->name, missing_rules, NELEM(missing_rules)) : -1;
+    if (k >= 0) {
+      static const RtMissKind kinds[] = {RT_MISS_MEDIAN, RT_MISS_MEAN, RT_MISS_MODE,
+                                         RT_MISS_DROP_ROW, RT_MISS_FFILL};
+      m.kind = kinds[k];
+    } else if (v->kind == AST_NAME && !decl_find(c, v->name)) {
       unknown(v->span, "missing-value rule", v->name, missing_rules, NELEM(missing_rules));
       continue;
+    } else {
+      Scope s = {.kind = SC_CONST};
+      Val x = ex_eval(c, &s, v);
+      if (x.ty != TY_ERR && x.ty != TY_NUM && x.ty != TY_STR && x.ty != TY_BOOL) {
+        diag_error(v->span, "expected a rule (median mean mode drop_row ffill) or a value, found %s",
+                   found(c, x, v));
+        continue;
+      }
+      if (x.ty == TY_ERR) continue;
+      m.kind = RT_MISS_VALUE;
+      m.is_str = x.ty == TY_STR;
+      if (m.is_str) m.str = arena_strdup(c->a, x.str ? x.str : "");
+      else m.num = x.num;
     }
-    Scope s = {.kind = SC_CONST};
-    Val x = ex_eval(c, &s, v);
-    if (x.ty != TY_ERR && x.ty != TY_NUM && x.ty != TY_STR && x.ty != TY_BOOL)
-      diag_error(v->span, "expected a rule (median mean mode drop_row ffill) or a value, found %s",
-                 found(c, x, v));
+    RtMissing *nm = arena_alloc(c->a, sizeof(RtMissing) * (size_t)(di->spec->n_missing + 1));
+    if (di->spec->n_missing)
+      memcpy(nm, di->spec->missing, sizeof(RtMissing) * (size_t)di->spec->n_missing);
+    nm[di->spec->n_missing++] = m;
+    di->spec->missing = nm;
+  next:;
   }
 }
 
@@ -1438,7 +1510,176 @@ static bool feat_expr(Ctx *c, DataInfo *di, Ast *e, bool outer, bool star, int *
   return false;
 }
 
-/* feature NAME = EXPR | feature * = TRANSFORM(*). RUN keeps standardize only. */
+/* ---- feature programs (run by rt_xform.c) ---- */
+
+/* A called fn's parameters bound to the call's arguments: its body is
+ * inlined, each parameter compiling to its argument under `up`. */
+typedef struct XBind {
+  Ast *fn;                 /* the fn declaration */
+  Ast **args;              /* the call's arguments, one per parameter */
+  const struct XBind *up;  /* bindings the arguments are compiled under */
+} XBind;
+
+/* A postfix program growing in the arena. */
+typedef struct XProg {
+  RtXop *ops;
+  int n, cap;
+} XProg;
+
+static void xp_push(Ctx *c, XProg *p, RtXop op) {
+  if (p->n == p->cap) {
+    int nc = p->cap ? p->cap * 2 : 8;
+    RtXop *o = arena_alloc(c->a, sizeof(RtXop) * (size_t)nc);
+    if (p->n) memcpy(o, p->ops, sizeof(RtXop) * (size_t)p->n);
+    p->ops = o;
+    p->cap = nc;
+  }
+  p->ops[p->n++] = op;
+}
+
+/* A folded number argument (clip bounds, bucket edges); feat_expr checked it. */
+static double xp_num(Ctx *c, Ast *e) {
+  Scope s = {.kind = SC_CONST};
+  Val v = ex_eval(c, &s, e);
+  return v.num;
+}
+
+/* expr -> postfix ops: columns, numbers, consts, + - * / and unary -,
+ * standardize minmax log1p clip bucketize, the builtins, and fn calls
+ * (inlined). Anything else is refused in RUN; false after reporting. */
+static bool xp_emit(Ctx *c, DataInfo *di, XProg *p, Ast *e, const XBind *b, int depth) {
+  if (depth > 32) {
+    diag_error(e->span, "fn calls nest more than 32 deep in a feature");
+    return false;
+  }
+  switch (e->kind) {
+  case AST_NUM: xp_push(c, p, (RtXop){.op = RT_XOP_NUM, .a = e->num}); return true;
+  case AST_STAR: xp_push(c, p, (RtXop){.op = RT_XOP_COL}); return true;
+  case AST_NAME: {
+    for (int i = 0; b && i < b->fn->nparams; i++)
+      if (!strcmp(b->fn->params[i]->name, e->name))
+        return xp_emit(c, di, p, b->args[i], b->up, depth + 1);
+    Decl *d = decl_find(c, e->name);
+    bool is_col = di->header &&
+                  word_index(e->name, (const char *const *)di->header, di->nheader) >= 0;
+    if (d && d->node->kind == AST_CONST && !is_col) {
+      xp_push(c, p, (RtXop){.op = RT_XOP_NUM, .a = xp_num(c, e)});
+      return true;
+    }
+    xp_push(c, p, (RtXop){.op = RT_XOP_COL, .column = arena_strdup(c->a, e->name)});
+    return true;
+  }
+  case AST_UNARY:
+    if (e->op != OP_NEG || e->nkids != 1) break;
+    if (!xp_emit(c, di, p, e->kids[0], b, depth)) return false;
+    xp_push(c, p, (RtXop){.op = RT_XOP_NEG});
+    return true;
+  case AST_BINARY: {
+    RtXopKind k = e->op == OP_ADD ? RT_XOP_ADD : e->op == OP_SUB ? RT_XOP_SUB
+                  : e->op == OP_MUL ? RT_XOP_MUL : e->op == OP_DIV ? RT_XOP_DIV : RT_XOP_COL;
+    if (k == RT_XOP_COL || e->nkids != 2) break;
+    if (!xp_emit(c, di, p, e->kids[0], b, depth) || !xp_emit(c, di, p, e->kids[1], b, depth))
+      return false;
+    xp_push(c, p, (RtXop){.op = k});
+    return true;
+  }
+  case AST_CALL: {
+    static const char *const one[] = {"standardize", "minmax", "log1p", "abs", "exp", "log", "sqrt"};
+    static const RtXopKind one_op[] = {RT_XOP_STANDARDIZE, RT_XOP_MINMAX, RT_XOP_LOG1P,
+                                       RT_XOP_ABS, RT_XOP_EXP, RT_XOP_LOG, RT_XOP_SQRT};
+    int k = word_index(e->name, one, NELEM(one));
+    if (k >= 0 && e->nkids == 1) {
+      if (!xp_emit(c, di, p, e->kids[0], b, depth)) return false;
+      xp_push(c, p, (RtXop){.op = one_op[k]});
+      return true;
+    }
+    if ((!strcmp(e->name, "min") || !strcmp(e->name, "max")) && e->nkids >= 2) {
+      RtXopKind op = e->name[1] == 'i' ? RT_XOP_MIN : RT_XOP_MAX;
+      for (int i = 0; i < e->nkids; i++) {
+        if (!xp_emit(c, di, p, e->kids[i], b, depth)) return false;
+        if (i > 0) xp_push(c, p, (RtXop){.op = op});
+      }
+      return true;
+    }
+    if (!strcmp(e->name, "clip") && e->nkids == 3) {
+      if (!xp_emit(c, di, p, e->kids[0], b, depth)) return false;
+      xp_push(c, p, (RtXop){.op = RT_XOP_CLIP, .a = xp_num(c, e->kids[1]), .b = xp_num(c, e->kids[2])});
+      return true;
+    }
+    if (!strcmp(e->name, "bucketize") && e->nkids == 2 && e->kids[1]->kind == AST_LIST) {
+      if (!xp_emit(c, di, p, e->kids[0], b, depth)) return false;
+      Ast *l = e->kids[1];
+      RtXop op = {.op = RT_XOP_BUCKETIZE, .n_edges = l->nkids};
+      op.edges = arena_alloc(c->a, sizeof(double) * (size_t)(l->nkids + 1));
+      for (int i = 0; i < l->nkids; i++) op.edges[i] = xp_num(c, l->kids[i]);
+      xp_push(c, p, op);
+      return true;
+    }
+    Decl *d = decl_find(c, e->name);
+    if (d && d->node->kind == AST_FN && d->node->nkids && e->nkids == d->node->nparams) {
+      XBind nb = {d->node, e->kids, b};
+      return xp_emit(c, di, p, d->node->kids[0], &nb, depth + 1);
+    }
+    if (d && d->node->kind == AST_EXTERN) {
+      refuse(c, e->span, "extern fn in a feature");
+      return false;
+    }
+    break;
+  }
+  default: break;
+  }
+  refuse(c, e->span, node_text(c, e));
+  return false;
+}
+
+/* A feature the plain standardize path does not cover: onehot(COLUMN,
+ * unseen = ...) or a program; `feature * = EXPR` keeps its program for
+ * each column it covers. */
+static void ds_feature_prog(Ctx *c, DataInfo *di, Ast *st, Ast *t, Ast *v, bool star) {
+  RtDataSpec *sp = di->spec;
+  RtFeature f = {.loc = loc_of(c, st->span)};
+  if (v->kind == AST_CALL && !strcmp(v->name, "onehot")) {
+    if (star) {
+      refuse(c, v->span, "onehot(*)");
+      return;
+    }
+    f.onehot = RT_OH_ERROR;
+    for (int i = 0; i < v->nkids; i++) {
+      Ast *a = v->kids[i];
+      if (a->kind == AST_NAME) f.column = arena_strdup(c->a, a->name);
+      else if (a->kind == AST_ARG && a->nkids && a->kids[0]->kind == AST_NAME)
+        f.onehot = !strcmp(a->kids[0]->name, "zero") ? RT_OH_ZERO
+                   : !strcmp(a->kids[0]->name, "other") ? RT_OH_OTHER : RT_OH_ERROR;
+    }
+  } else {
+    XProg p = {0};
+    if (!xp_emit(c, di, &p, v, NULL, 0)) return;
+    if (star) {
+      sp->star = true;
+      sp->star_xform = RT_XF_NONE;
+      sp->star_prog = p.ops;
+      sp->n_star_prog = p.n;
+      sp->star_loc = f.loc;
+      return;
+    }
+    for (int k = 0; k < p.n && !f.column; k++)
+      if (p.ops[k].op == RT_XOP_COL) f.column = p.ops[k].column;
+    if (!f.column) {
+      refuse(c, v->span, "a feature that reads no column");
+      return;
+    }
+    f.prog = p.ops;
+    f.n_prog = p.n;
+  }
+  f.name = arena_strdup(c->a, t->name);
+  RtFeature *nf = arena_alloc(c->a, sizeof(RtFeature) * (size_t)(sp->n_feats + 1));
+  if (sp->n_feats) memcpy(nf, sp->feats, sizeof(RtFeature) * (size_t)sp->n_feats);
+  nf[sp->n_feats++] = f;
+  sp->feats = nf;
+}
+
+/* feature NAME = EXPR | feature * = TRANSFORM(*). standardize(COLUMN) stays
+ * a plain feature; onehot and other expressions go to ds_feature_prog. */
 static void ds_feature(Ctx *c, DataInfo *di, Ast *st, PtrVec *feats) {
   RtDataSpec *sp = di->spec;
   int n;
@@ -1478,7 +1719,7 @@ static void ds_feature(Ctx *c, DataInfo *di, Ast *st, PtrVec *feats) {
   bool simple = v->kind == AST_CALL && !strcmp(v->name, "standardize") && v->nkids == 1 &&
                 v->kids[0]->kind == (star ? AST_STAR : AST_NAME);
   if (!simple) {
-    refuse(c, v->span, node_text(c, v));
+    ds_feature_prog(c, di, st, t, v, star);
     return;
   }
   if (star) {
@@ -1601,9 +1842,11 @@ static void ds_split(Ctx *c, DataInfo *di, Ast *st) {
           else sp->split_seed = (uint64_t)seed;
         }
       } else if (is_word(x, "stratify")) {
-        refuse(c, x->span, "stratify");
+        sp->split_stratify = true;
+        if (sp->split_by) diag_error(x->span, "'stratify' and 'by' cannot be combined");
       } else if (x->kind == AST_MOD && x->name && !strcmp(x->name, "by") && x->nkids) {
-        if (!refuse(c, x->span, "by")) col_check(c, di, x->kids[0]);
+        if (col_check(c, di, x->kids[0])) sp->split_by = arena_strdup(c->a, x->kids[0]->name);
+        if (sp->split_stratify) diag_error(x->span, "'stratify' and 'by' cannot be combined");
       } else {
         const char *opts[] = {"seed", "stratify", "by"};
         diag_error(x->span, "unexpected '%s' in 'split'", node_text(c, x));
@@ -1624,6 +1867,7 @@ static void ds_split(Ctx *c, DataInfo *di, Ast *st) {
   }
   sp->split_loc = loc_of(c, st->span);
   di->has_split = ok;
+  di->split_stmt = st;
 }
 
 /* A dataset block: the source first (its header checks every column named),
@@ -1657,7 +1901,7 @@ static void check_dataset(Ctx *c, Decl *d) {
     case DS_SOURCE: break;
     case DS_DROP: ds_drop(c, di, st); break;
     case DS_MISSING:
-      if (!refuse(c, nsp(st), "missing")) ds_missing(c, di, st);
+      ds_missing(c, di, st);
       break;
     case DS_FEATURE: ds_feature(c, di, st, &feats); break;
     case DS_LABEL:
@@ -1675,7 +1919,6 @@ static void check_dataset(Ctx *c, Decl *d) {
       break;
     }
     case DS_COLUMN:
-      if (refuse(c, nsp(st), "column")) break;
       for (int cl = 0; cl < st->nkids; cl++) {
         int n;
         Ast **it = clause(st, cl, &n);
@@ -1684,30 +1927,32 @@ static void check_dataset(Ctx *c, Decl *d) {
                      n ? node_text(c, it[0]) : "");
           continue;
         }
-        col_check(c, di, it[0]->kids[0]);
-        want_word(c, it[0]->kids[1], "column type", column_types, NELEM(column_types));
+        bool named = col_check(c, di, it[0]->kids[0]);
+        int ty = want_word(c, it[0]->kids[1], "column type", column_types, NELEM(column_types));
+        if (named && ty >= 0) ds_coltype(c, di->spec, it[0], column_rt[ty]);
       }
       break;
     case DS_BADROW: {
-      if (!once(seen, k, st) || refuse(c, nsp(st), "on_bad_row")) break;
+      if (!once(seen, k, st)) break;
       int n;
       Ast **it = clause(st, 0, &n);
       const char *modes[] = {"skip", "fail"};
       if (one_clause(c, st) && need(c, st, n, 1, "'skip' or 'fail'") && no_more(c, st, it, n, 1))
-        want_word(c, it[0], "'on_bad_row' mode", modes, 2);
+        di->spec->bad_row_skip = want_word(c, it[0], "'on_bad_row' mode", modes, 2) == 0;
       break;
     }
     case DS_SPLIT:
       if (once(seen, k, st)) ds_split(c, di, st);
       break;
     case DS_CV: {
-      if (!once(seen, k, st) || refuse(c, nsp(st), "cv")) break;
+      if (!once(seen, k, st)) break;
       int n;
       Ast **it = clause(st, 0, &n);
       Scope s = {.kind = SC_CONST};
-      double x;
-      if (one_clause(c, st) && need(c, st, n, 1, "a number of folds") && no_more(c, st, it, n, 1))
-        want_num(c, &s, it[0], "the number of folds", 2, true, INFINITY, false, true, &x);
+      double x = 0;
+      if (one_clause(c, st) && need(c, st, n, 1, "a number of folds") && no_more(c, st, it, n, 1) &&
+          want_num(c, &s, it[0], "the number of folds", 2, true, 1000, true, true, &x))
+        di->spec->cv_folds = (int)x;
       break;
     }
     default: break;
@@ -2311,8 +2556,15 @@ static void tr_cross(Ctx *c, TrainInfo *ti, Ast *data_st, RtModelDesc *desc) {
   (void)c;
   DataInfo *di = ti->data->info;
   int k = di->n_map_classes;
-  if (!k || !ti->task_known) return;
   ModelInfo *mi = ti->model->info;
+  if (ti->task_known && ti->task == RT_TASK_REGRESSION && di->spec->split_stratify &&
+      di->split_stmt) {
+    diag_error(data_st->span, "dataset '%s' splits with 'stratify', but model '%s' does regression",
+               ti->data->name, ti->model->name);
+    diag_note(di->split_stmt->span, "'stratify' needs classes; it is here");
+    diag_note(mi->loss_stmt->span, "the loss decides the task");
+  }
+  if (!k || !ti->task_known) return;
   if (ti->task == RT_TASK_REGRESSION) {
     diag_error(data_st->span, "dataset '%s' maps its label to classes, but model '%s' does regression",
                ti->data->name, ti->model->name);
@@ -2902,6 +3154,13 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
     Decl *d = c.decls.items[i];
     TrainInfo *ti = d->info;
     if (d->root && d->node->kind == AST_TRAIN && ti && ti->ok) p->trains[p->ntrains++] = ti->st;
+  }
+  p->datasets = arena_alloc(a, sizeof(RtDataSpec *) * (size_t)(c.decls.len + 1));
+  for (int i = 0; i < c.decls.len; i++) {
+    Decl *d = c.decls.items[i];
+    DataInfo *di = d->info;
+    if (d->root && d->node->kind == AST_DATASET && di && di->ok)
+      p->datasets[p->ndatasets++] = di->spec;
   }
   spec_hash(file->span.file, p->spec_hash);
   if (diag_error_count() != errs || *data_error) return NULL;

@@ -26,6 +26,7 @@ typedef struct Loc {
   } while (0)
 
 #define LEX_MAX_DEPTH 64
+#define LEX_MAX_OPS 1000   /* operators in one statement: bounds the AST's depth */
 
 /* An open bracket on the lexer's stack. */
 typedef struct LexOpen {
@@ -49,6 +50,7 @@ typedef struct LexState {
   int nonblock;        /* ( [ and map braces open: newlines are ignored */
   int last;            /* kind of the last token handed out (0: none yet) */
   int ntok;            /* tokens handed out since the statement began */
+  int nops;            /* operators since the statement began */
   int q[LEX_MAX_DEPTH + 8];   /* queued tokens: virtual newlines around '}', */
   Loc qloc[LEX_MAX_DEPTH + 8]; /* closers repairing an unterminated string */
   int nq, qi;          /* queued count, next to hand out */

@@ -45,6 +45,43 @@ RtLoc rt_loc_file(const char *file);   /* a location naming only a file */
 typedef enum { RT_TASK_REGRESSION, RT_TASK_BINARY, RT_TASK_MULTICLASS } RtTask;
 typedef enum { RT_XF_NONE, RT_XF_STANDARDIZE } RtXform;
 
+/* One step of a feature's postfix program (rt_xform.c): sema compiles a
+ * `feature` expression (transforms, arithmetic, builtins, inlined `fn`
+ * bodies) into these; the runtime fits the statistics of STANDARDIZE and
+ * MINMAX on the train split and freezes them into the .mlxm. */
+typedef enum {
+  RT_XOP_COL, RT_XOP_NUM, RT_XOP_ADD, RT_XOP_SUB, RT_XOP_MUL, RT_XOP_DIV, RT_XOP_NEG,
+  RT_XOP_MIN, RT_XOP_MAX, RT_XOP_ABS, RT_XOP_EXP, RT_XOP_LOG, RT_XOP_SQRT, RT_XOP_LOG1P,
+  RT_XOP_STANDARDIZE, RT_XOP_MINMAX, RT_XOP_CLIP, RT_XOP_BUCKETIZE
+} RtXopKind;
+#define RT_XOP_LAST RT_XOP_BUCKETIZE
+
+typedef struct RtXop {
+  RtXopKind op;
+  char *column;       /* COL: CSV column read (NULL: the `feature *` column) */
+  double a, b;        /* NUM: a; STANDARDIZE: mean, std; MINMAX: min, max; CLIP: lo, hi */
+  double *edges;      /* BUCKETIZE: increasing edges (result: count of edges <= x) */
+  int n_edges;
+} RtXop;
+
+/* onehot's `unseen =` mode; RT_OH_NONE: not a onehot input. */
+typedef enum { RT_OH_NONE, RT_OH_ERROR, RT_OH_ZERO, RT_OH_OTHER } RtOnehot;
+
+/* A `missing` rule: how a missing cell of a column is filled. */
+typedef enum {
+  RT_MISS_NONE, RT_MISS_DROP_ROW, RT_MISS_MEAN, RT_MISS_MEDIAN, RT_MISS_MODE, RT_MISS_FFILL,
+  RT_MISS_VALUE
+} RtMissKind;
+
+typedef struct RtMissing {
+  char *column;       /* NULL: the `missing * = ...` default */
+  RtMissKind kind;
+  bool is_str;        /* the fill is the string str (a category column, or VALUE "text") */
+  double num;         /* VALUE as a number, or the fill fitted on train (frozen) */
+  char *str;          /* VALUE as text, or the fitted mode of a category column */
+  RtLoc loc;          /* the rule in the spec */
+} RtMissing;
+
 /* One model input: a CSV column through a transform. */
 typedef struct RtFeature {
   char *name;        /* feature name (the column it reads, for now) */
@@ -52,7 +89,16 @@ typedef struct RtFeature {
   RtXform xform;     /* transform applied */
   double mean, std;  /* frozen statistics, fitted on the train split */
   RtLoc loc;         /* the `feature` statement, or the `feature *` line */
+  RtXop *prog;       /* the expression as a postfix program, or NULL: `xform` of `column` */
+  int n_prog;
+  RtOnehot onehot;   /* onehot(column, unseen = ...): one input per category */
+  char *cat;         /* onehot input: its category; NULL for the "other" input */
+  int cat_index;     /* position in its onehot group (the group starts at i - cat_index) */
+  int n_cats;        /* categories of the group (inputs: n_cats, +1 with "other") */
 } RtFeature;
+
+/* A `column NAME: TYPE` declaration; AUTO infers number, bool or category. */
+typedef enum { RT_COL_AUTO, RT_COL_NUMBER, RT_COL_CATEGORY, RT_COL_BOOL } RtColType;
 
 typedef struct RtDataSpec {
   char *name;              /* dataset block name */
@@ -71,6 +117,18 @@ typedef struct RtDataSpec {
   double split[3];         /* train, val, test fractions summing to 1 */
   uint64_t split_seed;
   RtLoc split_loc;
+  bool split_stratify;     /* `stratify`: every class keeps its share in each split */
+  char *split_by;          /* `by COLUMN`: the split follows a hash of this cell, or NULL */
+  int cv_folds;            /* `cv N`: N-fold cross-validation over train+val; 0 without */
+  /* csv(...) options; zero means the default (',' '"' header = true) */
+  char csv_delim, csv_quote;
+  bool csv_no_header;      /* header = false: columns are named col1..colN */
+  char **col_names; RtColType *col_types; RtLoc *col_loc; int n_col_types; /* `column N: T` */
+  bool bad_row_skip;       /* `on_bad_row skip` (default fail) */
+  bool drop_dups;          /* `drop duplicates`: exact duplicates over the used columns */
+  RtLoc dups_loc;
+  RtMissing *missing; int n_missing; /* `missing` rules in order; frozen: one per column */
+  RtXop *star_prog; int n_star_prog; /* `feature * = EXPR` when not plain standardize(*) */
 } RtDataSpec;
 
 typedef enum { RT_ACT_IDENTITY, RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_TANH, RT_ACT_SOFTMAX } RtAct;
@@ -147,6 +205,43 @@ typedef struct RtCsv RtCsv;
 /* Reads the header; NULL after reporting. path must outlive the diagnostics
  * (they point at it until flushed). */
 RtCsv *rt_csv_open(const char *path);
+/* The csv(...) options; zero fields mean ',', '"' and a header row. */
+typedef struct RtCsvOpts {
+  char delim, quote;
+  bool no_header;   /* the first row is data; columns are named col1..colN */
+  bool keep_ragged; /* rt_csv_next returns a record of the wrong width (see
+                       rt_csv_nfields) instead of reporting it */
+} RtCsvOpts;
+RtCsv *rt_csv_open_opts(const char *path, const RtCsvOpts *o);   /* o may be NULL */
+int rt_csv_header_opts(const char *path, const RtCsvOpts *o, char ***names, int *n);
+int rt_csv_nfields(const RtCsv *c);   /* fields in the current record */
+
+/* Rows refused under `on_bad_row skip`: a count and the first three reasons
+ * (locations and text copied, so they outlive the record). */
+typedef struct RtBadRows {
+  int64_t n;
+  int kept;
+  RtLoc loc[3];
+  char *msg[3];
+} RtBadRows;
+void rt_badrows_add(RtBadRows *b, RtLoc at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The closing warning naming how many of rows were skipped and why; notes
+ * cite where. Nothing when none were. */
+void rt_badrows_report(const RtBadRows *b, const char *path, int64_t rows, RtLoc stmt);
+void rt_badrows_free(RtBadRows *b);
+
+/* ---- column types and bad rows (rt_coltype.c) ------------------------------ */
+
+/* Each header column's declared type (AUTO where none), malloc'd; NULL after
+ * reporting a declared column the header lacks. */
+RtColType *rt_coltypes(const RtDataSpec *spec, RtCsv *c);
+/* Whether the current record may be kept: as wide as the header (records of
+ * another width come only with keep_ragged), declared number and bool cells
+ * parse, and under skip so does a numeric label (label_num). A bad row under
+ * `on_bad_row skip` goes to bad; otherwise it is reported and *fatal set. */
+bool rt_row_ok(RtCsv *c, const RtDataSpec *spec, const RtColType *types, int label_col,
+               bool label_num, RtBadRows *bad, bool *fatal);
 int rt_csv_ncols(const RtCsv *c);
 const char *rt_csv_name(const RtCsv *c, int i);   /* header name i */
 int rt_csv_next(RtCsv *c);                   /* 1 a record, 0 at the end, -1 after reporting */
@@ -157,12 +252,21 @@ const char *rt_csv_field(const RtCsv *c, int i, size_t *len);
  * points just past the end of the record. Valid until the next rt_csv_next. */
 RtLoc rt_csv_loc(RtCsv *c, int i);
 int64_t rt_csv_records(const RtCsv *c);      /* data records read so far */
-uint64_t rt_csv_hash(const RtCsv *c);        /* FNV-1a 64 of the bytes read so far */
+/* FNV-1a 64 of the bytes read so far; meant for after the last record (a
+ * file of 8 MiB or more is hashed whole on a second thread, joined here). */
+uint64_t rt_csv_hash(const RtCsv *c);
 void rt_csv_close(RtCsv *c);
 
 /* A whole decimal number ([+-]digits[.digits][e[+-]digits], spaces around
  * allowed) that fits a float; false for anything else (nan, inf, hex, ''). */
 bool rt_parse_float(const char *s, size_t n, float *out);
+/* A boolean cell: true/false, yes/no (any letter case, spaces around
+ * allowed) as 1 or 0; false for anything else. */
+bool rt_parse_bool(const char *s, size_t n, float *out);
+/* The type a column's non-missing cells share: NUMBER when every one parses
+ * as a number, else BOOL when every one is a boolean, else CATEGORY. Feed
+ * cells one at a time to rt_col_infer starting from AUTO. */
+RtColType rt_col_infer(RtColType sofar, const char *s, size_t n);
 
 /* ---- data (rt_data.c) ------------------------------------------------------ */
 
@@ -187,6 +291,8 @@ typedef struct RtData {
   int64_t rows_bad;         /* rows refused (0 until `missing` rules exist) */
   RtTask task;              /* how the label was read */
   double load_s;            /* wall time of rt_data_load */
+  RtMissing *fills; int n_fills; /* `missing` rules per used column with their fitted
+                                    fills (rt_xload_finish), owned; frozen into the .mlxm */
 } RtData;
 
 /* Load, clean, fit statistics on train (written back into spec->feats /
@@ -209,6 +315,66 @@ void rt_data_spec_free(RtDataSpec *s);
 int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
                   char *const *classes, int n_classes, bool with_label, RtSplit *out);
 void rt_split_free(RtSplit *s);
+
+/* ---- splits (rt_split.c) ---------------------------------------------------- */
+
+/* The key hash of one `by` cell: FNV-1a 64 of the split seed, then the
+ * cell's bytes. Mixed (murmur3's finalizer), its top 53 bits as a fraction
+ * in [0, 1) pick the split. */
+uint64_t rt_split_key(const RtDataSpec *spec, const char *cell, size_t len);
+
+/* Orders rows 0..n-1 into idx: cnt[0] train rows, then cnt[1] val, then
+ * cnt[2] test. Random (shuffled with the split seed), `stratify` (per class,
+ * y holding class indices < n_classes) or `by` (keyh: one rt_split_key per
+ * row). With `cv`, train and val are pooled as train (cnt[1] = 0).
+ * Returns 0, or -1 after reporting. */
+int rt_split_rows(const RtDataSpec *spec, int64_t n, const float *y, int n_classes,
+                  const uint64_t *keyh, int64_t *idx, int64_t cnt[3]);
+
+/* Rows of each class in s (y holds class indices); counts has n_classes. */
+void rt_split_class_counts(const RtSplit *s, int n_classes, int64_t *counts);
+
+/* ---- transforms and cleaning (rt_xform.c) ----------------------------------- */
+
+/* True when spec uses what rt_xform runs: `drop duplicates`, `missing`
+ * rules, onehot, or feature programs. rt_data_load and rt_data_apply then
+ * hand those parts to the functions below. */
+bool rt_xform_active(const RtDataSpec *spec);
+/* The rule covering column name (its own, else `missing *`), or NULL. */
+const RtMissing *rt_xform_rule(const RtDataSpec *spec, const char *name);
+
+/* Cleaning state of one rt_data_load. use[j] per header column: 0 unused,
+ * 1 read by an explicit feature, 2 a `feature *` column, 3 the label. */
+typedef struct RtXload RtXload;
+RtXload *rt_xload_new(const RtDataSpec *spec, RtCsv *c, const unsigned char *use);
+/* Column j is read only as categories (onehot): no number check. */
+bool rt_xload_text(const RtXload *x, int j);
+/* Sees each record first: 1 keep it as row n, 0 dropped (duplicate or
+ * `drop_row`), -1 after reporting (exit 4). */
+int rt_xload_row(RtXload *x, RtCsv *c, int64_t n);
+int64_t rt_xload_dropped(const RtXload *x);
+/* After the split (idx: shuffled rows, cnt: rows per split, y: labels by
+ * row): fills missing cells, fits statistics and onehot categories on the
+ * train rows, evaluates every input and replaces d->feats, d->feat_names,
+ * d->n_feats and d->split[*]. 0, or -1 after reporting (exit 4). */
+int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t *idx,
+                    const int64_t cnt[3], const float *y);
+void rt_xload_free(RtXload *x);
+/* rt_data_free's part: the programs and categories of d->feats, d->fills. */
+void rt_xform_data_free(RtData *d);
+
+/* rt_data_apply for a frozen spec with rt_xform_active: the same filling and
+ * evaluation code, with the frozen statistics. */
+int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
+                   char *const *classes, int n_classes, bool with_label, RtSplit *out);
+/* rt_data_freeze's part: deep copies of programs, onehot fields and rules
+ * (with d: the fitted ones rt_xload_finish left in d and spec). */
+void rt_xform_freeze(RtDataSpec *dst, const RtDataSpec *src, const RtData *d);
+void rt_xform_spec_free(RtDataSpec *s);   /* what rt_xform_freeze added */
+/* The .mlxm payload part of minor version 1 (malloc'd bytes), and its
+ * reader: NULL, or the name of the field that is bad. */
+unsigned char *rt_xform_encode(const RtDataSpec *s, size_t *len);
+const char *rt_xform_decode(RtDataSpec *s, const unsigned char *p, size_t len);
 
 /* ---- metrics (rt_metrics.c) ------------------------------------------------ */
 
@@ -246,6 +412,8 @@ typedef struct RtTrainResult {
   double val_loss[RT_MAX_EPOCHS];
   RtMetrics val[RT_MAX_EPOCHS];  /* full validation metrics per epoch */
   int best_epoch;                /* 1-based epoch of the lowest val loss (last if no val) */
+  int cv_folds;                  /* `cv N`: folds run before the final model (0: none) */
+  RtMetrics cv_mean, cv_std;     /* each val metric's mean and population std over folds */
 } RtTrainResult;
 
 /* Train cfg on d with kernels k; params initialised from cfg->seed. Prints
@@ -265,6 +433,21 @@ typedef struct RtRunInfo {
  * exit code: 0, 4 (data), 5 (internal) or 6 (outputs not writable). */
 int rt_run_train(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *spec,
                  const MlxKernels *k, RtData *d, const RtRunInfo *info);
+
+/* `cv N` (rt_split.c): d's train split (train+val pooled) cut into
+ * spec->cv_folds folds, pooled row i in fold i mod N; each fold trains cfg
+ * from the same seed on the others and is measured on itself. Fills
+ * res->cv_*. Returns 0, or -1 after reporting (exit 4). */
+int rt_cv(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, const RtData *d,
+          const RtDataSpec *spec, RtTrainResult *res);
+
+/* ---- describe (rt_describe.c) ----------------------------------------------- */
+
+/* mlxc data: every column of spec's CSV (rows read, per column type, count,
+ * missing, distinct, number statistics and histogram or top categories) as
+ * text or one JSON document on out. d, when given, supplies rows dropped and
+ * split sizes. Returns 0, or -1 after reporting (exit 4). */
+int rt_describe(const RtDataSpec *spec, const RtData *d, bool json, FILE *out);
 
 /* mlxc predict: rows of csv ("-": stdin) through m's frozen preprocessing and
  * k->predict, written to out as CSV (prediction, then probabilities). Returns
@@ -290,7 +473,7 @@ int rt_write_atomic(const char *path, const void *buf, size_t n);
 /* ---- model file (rt_model.c) ----------------------------------------------- */
 
 #define RT_MODEL_MAJOR 1
-#define RT_MODEL_MINOR 0
+#define RT_MODEL_MINOR 1   /* 1: transforms and cleaning (rt_xform_encode) */
 
 /* An owned model: deep copies of everything given (frozen may be NULL only
  * in tests). NULL when out of memory. */

@@ -6,14 +6,50 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rt.h"
 
 #define CSV_BLOCK (1u << 20)   /* bytes asked of read() at a time */
 #define CSV_TEXT_MAX 400       /* longest source line shown under a diagnostic */
+#define CSV_RECORD_MAX (64u << 20)   /* longest record (bytes): a bound on memory */
+#define CSV_HASH_THREAD (8u << 20)   /* regular files this large hash on a thread */
+
+/* The data hash of a large regular file, computed on a second thread that
+ * reads the file with pread (FNV-1a is a serial chain of multiplies, as slow
+ * as the parse itself); smaller files and stdin hash inline in csv_fill. */
+typedef struct CsvHasher {
+  pthread_t th;
+  int fd;
+  atomic_bool stop;   /* close before the end: stop reading */
+  bool joined;
+  uint64_t h;
+} CsvHasher;
+
+static void *csv_hash_main(void *arg) {
+  CsvHasher *hs = arg;
+  size_t cap = CSV_BLOCK;
+  char *b = malloc(cap);
+  uint64_t h = RT_FNV_INIT;
+  off_t off = 0;
+  while (b && !atomic_load_explicit(&hs->stop, memory_order_relaxed)) {
+    ssize_t n = pread(hs->fd, b, cap, off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    h = rt_fnv1a(b, (size_t)n, h);
+    off += n;
+  }
+  free(b);
+  hs->h = b ? h : 0;
+  return NULL;
+}
 
 struct RtCsv {
   const char *path;        /* the caller's string: diagnostics point at it */
@@ -38,6 +74,11 @@ struct RtCsv {
   int64_t records;         /* data records read */
   char *text;              /* scratch for the line shown in a diagnostic */
   bool ascii_text;         /* show bytes >= 0x80 as '?' (a bad-UTF-8 line) */
+  char delim, quote;       /* field separator and quote byte (',' and '"') */
+  bool no_header;          /* header = false: columns are col1..colN */
+  bool pending;            /* the first record (no header) is split, not yet returned */
+  bool keep_ragged;        /* return records of the wrong width unreported */
+  CsvHasher *hasher;       /* the hash thread of a large file, or NULL (inline) */
 };
 
 /* Reads more bytes after [pos, len), first moving the unconsumed tail to the
@@ -62,7 +103,7 @@ static ssize_t csv_fill(RtCsv *c) {
       return -1;
     }
     if (n == 0) c->eof = true;
-    c->hash = rt_fnv1a(c->buf + c->len, (size_t)n, c->hash);
+    if (!c->hasher) c->hash = rt_fnv1a(c->buf + c->len, (size_t)n, c->hash);
     c->len += (size_t)n;
     return n;
   }
@@ -159,6 +200,14 @@ static bool csv_utf8(RtCsv *c) {
   return true;
 }
 
+/* A byte as a diagnostic shows it: ',' or tab or byte 0x1f. */
+static void csv_show_byte(char b, char out[8]) {
+  unsigned char ch = (unsigned char)b;
+  if (ch == '\t') strcpy(out, "tab");
+  else if (ch >= 0x20 && ch < 0x7f) snprintf(out, 8, "'%c'", ch);
+  else snprintf(out, 8, "0x%02x", ch);
+}
+
 /* Room for one more field in the per-field arrays. */
 static void csv_grow(RtCsv *c) {
   if (c->nf == c->nf_cap) {
@@ -170,22 +219,9 @@ static void csv_grow(RtCsv *c) {
   }
 }
 
-/* Appends a bare field's bytes to fbuf and its place to the field arrays. */
-static void csv_push(RtCsv *c, const char *p, size_t n, size_t *fused, int lo, int col) {
-  csv_grow(c);
-  c->foff[c->nf] = *fused;
-  c->flen[c->nf] = n;
-  c->fline[c->nf] = lo;
-  c->fcol[c->nf] = col;
-  c->nf++;
-  memcpy(c->fbuf + *fused, p, n);
-  *fused += n;
-  c->fbuf[(*fused)++] = 0;
-}
-
-/* Splits the current record into fields (record = field *("," field);
+/* Splits the current record into fields (record = field *(DELIM field);
  * field = quoted | bare). Quotes inside a bare field are kept as bytes; after
- * a closing quote only ',' or the end may follow. */
+ * a closing quote only the delimiter or the end may follow. */
 static bool csv_split(RtCsv *c) {
   const char *r = c->rec;
   size_t n = c->rec_len, p = 0, fused = 0;
@@ -198,13 +234,13 @@ static bool csv_split(RtCsv *c) {
   size_t bol = 0;   /* offset where line lo starts */
   for (;;) {
     int col = (int)(p - bol) + 1;
-    if (p < n && r[p] == '"') {
+    if (p < n && r[p] == c->quote) {
       size_t start = fused, q = p + 1;
       int flo = lo;
       /* the field's bytes are unquoted into fbuf by hand: "" becomes " */
       csv_grow(c);
       for (;;) {
-        const char *e = memchr(r + q, '"', n - q);
+        const char *e = memchr(r + q, c->quote, n - q);
         if (!e) {   /* the extent scan makes this unreachable; stay safe */
           rt_diag(RT_ERROR, csv_loc_at(c, flo, col), "unterminated quoted field");
           return false;
@@ -214,8 +250,8 @@ static bool csv_split(RtCsv *c) {
           if (r[i] == '\n') lo++, bol = i + 1;
         memcpy(c->fbuf + fused, r + q, k - q);
         fused += k - q;
-        if (k + 1 < n && r[k + 1] == '"') {
-          c->fbuf[fused++] = '"';
+        if (k + 1 < n && r[k + 1] == c->quote) {
+          c->fbuf[fused++] = c->quote;
           q = k + 2;
           continue;
         }
@@ -228,29 +264,69 @@ static bool csv_split(RtCsv *c) {
       c->fcol[c->nf] = col;
       c->nf++;
       c->fbuf[fused++] = 0;
-      if (p < n && r[p] != ',') {
+      if (p < n && r[p] != c->delim) {
         int ccol = (int)(p - bol) + 1;
         unsigned char ch = (unsigned char)r[p];
+        char dl[8];
+        csv_show_byte(c->delim, dl);
         if (ch >= 0x20 && ch < 0x7f)
           rt_diag(RT_ERROR, csv_loc_at(c, lo, ccol),
-                  "expected ',' or end of line after a closing quote, found '%c'", ch);
+                  "expected %s or end of line after a closing quote, found '%c'", dl, ch);
         else
           rt_diag(RT_ERROR, csv_loc_at(c, lo, ccol),
-                  "expected ',' or end of line after a closing quote, found byte 0x%02x", ch);
+                  "expected %s or end of line after a closing quote, found byte 0x%02x", dl, ch);
         return false;
       }
-    } else {
-      const char *e = p < n ? memchr(r + p, ',', n - p) : NULL;
-      size_t k = e ? (size_t)(e - r) : n;
-      csv_push(c, r + p, k - p, &fused, lo, col);
+    } else {   /* a bare field: copied while looking for its end (fields are short) */
+      csv_grow(c);
+      char *out = c->fbuf + fused, d = c->delim;
+      size_t k = p;
+      /* eight bytes at a time while they lie inside the record: copy the
+       * word whole (fbuf has slack past the field), stop at a delimiter */
+      uint64_t dd = 0x0101010101010101ull * (unsigned char)d;
+      while (k + 8 <= n) {
+        uint64_t w, x;
+        memcpy(&w, r + k, 8);
+        memcpy(out, &w, 8);
+        x = w ^ dd;
+        x = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+        if (x) {
+          size_t at = (size_t)__builtin_ctzll(x) >> 3;
+          k += at, out += at;
+          goto bare_end;
+        }
+        k += 8, out += 8;
+      }
+      while (k < n && r[k] != d) *out++ = r[k++];
+    bare_end:
+      *out = 0;
+      c->foff[c->nf] = fused;
+      c->flen[c->nf] = k - p;
+      c->fline[c->nf] = lo;
+      c->fcol[c->nf] = col;
+      c->nf++;
+      fused += k - p + 1;
       p = k;
     }
     if (p >= n) break;
-    p++;   /* the ',' — a trailing one still opens an (empty) field */
+    p++;   /* the delimiter — a trailing one still opens an (empty) field */
   }
   c->end_line = lo;
   c->end_col = (int)(n - bol) + 1;
   return true;
+}
+
+/* Reports the record at pos (bytes up to end) as too long; inq: a quoted
+ * field opened at record offset qstart is still open. Returns -1. */
+static int csv_overlong(RtCsv *c, size_t end, bool inq, size_t qstart) {
+  c->rec = c->buf + c->pos;
+  c->rec_len = end - c->pos;
+  c->rec_line = c->line;
+  int lo = 0, col = 1;
+  if (inq) csv_pos(c, qstart, &lo, &col);
+  rt_diag(RT_ERROR, csv_loc_at(c, lo, col), "record longer than %u MiB%s",
+          CSV_RECORD_MAX >> 20, inq ? ": this quoted field is never closed" : "");
+  return -1;
 }
 
 /* Finds the next non-blank record: its extent is the bytes up to a newline
@@ -267,12 +343,12 @@ static int csv_record(RtCsv *c) {
         if (!inq) {
           const char *nl = memchr(c->buf + scan, '\n', c->len - scan);
           size_t stop = nl ? (size_t)(nl - c->buf) : c->len;
-          const char *qq = memchr(c->buf + scan, '"', stop - scan);
+          const char *qq = memchr(c->buf + scan, c->quote, stop - scan);
           if (qq) {
             size_t k = (size_t)(qq - c->buf);
             /* a quote opens a quoted field only at the field's start;
              * elsewhere it is a plain byte (csv_split agrees) */
-            if (k == c->pos || c->buf[k - 1] == ',') inq = true, qstart = k - c->pos;
+            if (k == c->pos || c->buf[k - 1] == c->delim) inq = true, qstart = k - c->pos;
             scan = k + 1;
             continue;
           }
@@ -282,14 +358,14 @@ static int csv_record(RtCsv *c) {
             break;
           }
         } else {
-          const char *qq = memchr(c->buf + scan, '"', c->len - scan);
+          const char *qq = memchr(c->buf + scan, c->quote, c->len - scan);
           if (!qq) {
             scan = c->len;
           } else {
             size_t k = (size_t)(qq - c->buf);
             if (k + 1 < c->len || c->eof) {
               /* "" stays inside the field; a lone quote closes it */
-              if (k + 1 < c->len && c->buf[k + 1] == '"') scan = k + 2;
+              if (k + 1 < c->len && c->buf[k + 1] == c->quote) scan = k + 2;
               else inq = false, scan = k + 1;
               continue;
             }
@@ -306,16 +382,20 @@ static int csv_record(RtCsv *c) {
           int lo, col;
           csv_pos(c, qstart, &lo, &col);
           rt_diag(RT_ERROR, csv_loc_at(c, lo, col),
-                  "unterminated quoted field: no closing '\"' before the end of the file");
+                  c->quote == '\'' ? "unterminated quoted field: no closing \"%c\" before the end of the file"
+                                   : "unterminated quoted field: no closing '%c' before the end of the file",
+                  c->quote);
           return -1;
         }
         break;
       }
       size_t off = scan - c->pos;
+      if (c->len - c->pos > CSV_RECORD_MAX) return csv_overlong(c, c->len, inq, qstart);
       if (csv_fill(c) < 0) return -1;   /* moves the record to the front */
       scan = c->pos + off;
     }
     if (end == c->pos && c->eof && c->pos == c->len) return 0;
+    if (end - c->pos > CSV_RECORD_MAX) return csv_overlong(c, end, false, 0);
     c->rec = c->buf + c->pos;
     c->rec_len = end - c->pos;
     c->rec_line = c->line;
@@ -345,6 +425,15 @@ static bool csv_header(RtCsv *c) {
   if (!csv_utf8(c) || !csv_split(c)) return false;
   c->ncols = c->nf;
   c->names = rt_xrealloc(NULL, sizeof(char *) * (size_t)c->ncols);
+  if (c->no_header) {   /* the first record is data: names are col1..colN */
+    for (int i = 0; i < c->ncols; i++) {
+      char nm[24];
+      snprintf(nm, sizeof nm, "col%d", i + 1);
+      c->names[i] = rt_xstrdup(nm);
+    }
+    c->pending = true;
+    return true;
+  }
   size_t hcap = 16;
   while (hcap < 2 * (size_t)c->ncols) hcap *= 2;
   int *slot = rt_xrealloc(NULL, sizeof(int) * hcap);
@@ -369,9 +458,15 @@ static bool csv_header(RtCsv *c) {
   return ok;
 }
 
-RtCsv *rt_csv_open(const char *path) {
+RtCsv *rt_csv_open(const char *path) { return rt_csv_open_opts(path, NULL); }
+
+RtCsv *rt_csv_open_opts(const char *path, const RtCsvOpts *o) {
   RtCsv *c = rt_xrealloc(NULL, sizeof *c);
   memset(c, 0, sizeof *c);
+  c->delim = o && o->delim ? o->delim : ',';
+  c->quote = o && o->quote ? o->quote : '"';
+  c->no_header = o && o->no_header;
+  c->keep_ragged = o && o->keep_ragged;
   c->path = strcmp(path, "-") ? path : "<stdin>";
   c->line = 1;
   c->hash = RT_FNV_INIT;
@@ -385,6 +480,16 @@ RtCsv *rt_csv_open(const char *path) {
     rt_csv_close(c);
     return NULL;
   }
+  struct stat st;
+  if (!fstat(c->fd, &st) && S_ISREG(st.st_mode) && st.st_size >= (off_t)CSV_HASH_THREAD) {
+    c->hasher = rt_xmalloc(sizeof *c->hasher);
+    c->hasher->fd = c->fd;
+    atomic_init(&c->hasher->stop, false);
+    if (pthread_create(&c->hasher->th, NULL, csv_hash_main, c->hasher)) {
+      free(c->hasher);
+      c->hasher = NULL;
+    }
+  }
   if (!csv_header(c)) {
     rt_csv_close(c);
     return NULL;
@@ -393,6 +498,11 @@ RtCsv *rt_csv_open(const char *path) {
 }
 
 int rt_csv_next(RtCsv *c) {
+  if (c->pending) {   /* header = false: the first record, split by csv_header */
+    c->pending = false;
+    c->records++;
+    return 1;
+  }
   int r = csv_record(c);
   if (r <= 0) {
     c->rec = NULL;
@@ -400,7 +510,7 @@ int rt_csv_next(RtCsv *c) {
     return r;
   }
   if (!csv_utf8(c) || !csv_split(c)) return -1;
-  if (c->nf != c->ncols) {
+  if (c->nf != c->ncols && !c->keep_ragged) {
     rt_diag(RT_ERROR, rt_csv_loc(c, c->nf > c->ncols ? c->ncols : c->nf),
             "expected %d field%s, found %d", c->ncols, c->ncols == 1 ? "" : "s", c->nf);
     return -1;
@@ -410,9 +520,17 @@ int rt_csv_next(RtCsv *c) {
 }
 
 int rt_csv_ncols(const RtCsv *c) { return c->ncols; }
+int rt_csv_nfields(const RtCsv *c) { return c->nf; }
 const char *rt_csv_name(const RtCsv *c, int i) { return c->names[i]; }
 int64_t rt_csv_records(const RtCsv *c) { return c->records; }
-uint64_t rt_csv_hash(const RtCsv *c) { return c->hash; }
+uint64_t rt_csv_hash(const RtCsv *c) {
+  if (!c->hasher) return c->hash;
+  if (!c->hasher->joined) {
+    pthread_join(c->hasher->th, NULL);
+    c->hasher->joined = true;
+  }
+  return c->hasher->h;
+}
 
 const char *rt_csv_field(const RtCsv *c, int i, size_t *len) {
   if (i < 0 || i >= c->nf) {
@@ -425,6 +543,13 @@ const char *rt_csv_field(const RtCsv *c, int i, size_t *len) {
 
 void rt_csv_close(RtCsv *c) {
   if (!c) return;
+  if (c->hasher) {
+    if (!c->hasher->joined) {
+      atomic_store(&c->hasher->stop, true);
+      pthread_join(c->hasher->th, NULL);
+    }
+    free(c->hasher);
+  }
   if (c->fd >= 0) close(c->fd);
   for (int i = 0; c->names && i < c->ncols; i++) free(c->names[i]);
   free(c->names);
@@ -439,9 +564,13 @@ void rt_csv_close(RtCsv *c) {
 }
 
 int rt_csv_header(const char *path, char ***names, int *n) {
+  return rt_csv_header_opts(path, NULL, names, n);
+}
+
+int rt_csv_header_opts(const char *path, const RtCsvOpts *o, char ***names, int *n) {
   *names = NULL;
   *n = 0;
-  RtCsv *c = rt_csv_open(path);
+  RtCsv *c = rt_csv_open_opts(path, o);
   if (!c) return -1;
   *names = c->names;
   *n = c->ncols;
@@ -456,6 +585,11 @@ static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* 10^-k rounded to double: the multiply of the fast path. */
+static const double pow10_neg[] = {1e0,   1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e-6,  1e-7,
+                                   1e-8,  1e-9,  1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15,
+                                   1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22};
+
 /* Validates the decimal grammar by hand, then converts: when the digits fit
  * 2^53 and the power of ten is exact (Clinger's fast path) one multiply or
  * divide is correctly rounded, the same double strtod gives; else strtod. */
@@ -466,24 +600,20 @@ bool rt_parse_float(const char *s, size_t n, float *out) {
   size_t start = i;
   bool neg = false;
   if (i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+  /* digits accumulate with wrap-around; past 19 of them m is not exact and
+   * strtod decides (leading zeros count, so such inputs take the slow path) */
   uint64_t m = 0;
-  int sig = 0, exp10 = 0, ndig = 0;
-  bool slow = false;
-  for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, ndig++) {
-    if (m || s[i] != '0') {
-      if (sig < 19) m = m * 10 + (uint64_t)(s[i] - '0'), sig++;
-      else slow = true;
-    }
-  }
+  unsigned dg;
+  size_t d0 = i;
+  while (i < n && (dg = (unsigned)(unsigned char)s[i] - '0') < 10) m = m * 10 + dg, i++;
+  int ndig = (int)(i - d0), exp10 = 0;
   if (i < n && s[i] == '.') {
-    for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, ndig++) {
-      if (m || s[i] != '0') {
-        if (sig < 19) m = m * 10 + (uint64_t)(s[i] - '0'), sig++;
-        else slow = true;
-      }
-      exp10--;
-    }
+    size_t f0 = ++i;
+    while (i < n && (dg = (unsigned)(unsigned char)s[i] - '0') < 10) m = m * 10 + dg, i++;
+    exp10 = -(int)(i - f0);
+    ndig += (int)(i - f0);
   }
+  bool slow = ndig > 19;
   if (ndig == 0) return false;
   if (i < n && (s[i] == 'e' || s[i] == 'E')) {
     i++;
@@ -499,7 +629,18 @@ bool rt_parse_float(const char *s, size_t n, float *out) {
   double d;
   if (!slow && m <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
     d = (double)m;
-    d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
+    if (exp10 >= 0) {
+      d *= pow10_exact[exp10];
+    } else {
+      /* m * 10^-k is within 3 ulp of the correctly rounded m / 10^k; both
+       * round to the same float unless a float rounding boundary (the low 29
+       * mantissa bits at half) lies that close: then divide. */
+      double q = d * pow10_neg[-exp10];
+      uint64_t bits;
+      memcpy(&bits, &q, sizeof bits);
+      uint32_t low = (uint32_t)(bits & 0x1fffffffu);
+      d = low - 0x0ffffff8u <= 16u ? d / pow10_exact[-exp10] : q;
+    }
     if (neg) d = -d;
   } else {
     char tmp[128];
@@ -515,4 +656,29 @@ bool rt_parse_float(const char *s, size_t n, float *out) {
   if (!isfinite(f)) return false;
   *out = f;
   return true;
+}
+
+/* true/false and yes/no in any letter case; with spaces around. */
+bool rt_parse_bool(const char *s, size_t n, float *out) {
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+  while (n && (*s == ' ' || *s == '\t')) s++, n--;
+  static const char *const words[] = {"false", "true", "no", "yes"};
+  for (int i = 0; i < 4; i++)
+    if (strlen(words[i]) == n && !strncasecmp(s, words[i], n)) {
+      *out = (float)(i & 1);
+      return true;
+    }
+  return false;
+}
+
+RtColType rt_col_infer(RtColType sofar, const char *s, size_t n) {
+  float v;
+  switch (sofar) {
+  case RT_COL_AUTO:
+    if (rt_parse_float(s, n, &v)) return RT_COL_NUMBER;
+    return rt_parse_bool(s, n, &v) ? RT_COL_BOOL : RT_COL_CATEGORY;
+  case RT_COL_NUMBER: return rt_parse_float(s, n, &v) ? RT_COL_NUMBER : RT_COL_CATEGORY;
+  case RT_COL_BOOL: return rt_parse_bool(s, n, &v) ? RT_COL_BOOL : RT_COL_CATEGORY;
+  default: return RT_COL_CATEGORY;
+  }
 }

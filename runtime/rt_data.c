@@ -164,6 +164,10 @@ typedef struct Col {
   Saved missing;     /* first missing cell */
   int64_t bad_row, missing_row;   /* record index of each (for ordering) */
   int feat;          /* an explicit feature reading it, or -1 */
+  RtColType type;    /* declared by `column NAME: TYPE`, or AUTO */
+  int seen;          /* cells seen: 1 numbers, 2 booleans (read as 1/0) */
+  Saved boolcell;    /* first boolean cell (a column mixing kinds is an error) */
+  bool text;         /* read only as categories by onehot (rt_xform.c) */
 } Col;
 
 /* Gives every header column its role, reporting spec names the header lacks
@@ -220,6 +224,17 @@ static bool resolve(const RtDataSpec *spec, RtCsv *c, Col *cols, int *label_col)
       cols[j].role = COL_FEAT;
       if (cols[j].feat < 0) cols[j].feat = i;
     }
+    for (int k = 0; k < f->n_prog; k++) {   /* every other column its program reads */
+      int j2 = f->prog[k].op == RT_XOP_COL ? find_col(c, f->prog[k].column) : -1;
+      if (j2 >= 0 && (cols[j2].role == COL_UNUSED || cols[j2].role == COL_FEAT)) {
+        cols[j2].role = COL_FEAT;
+        if (cols[j2].feat < 0) cols[j2].feat = i;
+      } else if (j2 >= 0) {
+        rt_diag(RT_ERROR, f->loc, "feature '%s' reads column '%s', which is %s", f->name,
+                f->prog[k].column, cols[j2].role == COL_DROP ? "dropped" : "the label");
+        ok = false;
+      }
+    }
   }
   if (spec->star)
     for (int j = 0; j < rt_csv_ncols(c); j++)
@@ -232,10 +247,26 @@ static bool resolve(const RtDataSpec *spec, RtCsv *c, Col *cols, int *label_col)
 static bool check_col(const RtDataSpec *spec, RtCsv *c, Col *col, int j) {
   const char *name = rt_csv_name(c, j);
   RtLoc use = col->role == COL_STAR ? spec->star_loc : spec->feats[col->feat].loc;
-  bool show_missing = col->missing.set && (!col->bad.set || col->missing_row < col->bad_row);
+  bool show_missing = col->missing.set && !rt_xform_rule(spec, name) &&
+                      (!col->bad.set || col->missing_row < col->bad_row);
   if (show_missing) {
     rt_diag(RT_ERROR, col->missing.loc, "missing value in column '%s'", name);
     rt_note(use, "column '%s' is used here, and no `missing` rule covers it", name);
+    return false;
+  }
+  if (col->text) return true;   /* categories: onehot reads any text */
+  if (col->type == RT_COL_CATEGORY) {
+    rt_diag(RT_ERROR, use, "column '%s' is declared 'category'; a category is not a number feature",
+            name);
+    for (int i = 0; i < spec->n_col_types; i++)
+      if (!strcmp(spec->col_names[i], name) && spec->col_loc)
+        rt_note(spec->col_loc[i], "declared here");
+    return false;
+  }
+  if (!col->bad.set && col->seen == 3 && col->type == RT_COL_AUTO) {
+    rt_diag(RT_ERROR, col->boolcell.loc, "column '%s' mixes numbers and booleans: found '%s'",
+            name, col->boolcell.cell);
+    rt_note(use, "declare 'column %s: bool' to read 1/0 as booleans too", name);
     return false;
   }
   if (col->bad.set) {
@@ -329,6 +360,7 @@ void rt_data_free(RtData *d) {
   }
   free_names(d->feat_names, d->n_feats);
   free_names(d->class_names, d->n_classes);
+  rt_xform_data_free(d);
   for (int i = 0; d->feats && i < d->n_feats; i++) {
     free(d->feats[i].name);
     free(d->feats[i].column);
@@ -343,7 +375,9 @@ void rt_data_free(RtData *d) {
  * errors stop the pass at once. */
 RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   double t0 = now_s();
-  RtCsv *c = rt_csv_open(spec->csv_path);
+  RtCsvOpts copts = {.delim = spec->csv_delim, .quote = spec->csv_quote,
+                     .no_header = spec->csv_no_header, .keep_ragged = spec->bad_row_skip};
+  RtCsv *c = rt_csv_open_opts(spec->csv_path, &copts);
   if (!c) {
     source_note(spec);
     return NULL;
@@ -359,7 +393,19 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   char **map_names = NULL;
   int n_map = 0;
   int64_t n = 0, cap = 0;
+  RtXload *xl = NULL;      /* cleaning and transforms (rt_xform.c), when the spec has them */
+  uint64_t *keyh = NULL;   /* `split ... by COLUMN`: rt_split_key of each row */
+  int key_col = spec->split_by ? find_col(c, spec->split_by) : -1;
   bool ok = resolve(spec, c, cols, &label_col);
+  RtBadRows badrows = {0};
+  RtColType *types = rt_coltypes(spec, c);   /* `column NAME: TYPE` (rt_coltype.c) */
+  if (!types) ok = false;
+  for (int j = 0; types && j < ncols; j++) cols[j].type = types[j];
+  if (spec->split_by && key_col < 0) {
+    rt_diag(RT_ERROR, spec->split_loc, "column '%s' is not in the header of '%s'",
+            spec->split_by, spec->csv_path);
+    ok = false;
+  }
   if (ok && !spec->label) {
     rt_diag(RT_ERROR, spec->source_loc, "the dataset '%s' has no label",
             spec->name ? spec->name : "?");
@@ -368,10 +414,28 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   if (ok && task != RT_TASK_REGRESSION && spec->n_label_map > 0)
     ok = map_classes(spec, task, &map_names, &n_map);
   if (!ok) goto fail;
+  if (rt_xform_active(spec)) {
+    unsigned char *use = rt_xmalloc((size_t)ncols + 1);
+    for (int j = 0; j < ncols; j++)
+      use[j] = cols[j].role == COL_FEAT ? 1 : cols[j].role == COL_STAR ? 2
+               : cols[j].role == COL_LABEL ? 3 : 0;
+    xl = rt_xload_new(spec, c, use);
+    free(use);
+    if (!xl) goto fail;
+    for (int j = 0; j < ncols; j++) cols[j].text = rt_xload_text(xl, j);
+  }
 
   int r;
   char sbuf[72];
   while ((r = rt_csv_next(c)) > 0) {
+    bool fatal;
+    if (!rt_row_ok(c, spec, types, label_col, task == RT_TASK_REGRESSION, &badrows, &fatal)) {
+      if (fatal) goto fail;
+      continue;   /* on_bad_row skip */
+    }
+    int keep = xl ? rt_xload_row(xl, c, n) : 1;
+    if (keep < 0) goto fail;
+    if (keep == 0) continue;   /* a duplicate, or a `drop_row` rule */
     if (n == cap) {
       cap = cap ? cap * 2 : 1024;
       for (int j = 0; j < ncols; j++)
@@ -379,6 +443,12 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
           cols[j].vals = rt_xrealloc(cols[j].vals, sizeof(float) * (size_t)cap);
       y = rt_xrealloc(y, sizeof(float) * (size_t)cap);
       if (task != RT_TASK_REGRESSION && !n_map) yid = rt_xrealloc(yid, sizeof(int) * (size_t)cap);
+      if (key_col >= 0) keyh = rt_xrealloc(keyh, sizeof(uint64_t) * (size_t)cap);
+    }
+    if (key_col >= 0) {
+      size_t klen;
+      const char *ks = rt_csv_field(c, key_col, &klen);
+      keyh[n] = rt_split_key(spec, ks, klen);
     }
     for (int j = 0; j < ncols; j++) {
       Col *col = &cols[j];
@@ -388,7 +458,14 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
       float v = NAN;
       if (is_missing(spec, s, len)) {
         if (!col->missing.set) saved_set(&col->missing, rt_csv_loc(c, j), s), col->missing_row = n;
-      } else if (!rt_parse_float(s, len, &v)) {
+      } else if (col->text) {
+        /* a category: rt_xload_row read it */
+      } else if (rt_parse_float(s, len, &v)) {
+        col->seen |= 1;
+      } else if (col->type != RT_COL_CATEGORY && rt_parse_bool(s, len, &v)) {
+        col->seen |= 2;   /* true/false, yes/no: a 1/0 feature */
+        if (!col->boolcell.set) saved_set(&col->boolcell, rt_csv_loc(c, j), s);
+      } else {
         v = NAN;
         if (col->numeric) {
           col->numeric = false;
@@ -445,6 +522,11 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
       if (!check_col(spec, c, col, j)) ok = false;
   }
   if (!ok) goto fail;
+  if (n == 0 && badrows.n > 0) {   /* on_bad_row skip refused every row */
+    rt_badrows_report(&badrows, spec->csv_path, rt_csv_records(c), spec->source_loc);
+    rt_diag(RT_ERROR, rt_loc_file(spec->csv_path), "no data rows: every row was skipped as bad");
+    goto fail;
+  }
   if (n == 0) {
     rt_diag(RT_ERROR, rt_loc_file(spec->csv_path), "no data rows: the file has only a header");
     rt_note(spec->source_loc, "read here");
@@ -503,6 +585,7 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
     const RtFeature *f = &spec->feats[i];
     const char *cname = f->column ? f->column : f->name;
     d->feats[fi] = *f;
+    d->feats[fi].prog = NULL, d->feats[fi].n_prog = 0, d->feats[fi].cat = NULL;
     d->feats[fi].name = rt_xstrdup(f->name ? f->name : cname);
     d->feats[fi].column = rt_xstrdup(cname);
     fcol[fi] = find_col(c, cname);
@@ -516,18 +599,14 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
     }
   for (int i = 0; i < nf; i++) d->feat_names[i] = rt_xstrdup(d->feats[i].name);
 
-  /* split: shuffled row indices, round(n p) rows each but the last */
+  /* split (rt_split.c): row indices ordered train, val, test */
   int64_t *idx = rt_xmalloc(sizeof(int64_t) * (size_t)n);
-  for (int64_t i = 0; i < n; i++) idx[i] = i;
-  RtRand rng;
-  rt_rand_seed(&rng, spec->split_seed);
-  rt_rand_shuffle(&rng, idx, n);
   int64_t cnt[3];
-  cnt[0] = llround((double)n * spec->split[0]);
-  if (cnt[0] > n) cnt[0] = n;
-  cnt[1] = llround((double)n * spec->split[1]);
-  if (cnt[1] > n - cnt[0]) cnt[1] = n - cnt[0];
-  cnt[2] = n - cnt[0] - cnt[1];
+  if (rt_split_rows(spec, n, y, d->n_classes, keyh, idx, cnt)) {
+    free(idx);
+    free(fcol);
+    goto fail;
+  }
   if (cnt[0] == 0) {
     rt_diag(RT_ERROR, spec->split_loc.line ? spec->split_loc : spec->source_loc,
             "the train split is empty: %lld row%s in '%s'", (long long)n, n == 1 ? "" : "s",
@@ -535,6 +614,13 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
     free(idx);
     free(fcol);
     goto fail;
+  }
+  if (xl) {   /* fills, statistics, onehot and programs (rt_xform.c) */
+    ok = rt_xload_finish(xl, spec, d, idx, cnt, y) == 0;
+    free(idx);
+    free(fcol);
+    if (!ok) goto fail;
+    goto loaded;
   }
 
   /* statistics from the train rows (population std; a constant column
@@ -581,7 +667,10 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   }
   free(idx);
   free(fcol);
+loaded:
   d->rows_read = rt_csv_records(c);
+  d->rows_bad = badrows.n;
+  rt_badrows_report(&badrows, spec->csv_path, d->rows_read, spec->source_loc);
   rt_hash_hex(rt_csv_hash(c), d->data_hash);
   goto done;
 
@@ -593,10 +682,15 @@ done:
     free(cols[j].vals);
     saved_free(&cols[j].bad);
     saved_free(&cols[j].missing);
+    saved_free(&cols[j].boolcell);
   }
+  free(types);
+  rt_xload_free(xl);
+  rt_badrows_free(&badrows);
   free(cols);
   free(y);
   free(yid);
+  free(keyh);
   free_names(cls.names, cls.n);
   free(cls.slot);
   free_names(map_names, n_map);
@@ -640,6 +734,7 @@ RtDataSpec *rt_data_freeze(const RtDataSpec *spec, const RtData *d) {
   }
   memcpy(f->split, spec->split, sizeof f->split);
   f->split_seed = spec->split_seed;
+  rt_xform_freeze(f, spec, d);
   return f;
 }
 
@@ -650,6 +745,7 @@ void rt_data_spec_free(RtDataSpec *s) {
   free_names(s->na, s->n_na);
   free_names(s->drop, s->n_drop);
   free(s->drop_loc);
+  rt_xform_spec_free(s);
   for (int i = 0; s->feats && i < s->n_feats; i++) {
     free(s->feats[i].name);
     free(s->feats[i].column);
@@ -674,6 +770,8 @@ void rt_split_free(RtSplit *s) {
 int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
                   char *const *classes, int n_classes, bool with_label, RtSplit *out) {
   memset(out, 0, sizeof *out);
+  if (rt_xform_active(frozen))   /* cleaning and transforms: rt_xform.c */
+    return rt_xform_apply(frozen, csv_path, task, classes, n_classes, with_label, out);
   RtCsv *c = rt_csv_open(csv_path);
   if (!strcmp(csv_path, "-")) csv_path = "<stdin>";
   if (!c) return -1;

@@ -13,7 +13,9 @@
  *          byte changes it: each FNV step is a bijection)
  *   32 payload: spec hash, model, data spec, classes, params, metrics JSON
  * Strings are u32 length + bytes (0xffffffff: none); a newer minor version may
- * append fields to the payload, which older readers skip. */
+ * append fields to the payload, which older readers skip. Minor 1 appends
+ * u32 length + the transforms and cleaning blob (rt_xform_encode); a minor 0
+ * file has plain standardize features and still loads. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +135,11 @@ static void put_model(Buf *b, const RtModel *m) {
     put_u32(b, u);
   }
   put_str(b, m->metrics_json);
+  size_t xn;   /* minor 1: transforms and cleaning, as rt_xform_encode writes them */
+  unsigned char *xb = rt_xform_encode(s, &xn);
+  put_u32(b, (uint32_t)xn);
+  put(b, xb, xn);
+  free(xb);
 }
 
 int rt_model_save(const char *path, const RtModel *m) {
@@ -426,6 +433,14 @@ RtModel *rt_model_load(const char *path) {
   }
   Rd r = {buf + HEADER_BYTES, plen, 0, NULL};
   bool ok = get_model(&r, m);
+  if (ok && minor >= 1) {   /* transforms and cleaning (rt_xform_decode) */
+    uint32_t xn = get_count(&r, 1, "transforms");
+    if (!r.bad && take(&r, xn, "transforms")) {
+      r.bad = rt_xform_decode(m->data, r.p + r.at, xn);
+      r.at += xn;
+    }
+    ok = !r.bad;
+  }
   if (ok && r.at != r.len && minor <= RT_MODEL_MINOR) r.bad = "payload length", ok = false;
   if (!ok) {
     rt_diag(RT_ERROR, at, "corrupted model file: bad %s", r.bad ? r.bad : "payload");

@@ -54,9 +54,37 @@ char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *
   json_object_set_new(rows, "bad", json_integer(d->rows_bad));
   json_object_set_new(o, "rows", rows);
   json_t *splits = json_object();
-  for (int s = 0; s < 3; s++)
-    json_object_set_new(splits, split_names[s], metrics_obj(m->task, &res->split[s]));
+  for (int s = 0; s < 3; s++) {
+    json_t *so = metrics_obj(m->task, &res->split[s]);
+    json_object_set_new(so, "rows", json_integer(d->split[s].n));
+    if (d->n_classes > 0) {   /* rows of each class, in class order */
+      int64_t *cc = rt_xmalloc(sizeof(int64_t) * (size_t)d->n_classes);
+      rt_split_class_counts(&d->split[s], d->n_classes, cc);
+      json_t *ca = json_array();
+      for (int k = 0; k < d->n_classes; k++) json_array_append_new(ca, json_integer(cc[k]));
+      json_object_set_new(so, "class_rows", ca);
+      free(cc);
+    }
+    json_object_set_new(splits, split_names[s], so);
+  }
   json_object_set_new(o, "splits", splits);
+  if (res->cv_folds > 0) {   /* "cv": {"folds", "val": {METRIC: {"mean", "std"}}} */
+    json_t *cv = json_object(), *cm = metrics_obj(m->task, &res->cv_mean);
+    json_t *cs = metrics_obj(m->task, &res->cv_std), *cval = json_object();
+    const char *key;
+    json_t *val;
+    json_object_foreach(cm, key, val) {
+      json_t *pair = json_object();
+      json_object_set(pair, "mean", val);
+      json_object_set(pair, "std", json_object_get(cs, key));
+      json_object_set_new(cval, key, pair);
+    }
+    json_decref(cm);
+    json_decref(cs);
+    json_object_set_new(cv, "folds", json_integer(res->cv_folds));
+    json_object_set_new(cv, "val", cval);
+    json_object_set_new(o, "cv", cv);
+  }
   json_object_set_new(o, "best_epoch", json_integer(res->best_epoch));
   json_t *hist = json_array();
   json_t *eps = json_array();
@@ -94,6 +122,16 @@ void rt_report_print(FILE *f, RtTask task, const RtData *d, const RtTrainResult 
       if (isfinite(v[i])) fprintf(f, " %10.4f", v[i]);
       else fprintf(f, " %10s", "-");
     }
+    fputc('\n', f);
+  }
+  if (res->cv_folds > 0) {   /* mean ± std of each val metric over the folds */
+    const RtMetrics *a = &res->cv_mean, *b = &res->cv_std;
+    double mv[3] = {a->loss, reg ? a->mse : a->accuracy, a->mae};
+    double sv[3] = {b->loss, reg ? b->mse : b->accuracy, b->mae};
+    const char *names[3] = {"loss", reg ? "mse" : "accuracy", "mae"};
+    fprintf(f, "cv val (%d folds):", res->cv_folds);
+    for (int i = 0; i < (reg ? 3 : 2); i++)
+      fprintf(f, "  %s %.4f ± %.4f", names[i], mv[i], sv[i]);
     fputc('\n', f);
   }
   fflush(f);

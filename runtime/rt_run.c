@@ -30,9 +30,24 @@ int rt_run_train(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *
     code = 5;
     goto done;
   }
+  /* `cv N`: the folds first, then the final model on train+val (rt_split.c) */
+  RtTrainResult *cvr = spec && spec->cv_folds > 0 ? rt_xmalloc(sizeof *cvr) : NULL;
+  if (cvr && rt_cv(cfg, m, k, d, spec, cvr)) {
+    free(cvr);
+    code = 4;
+    goto done;
+  }
+  if (cvr) printf("final model: train+val, %lld rows\n", (long long)d->split[0].n);
   if (rt_train(cfg, m, k, d, params, res)) {
+    free(cvr);
     code = 5;
     goto done;
+  }
+  if (cvr) {
+    res->cv_folds = cvr->cv_folds;
+    res->cv_mean = cvr->cv_mean;
+    res->cv_std = cvr->cv_std;
+    free(cvr);
   }
   rt_report_print(stdout, m->task, d, res);
   json = rt_report_json(cfg, m, d, res, info ? info->spec_hash : NULL,

@@ -5,11 +5,12 @@
 #   make fuzz FUZZ_TIME=60         run for 60 seconds
 #   make fuzz FUZZ_SEMA=1          also run sema_check on inputs that parse
 # Crashes land in $(BUILD)/fuzz/ as crash-* files; replay one with
-#   $(BUILD)/fuzz/fuzz_front FILE
+#   $(BUILD)/fuzz/fuzz_front FILE      (fuzz_front_sema with FUZZ_SEMA=1)
 
 FUZZ_TIME ?= 300
 FUZZ_SEMA ?=
 FUZZ_DIR   = $(BUILD)/fuzz
+FUZZ_BIN   = $(FUZZ_DIR)/fuzz_front$(if $(FUZZ_SEMA),_sema)
 FUZZ_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer -I. -I$(FUZZ_DIR) -I$(BUILD)
@@ -24,11 +25,11 @@ FUZZ_FLAGS += -DFUZZ_SEMA $(LLVM_CFLAGS)
 FUZZ_LIBS  = $(LDLIBS)
 endif
 
-fuzz: $(FUZZ_DIR)/fuzz_front
+fuzz: $(FUZZ_BIN)
 	@mkdir -p $(FUZZ_DIR)/corpus
 	@cp examples/*.mlx stdlib/*.mlx $(FUZZ_DIR)/corpus/ 2>/dev/null || true
 	@for f in tests/*/*.mlx; do cp "$$f" "$(FUZZ_DIR)/corpus/$$(echo $$f | tr / _)"; done
-	cd $(FUZZ_DIR) && ASAN_OPTIONS=detect_leaks=1 ./fuzz_front -max_total_time=$(FUZZ_TIME) \
+	cd $(FUZZ_DIR) && ASAN_OPTIONS=detect_leaks=1 ./$(notdir $(FUZZ_BIN)) -max_total_time=$(FUZZ_TIME) \
 	  -max_len=8192 -timeout=10 -rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 corpus
 
 # clang with the fuzzer runtime: installed when missing (Debian clang-19).
@@ -48,9 +49,28 @@ $(FUZZ_DIR)/grammar/parser.c: grammar/parser.y
 $(FUZZ_DIR)/grammar/lexer.c: grammar/lexer.l $(FUZZ_DIR)/grammar/parser.h
 	flex --header-file=$(FUZZ_DIR)/grammar/lexer.h -o $@ $<
 
-$(FUZZ_DIR)/fuzz_front: tests/fuzz/fuzz_front.c $(FUZZ_SRCS) compiler/diag.c compiler/mlxc.h | fuzz-deps
+$(FUZZ_BIN): tests/fuzz/fuzz_front.c $(FUZZ_SRCS) compiler/diag.c compiler/mlxc.h | fuzz-deps
 	@mkdir -p $(FUZZ_DIR)
 	cc=$$(command -v clang-19 || command -v clang); \
 	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_front.c $(FUZZ_SRCS) $(FUZZ_LIBS)
 
 .PHONY: fuzz-deps
+
+# `make fuzz-csv [FUZZ_TIME=N]`: the CSV reader and cell parsers
+# (tests/fuzz/fuzz_csv.c), seeded from tests/*/*.csv. Crashes land in
+# $(BUILD)/fuzz-csv/; replay one with $(BUILD)/fuzz-csv/fuzz_csv FILE.
+FUZZ_CSV_DIR  = $(BUILD)/fuzz-csv
+FUZZ_CSV_SRCS = runtime/rt_csv.c runtime/rt_coltype.c runtime/rt_diag.c runtime/rt_mem.c runtime/rt_rand.c
+
+$(FUZZ_CSV_DIR)/fuzz_csv: tests/fuzz/fuzz_csv.c $(FUZZ_CSV_SRCS) runtime/rt.h | fuzz-deps
+	@mkdir -p $(FUZZ_CSV_DIR)
+	cc=$$(command -v clang-19 || command -v clang); \
+	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_csv.c $(FUZZ_CSV_SRCS) -ljansson -lm
+
+fuzz-csv: $(FUZZ_CSV_DIR)/fuzz_csv
+	@mkdir -p $(FUZZ_CSV_DIR)/corpus
+	@for f in tests/*/*.csv; do { printf '\000'; cat "$$f"; } > "$(FUZZ_CSV_DIR)/corpus/$$(echo $$f | tr / _)"; done
+	cd $(FUZZ_CSV_DIR) && ASAN_OPTIONS=detect_leaks=1 ./fuzz_csv -max_total_time=$(FUZZ_TIME) \
+	  -max_len=4096 -timeout=10 -rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 corpus
+
+.PHONY: fuzz-csv

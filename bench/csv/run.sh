@@ -1,0 +1,67 @@
+#!/bin/sh
+# run.sh — CSV ingest: mlxc's reader against pandas.read_csv on one numeric
+# file, with peak RSS against the float32 matrix. Run by `make bench` (or
+# directly: BUILD=build sh bench/csv/run.sh). Speed is reported, never asserted.
+#   BENCH_CSV_MB   size of the generated file in MB (default 250)
+#   BENCH_DIR      where it is written (default $BUILD/bench-data; not committed)
+set -eu
+BUILD=${BUILD:-build}
+MB=${BENCH_CSV_MB:-250}
+DIR=${BENCH_DIR:-$BUILD/bench-data}
+PY=/usr/bin/python3
+TIME=/usr/bin/time
+mkdir -p "$DIR"
+make --no-print-directory -s "$BUILD/bench/csv/ingest"
+ING=$BUILD/bench/csv/ingest
+CSV=$DIR/numeric_${MB}mb.csv
+[ -f "$CSV" ] || { echo "generating $CSV ..."; "$ING" gen "$CSV" "$MB"; }
+"$PY" -c 'import pandas' 2>/dev/null || { echo "pandas missing: make bench installs python3-pandas"; exit 1; }
+[ -x "$TIME" ] || { echo "/usr/bin/time missing: make bench installs time"; exit 1; }
+cat "$CSV" > /dev/null   # every reader starts from the page cache
+
+rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
+best() {   # best of 3: the line with the highest MB/s, and its run's peak RSS
+  mode=$1
+  top=""; topr=0; topk=0
+  for i in 1 2 3; do
+    "$TIME" -v "$ING" "$mode" "$CSV" > "$DIR/out" 2> "$DIR/time"
+    r=$(sed -n 's/.*MB\/s=\([0-9.]*\).*/\1/p' "$DIR/out")
+    if awk -v a="$r" -v b="$topr" 'BEGIN { exit !(a > b) }'; then
+      top=$(cat "$DIR/out"); topr=$r; topk=$(rss "$DIR/time")
+    fi
+  done
+  echo "$top rss_MB=$(awk -v k="$topk" 'BEGIN { printf "%.1f", k / 1024 }')"
+}
+R=$(best reader)
+L=$(best load)
+cat > "$DIR/pd.py" <<'PYEOF'
+import sys, time, os
+import numpy as np, pandas as pd
+path = sys.argv[1]
+t0 = time.perf_counter()
+df = pd.read_csv(path, dtype=np.float32, engine="c")
+s = time.perf_counter() - t0
+n, k = df.shape
+print("pandas bytes=%d rows=%d cols=%d seconds=%.3f MB/s=%.1f matrix_MB=%.1f" %
+      (os.path.getsize(path), n, k, s, os.path.getsize(path) / 1e6 / s, n * k * 4 / 1e6))
+PYEOF
+P=""; pr=0; pk=0
+for i in 1 2 3; do
+  "$TIME" -v "$PY" "$DIR/pd.py" "$CSV" > "$DIR/out" 2> "$DIR/time"
+  r=$(sed -n 's/.*MB\/s=\([0-9.]*\).*/\1/p' "$DIR/out")
+  if awk -v a="$r" -v b="$pr" 'BEGIN { exit !(a > b) }'; then
+    P=$(cat "$DIR/out"); pr=$r; pk=$(rss "$DIR/time")
+  fi
+done
+P="$P rss_MB=$(awk -v k="$pk" 'BEGIN { printf "%.1f", k / 1024 }')"
+PV=$("$PY" -c 'import pandas; print(pandas.__version__)')
+echo "CSV ingest, $(nproc) CPUs, $(basename "$CSV") (best of 3 each)"
+echo "  $R"
+echo "  $L"
+echo "  $P   (pandas $PV, read_csv dtype=float32, engine=c)"
+get() { echo "$1" | sed -n "s|.* $2=\([0-9.]*\).*|\1|p"; }
+awk -v m="$(get "$R" 'MB/s')" -v l="$(get "$L" 'MB/s')" -v p="$(get "$P" 'MB/s')" \
+    -v rr="$(get "$R" rss_MB)" -v lr="$(get "$L" rss_MB)" -v mx="$(get "$R" matrix_MB)" 'BEGIN {
+  printf "  reader / pandas: %.2fx   load / pandas: %.2fx\n", m / p, l / p
+  printf "  peak RSS / float32 matrix: reader %.2fx, load %.2fx (matrix %.1f MB)\n", rr / mx, lr / mx, mx
+}'

@@ -1,0 +1,1423 @@
+/* rt_xform.c — cleaning and transforms between the CSV and the matrices:
+ * `drop duplicates`, `missing` rules, onehot and feature programs (postfix
+ * RtXop code that sema compiles from `feature` expressions). rt_data_load
+ * calls the rt_xload_* hooks during and after its single pass; predict and
+ * eval come through rt_xform_apply. Both fill and evaluate with the same
+ * functions (fill_col, eval_prog, onehot_code), the second time with the
+ * statistics frozen in the .mlxm, so train and predict agree exactly. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+
+#define MAX_CATS 65536     /* distinct categories a onehot column may have */
+#define TEXT_KEEP 200      /* bytes of a CSV line kept for a later diagnostic */
+
+static const char *const miss_words[] = {"none", "drop_row", "mean", "median", "mode",
+                                         "ffill", "a value"};
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static bool is_missing(const RtDataSpec *spec, const char *s, size_t n) {
+  if (n == 0) return true;
+  for (int i = 0; i < spec->n_na; i++)
+    if (spec->na[i] && strlen(spec->na[i]) == n && !memcmp(spec->na[i], s, n)) return true;
+  return false;
+}
+
+static int find_col(RtCsv *c, const char *name) {
+  for (int i = 0; name && i < rt_csv_ncols(c); i++)
+    if (!strcmp(rt_csv_name(c, i), name)) return i;
+  return -1;
+}
+
+/* A number cell as a double (the float check is rt_data.c's: this only
+ * reads the value); NaN when it is not one. */
+static double cell_num(const char *s, size_t len) {
+  float f;
+  if (rt_parse_float(s, len, &f)) return strtod(s, NULL);
+  return NAN;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool rt_xform_active(const RtDataSpec *spec) {
+  if (spec->drop_dups || spec->n_missing > 0 || spec->star_prog) return true;
+  for (int i = 0; i < spec->n_feats; i++)
+    if (spec->feats[i].prog || spec->feats[i].onehot != RT_OH_NONE) return true;
+  return false;
+}
+
+const RtMissing *rt_xform_rule(const RtDataSpec *spec, const char *name) {
+  const RtMissing *star = NULL;
+  for (int i = 0; i < spec->n_missing; i++) {
+    const RtMissing *m = &spec->missing[i];
+    if (!m->column) star = m;
+    else if (name && !strcmp(m->column, name)) return m;
+  }
+  return star;
+}
+
+/* ---- categories ------------------------------------------------------------ */
+
+/* The distinct spellings of one column, interned through an open-addressing
+ * table; ids in order of first appearance, each with where it first was. */
+typedef struct Cats {
+  char **names;      /* by id */
+  RtLoc *first;      /* first cell (text copied, shortened) or line 0 */
+  int n, cap;
+  int *slot;         /* ids, -1 empty */
+  size_t nslot;
+} Cats;
+
+static int cats_find(const Cats *k, const char *s, size_t len, size_t *hp) {
+  if (!k->nslot) return -1;
+  size_t h = (size_t)rt_fnv1a(s, len, RT_FNV_INIT) & (k->nslot - 1);
+  for (; k->slot[h] >= 0; h = (h + 1) & (k->nslot - 1)) {
+    const char *t = k->names[k->slot[h]];
+    if (strlen(t) == len && !memcmp(t, s, len)) return k->slot[h];
+  }
+  if (hp) *hp = h;
+  return -1;
+}
+
+/* The id of s, adding it (first seen at `at`); -1 past MAX_CATS. */
+static int cats_intern(Cats *k, const char *s, size_t len, const RtLoc *at) {
+  if (2 * (size_t)(k->n + 1) > k->nslot) {
+    size_t ns = k->nslot ? k->nslot * 2 : 64;
+    int *sl = rt_xmalloc(sizeof(int) * ns);
+    for (size_t i = 0; i < ns; i++) sl[i] = -1;
+    for (int id = 0; id < k->n; id++) {
+      size_t h = (size_t)rt_fnv1a(k->names[id], strlen(k->names[id]), RT_FNV_INIT) & (ns - 1);
+      while (sl[h] >= 0) h = (h + 1) & (ns - 1);
+      sl[h] = id;
+    }
+    free(k->slot);
+    k->slot = sl;
+    k->nslot = ns;
+  }
+  size_t h = 0;
+  int id = cats_find(k, s, len, &h);
+  if (id >= 0) return id;
+  if (k->n == MAX_CATS) return -1;
+  if (k->n == k->cap) {
+    k->cap = k->cap ? k->cap * 2 : 16;
+    k->names = rt_xrealloc(k->names, sizeof(char *) * (size_t)k->cap);
+    k->first = rt_xrealloc(k->first, sizeof(RtLoc) * (size_t)k->cap);
+  }
+  char *nm = rt_xmalloc(len + 1);
+  memcpy(nm, s, len);
+  k->names[k->n] = nm;
+  RtLoc l = {0};
+  if (at) {
+    l = *at;
+    if (l.text) {
+      size_t tn = strlen(l.text);
+      if (tn > TEXT_KEEP) tn = TEXT_KEEP;
+      char *t = rt_xmalloc(tn + 1);
+      memcpy(t, l.text, tn);
+      l.text = t;
+    }
+  }
+  k->first[k->n] = l;
+  k->slot[h] = k->n;
+  return k->n++;
+}
+
+static void cats_free(Cats *k) {
+  for (int i = 0; i < k->n; i++) {
+    free(k->names[i]);
+    free((char *)k->first[i].text);
+  }
+  free(k->names);
+  free(k->first);
+  free(k->slot);
+}
+
+/* ---- programs ---------------------------------------------------------------- */
+
+/* Items an op pops (it always pushes one). */
+static int op_pops(RtXopKind op) {
+  switch (op) {
+  case RT_XOP_COL: case RT_XOP_NUM: return 0;
+  case RT_XOP_ADD: case RT_XOP_SUB: case RT_XOP_MUL: case RT_XOP_DIV:
+  case RT_XOP_MIN: case RT_XOP_MAX: return 2;
+  default: return 1;
+  }
+}
+
+/* Number of edges <= v (numpy.digitize with right=False). */
+static double bucket(const double *e, int n, double v) {
+  int lo = 0, hi = n;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (e[mid] <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* Runs prog over n rows, column values from colv[k] for each COL op k. With
+ * fit (the train rows), STANDARDIZE and MINMAX first fit their statistics
+ * on those rows of their input and write them into the op; without, they use
+ * the frozen ones. The result goes to out[n]. */
+static void eval_prog(RtXop *prog, int np, double *const *colv, int64_t n, const int64_t *fit,
+                      int64_t nfit, double *out) {
+  double **st = rt_xmalloc(sizeof(double *) * (size_t)(np + 1));
+  int sp = 0;
+  for (int k = 0; k < np; k++) {
+    RtXop *o = &prog[k];
+    int pops = op_pops(o->op);
+    if (pops == 0) {
+      if (!st[sp]) st[sp] = rt_xmalloc(sizeof(double) * (size_t)(n + 1));
+      double *t = st[sp++];
+      if (o->op == RT_XOP_COL) memcpy(t, colv[k], sizeof(double) * (size_t)n);
+      else for (int64_t i = 0; i < n; i++) t[i] = o->a;
+      continue;
+    }
+    double *x = st[sp - pops], *y = pops == 2 ? st[sp - 1] : NULL;
+    if (fit && (o->op == RT_XOP_STANDARDIZE || o->op == RT_XOP_MINMAX)) {
+      double a = 0, b = 0;
+      if (o->op == RT_XOP_STANDARDIZE) {
+        double sum = 0, ss = 0;
+        for (int64_t i = 0; i < nfit; i++) sum += x[fit[i]];
+        a = nfit ? sum / (double)nfit : 0;
+        for (int64_t i = 0; i < nfit; i++) ss += (x[fit[i]] - a) * (x[fit[i]] - a);
+        b = nfit ? sqrt(ss / (double)nfit) : 1;
+      } else {
+        a = INFINITY, b = -INFINITY;
+        for (int64_t i = 0; i < nfit; i++) {
+          double v = x[fit[i]];
+          if (v < a || isnan(v)) a = v;
+          if (v > b || isnan(v)) b = v;
+        }
+      }
+      o->a = a;
+      o->b = b;
+    }
+    double sd = o->b > 0 && isfinite(o->b) ? o->b : 1;       /* a constant column maps to 0 */
+    double range = o->b - o->a != 0 && isfinite(o->b - o->a) ? o->b - o->a : 1;
+    for (int64_t i = 0; i < n; i++) {
+      double v = x[i], r;
+      switch (o->op) {
+      case RT_XOP_ADD: r = v + y[i]; break;
+      case RT_XOP_SUB: r = v - y[i]; break;
+      case RT_XOP_MUL: r = v * y[i]; break;
+      case RT_XOP_DIV: r = v / y[i]; break;
+      case RT_XOP_MIN: r = v < y[i] ? v : y[i]; break;
+      case RT_XOP_MAX: r = v > y[i] ? v : y[i]; break;
+      case RT_XOP_NEG: r = -v; break;
+      case RT_XOP_ABS: r = fabs(v); break;
+      case RT_XOP_EXP: r = exp(v); break;
+      case RT_XOP_LOG: r = log(v); break;
+      case RT_XOP_SQRT: r = sqrt(v); break;
+      case RT_XOP_LOG1P: r = log1p(v); break;
+      case RT_XOP_STANDARDIZE: r = (v - o->a) / sd; break;
+      case RT_XOP_MINMAX: r = (v - o->a) / range; break;
+      case RT_XOP_CLIP: r = v < o->a ? o->a : v > o->b ? o->b : v; break;
+      case RT_XOP_BUCKETIZE: r = bucket(o->edges, o->n_edges, v); break;
+      default: r = v; break;
+      }
+      x[i] = r;
+    }
+    sp -= pops - 1;
+  }
+  memcpy(out, st[0], sizeof(double) * (size_t)n);
+  for (int k = 0; k < np; k++) free(st[k]);
+  free(st);
+}
+
+/* A legacy feature (no program) as one: its column, then standardize. */
+static RtXop *legacy_prog(const RtFeature *f, int *np) {
+  bool std = f->xform == RT_XF_STANDARDIZE;
+  RtXop *p = rt_xmalloc(sizeof(RtXop) * 2);
+  p[0] = (RtXop){.op = RT_XOP_COL, .column = rt_xstrdup(f->column)};
+  p[1] = (RtXop){.op = RT_XOP_STANDARDIZE, .a = f->mean, .b = f->std};
+  *np = std ? 2 : 1;
+  return p;
+}
+
+/* A deep copy; COL ops without a column read `star` instead. */
+static RtXop *prog_copy(const RtXop *p, int np, const char *star) {
+  RtXop *q = rt_xmalloc(sizeof(RtXop) * (size_t)(np + 1));
+  for (int k = 0; k < np; k++) {
+    q[k] = p[k];
+    q[k].column = rt_xstrdup(p[k].column ? p[k].column : p[k].op == RT_XOP_COL ? star : NULL);
+    if (p[k].n_edges > 0) {
+      q[k].edges = rt_xmalloc(sizeof(double) * (size_t)p[k].n_edges);
+      memcpy(q[k].edges, p[k].edges, sizeof(double) * (size_t)p[k].n_edges);
+    } else {
+      q[k].edges = NULL;
+      q[k].n_edges = 0;
+    }
+  }
+  return q;
+}
+
+static void prog_free(RtXop *p, int np) {
+  for (int k = 0; p && k < np; k++) {
+    free(p[k].column);
+    free(p[k].edges);
+  }
+  free(p);
+}
+
+/* ---- onehot ------------------------------------------------------------------ */
+
+/* The code of category s in a group's sorted categories: its index, or n_cats
+ * when unseen. */
+static int onehot_code(const RtFeature *g, const char *s) {
+  int lo = 0, hi = g->n_cats;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    int c = strcmp(g[mid].cat, s);
+    if (c == 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return g->n_cats;
+}
+
+/* Input i's value for a row whose group code is code. */
+static float onehot_value(const RtFeature *f, int code) {
+  if (code == f->n_cats) return f->cat == NULL && f->onehot == RT_OH_OTHER ? 1.0f : 0.0f;
+  return f->cat && code == f->cat_index ? 1.0f : 0.0f;
+}
+
+/* ---- missing values ------------------------------------------------------------ */
+
+/* One column's cells as this module reads them. */
+typedef struct XCol {
+  int use;              /* 0 unused, 1 explicit feature, 2 `feature *`, 3 label */
+  bool num, cat;        /* read as a number / as categories (onehot) */
+  const RtMissing *rule;/* the rule covering it, or NULL */
+  double *v;            /* num: per kept row, NaN where missing */
+  int *id;              /* cat: per kept row, -1 where missing */
+  Cats cats;
+  bool has_prev;        /* ffill: a value seen above */
+  double prev;
+  int prev_id;
+} XCol;
+
+/* Fills the missing cells of col's rows [0, n) with its fitted fill (m:
+ * the frozen rule, its fill already set; cat_fill: the fill's id). */
+static void fill_col(XCol *col, const RtMissing *m, int cat_fill, int64_t n) {
+  if (!m || m->kind == RT_MISS_FFILL || m->kind == RT_MISS_DROP_ROW) return;
+  for (int64_t i = 0; i < n; i++) {
+    if (col->num && isnan(col->v[i])) col->v[i] = m->num;
+    if (col->cat && col->id[i] < 0) col->id[i] = cat_fill;
+  }
+}
+
+/* ---- loading ------------------------------------------------------------------- */
+
+struct RtXload {
+  const RtDataSpec *spec;
+  const char *path;
+  int ncols;
+  char **names;          /* header names */
+  XCol *col;
+  int64_t cap;           /* rows the per-row arrays hold */
+  int64_t *line;         /* CSV line of each kept row */
+  int64_t dropped;
+  /* drop duplicates: kept rows' keys, a table of row indices by key hash */
+  unsigned char *keys;   /* each kept row's used cells: (u32 length, bytes)... */
+  size_t klen, kcap;
+  size_t *koff, *kn;     /* per kept row: offset and length of its key */
+  uint64_t *khash;
+  int64_t *kslot;        /* row index + 1, 0 empty */
+  size_t nkslot;
+  unsigned char *kbuf;   /* the current row's key */
+  size_t kbuf_cap;
+};
+
+/* Does any explicit onehot / program / legacy feature read column name? */
+static void col_uses(const RtDataSpec *spec, const char *name, bool *num, bool *cat) {
+  for (int i = 0; i < spec->n_feats; i++) {
+    const RtFeature *f = &spec->feats[i];
+    if (f->onehot != RT_OH_NONE) {
+      if (f->column && !strcmp(f->column, name)) *cat = true;
+    } else if (f->prog) {
+      for (int k = 0; k < f->n_prog; k++)
+        if (f->prog[k].op == RT_XOP_COL && f->prog[k].column && !strcmp(f->prog[k].column, name))
+          *num = true;
+    } else if (f->column && !strcmp(f->column, name)) {
+      *num = true;
+    }
+  }
+}
+
+RtXload *rt_xload_new(const RtDataSpec *spec, RtCsv *c, const unsigned char *use) {
+  RtXload *x = rt_xmalloc(sizeof *x);
+  x->spec = spec;
+  x->path = spec->csv_path;
+  x->ncols = rt_csv_ncols(c);
+  x->col = rt_xmalloc(sizeof(XCol) * (size_t)(x->ncols + 1));
+  x->names = rt_xmalloc(sizeof(char *) * (size_t)(x->ncols + 1));
+  for (int j = 0; j < x->ncols; j++) x->names[j] = rt_xstrdup(rt_csv_name(c, j));
+  bool ok = true;
+  for (int j = 0; j < x->ncols; j++) {
+    XCol *col = &x->col[j];
+    const char *name = rt_csv_name(c, j);
+    col->use = use[j];
+    if (!col->use) continue;
+    col->rule = rt_xform_rule(spec, name);
+    if (col->use == 2) col->num = true;
+    else if (col->use == 1) col_uses(spec, name, &col->num, &col->cat);
+    const RtMissing *m = col->rule;
+    if (!m) continue;
+    if (col->use == 3) {
+      if (m->kind != RT_MISS_DROP_ROW) col->rule = NULL;
+      if (m->kind != RT_MISS_DROP_ROW && m->column) {
+        rt_diag(RT_ERROR, m->loc, "missing labels can only be dropped ('drop_row'), found '%s'",
+                miss_words[m->kind]);
+        rt_note(spec->label_loc, "'%s' is the label", name);
+        ok = false;
+      }
+      continue;
+    }
+    if (col->cat && !col->num && (m->kind == RT_MISS_MEAN || m->kind == RT_MISS_MEDIAN)) {
+      rt_diag(RT_ERROR, m->loc, "'%s' needs a numeric column, but '%s' holds categories (onehot)",
+              miss_words[m->kind], name);
+      if (!m->column) rt_note(m->loc, "give '%s' its own rule, such as 'missing %s = mode'", name, name);
+      ok = false;
+    }
+    if (col->num && m->kind == RT_MISS_VALUE && m->is_str) {
+      rt_diag(RT_ERROR, m->loc, "expected a number to fill missing cells of numeric column '%s', found \"%s\"",
+              name, m->str ? m->str : "");
+      ok = false;
+    }
+  }
+  if (!ok) {
+    rt_xload_free(x);
+    return NULL;
+  }
+  return x;
+}
+
+bool rt_xload_text(const RtXload *x, int j) {
+  return j >= 0 && j < x->ncols && x->col[j].cat && !x->col[j].num;
+}
+
+int64_t rt_xload_dropped(const RtXload *x) { return x->dropped; }
+
+/* The current record's used cells as one key; true when an earlier kept row
+ * had the very same bytes. */
+static bool dup_seen(RtXload *x, RtCsv *c, uint64_t *hash) {
+  size_t len = 0;
+  for (int j = 0; j < x->ncols; j++) {
+    if (!x->col[j].use) continue;
+    size_t n;
+    const char *s = rt_csv_field(c, j, &n);
+    if (len + 4 + n > x->kbuf_cap) {
+      x->kbuf_cap = (len + 4 + n) * 2 + 64;
+      x->kbuf = rt_xrealloc(x->kbuf, x->kbuf_cap);
+    }
+    uint32_t n32 = (uint32_t)n;
+    memcpy(x->kbuf + len, &n32, 4);
+    memcpy(x->kbuf + len + 4, s, n);
+    len += 4 + n;
+  }
+  uint64_t h = rt_fnv1a(x->kbuf, len, RT_FNV_INIT);
+  *hash = h;
+  if (!x->nkslot) return false;
+  for (size_t k = (size_t)h & (x->nkslot - 1); x->kslot[k]; k = (k + 1) & (x->nkslot - 1)) {
+    int64_t r = x->kslot[k] - 1;
+    if (x->khash[r] == h && x->kn[r] == len && !memcmp(x->keys + x->koff[r], x->kbuf, len))
+      return true;
+  }
+  return false;
+}
+
+/* Remembers the current key as kept row n. */
+static void dup_add(RtXload *x, int64_t n, uint64_t h, size_t len) {
+  if (x->klen + len > x->kcap) {
+    x->kcap = (x->klen + len) * 2 + 4096;
+    x->keys = rt_xrealloc(x->keys, x->kcap);
+  }
+  memcpy(x->keys + x->klen, x->kbuf, len);
+  x->koff[n] = x->klen;
+  x->kn[n] = len;
+  x->khash[n] = h;
+  x->klen += len;
+  if (2 * (size_t)(n + 1) > x->nkslot) {
+    size_t ns = x->nkslot ? x->nkslot * 2 : 1024;
+    int64_t *sl = rt_xmalloc(sizeof(int64_t) * ns);
+    for (int64_t r = 0; r < n; r++) {
+      size_t k = (size_t)x->khash[r] & (ns - 1);
+      while (sl[k]) k = (k + 1) & (ns - 1);
+      sl[k] = r + 1;
+    }
+    free(x->kslot);
+    x->kslot = sl;
+    x->nkslot = ns;
+  }
+  size_t k = (size_t)h & (x->nkslot - 1);
+  while (x->kslot[k]) k = (k + 1) & (x->nkslot - 1);
+  x->kslot[k] = n + 1;
+}
+
+static void grow_rows(RtXload *x, int64_t n) {
+  if (n < x->cap) return;
+  x->cap = x->cap ? x->cap * 2 : 1024;
+  size_t cap = (size_t)x->cap;
+  x->line = rt_xrealloc(x->line, sizeof(int64_t) * cap);
+  if (x->spec->drop_dups) {
+    x->koff = rt_xrealloc(x->koff, sizeof(size_t) * cap);
+    x->kn = rt_xrealloc(x->kn, sizeof(size_t) * cap);
+    x->khash = rt_xrealloc(x->khash, sizeof(uint64_t) * cap);
+  }
+  for (int j = 0; j < x->ncols; j++) {
+    XCol *col = &x->col[j];
+    if (col->num) col->v = rt_xrealloc(col->v, sizeof(double) * cap);
+    if (col->cat) col->id = rt_xrealloc(col->id, sizeof(int) * cap);
+  }
+}
+
+int rt_xload_row(RtXload *x, RtCsv *c, int64_t n) {
+  const RtDataSpec *spec = x->spec;
+  uint64_t h = 0;
+  if (spec->drop_dups && dup_seen(x, c, &h)) {
+    x->dropped++;
+    return 0;
+  }
+  size_t keylen = 0;
+  if (spec->drop_dups) {   /* dup_seen left the key in kbuf; its length: */
+    for (int j = 0; j < x->ncols; j++)
+      if (x->col[j].use) {
+        size_t len;
+        rt_csv_field(c, j, &len);
+        keylen += 4 + len;
+      }
+  }
+  for (int j = 0; j < x->ncols; j++) {
+    XCol *col = &x->col[j];
+    if (!col->use || !col->rule || col->rule->kind != RT_MISS_DROP_ROW) continue;
+    size_t len;
+    const char *s = rt_csv_field(c, j, &len);
+    if (is_missing(spec, s, len)) {
+      x->dropped++;
+      return 0;
+    }
+  }
+  grow_rows(x, n);
+  for (int j = 0; j < x->ncols; j++) {
+    XCol *col = &x->col[j];
+    if (!col->num && !col->cat) continue;
+    size_t len;
+    const char *s = rt_csv_field(c, j, &len);
+    if (is_missing(spec, s, len)) {
+      if (col->rule && col->rule->kind == RT_MISS_FFILL) {
+        if (!col->has_prev) {
+          rt_diag(RT_ERROR, rt_csv_loc(c, j),
+                  "missing value in column '%s' with no value above it to carry forward",
+                  rt_csv_name(c, j));
+          rt_note(col->rule->loc, "'ffill' fills a missing cell from the row above");
+          return -1;
+        }
+        if (col->num) col->v[n] = col->prev;
+        if (col->cat) col->id[n] = col->prev_id;
+        continue;
+      }
+      if (col->num) col->v[n] = NAN;
+      if (col->cat) col->id[n] = -1;
+      continue;
+    }
+    if (col->num) col->prev = col->v[n] = cell_num(s, len);
+    if (col->cat) {
+      RtLoc at = rt_csv_loc(c, j);
+      int id = cats_intern(&col->cats, s, len, &at);
+      if (id < 0) {
+        rt_diag(RT_ERROR, at, "column '%s' has more than %d categories", rt_csv_name(c, j),
+                MAX_CATS);
+        return -1;
+      }
+      col->prev_id = col->id[n] = id;
+    }
+    col->has_prev = true;
+  }
+  x->line[n] = rt_csv_loc(c, 0).line;
+  if (spec->drop_dups) dup_add(x, n, h, keylen);
+  return 1;
+}
+
+void rt_xload_free(RtXload *x) {
+  if (!x) return;
+  for (int j = 0; j < x->ncols; j++) {
+    free(x->col[j].v);
+    free(x->col[j].id);
+    cats_free(&x->col[j].cats);
+    free(x->names[j]);
+  }
+  free(x->names);
+  free(x->col);
+  free(x->line);
+  free(x->keys);
+  free(x->koff);
+  free(x->kn);
+  free(x->khash);
+  free(x->kslot);
+  free(x->kbuf);
+  free(x);
+}
+
+/* A location on a row's CSV line (no column: the value is computed). */
+static RtLoc row_loc(const char *path, int64_t line) {
+  RtLoc l = rt_loc_file(path);
+  l.line = (int)line;
+  l.col = 1;
+  return l;
+}
+
+/* The fill of a mean/median/mode/value rule from the train rows (fit[0..nfit)),
+ * written into m; false after reporting when train has no value to use. */
+static bool fit_fill(XCol *col, RtMissing *m, const char *name, const int64_t *fit,
+                     int64_t nfit, int *cat_fill) {
+  *cat_fill = -1;
+  if (m->kind == RT_MISS_VALUE) {
+    if (col->cat) {
+      char buf[64];
+      const char *s = m->is_str ? m->str : buf;
+      if (!m->is_str) snprintf(buf, sizeof buf, "%.17g", m->num);
+      if (!m->str) m->str = rt_xstrdup(s);
+      *cat_fill = cats_intern(&col->cats, s, strlen(s), NULL);
+    }
+    return true;
+  }
+  if (m->kind != RT_MISS_MEAN && m->kind != RT_MISS_MEDIAN && m->kind != RT_MISS_MODE) return true;
+  if (col->num) {
+    double *v = rt_xmalloc(sizeof(double) * (size_t)(nfit + 1));
+    int64_t k = 0;
+    for (int64_t i = 0; i < nfit; i++)
+      if (!isnan(col->v[fit[i]])) v[k++] = col->v[fit[i]];
+    if (k == 0) {
+      free(v);
+      rt_diag(RT_ERROR, m->loc, "column '%s' has no values in the train split to take the %s of",
+              name, miss_words[m->kind]);
+      return false;
+    }
+    if (m->kind == RT_MISS_MEAN) {
+      double s = 0;
+      for (int64_t i = 0; i < k; i++) s += v[i];
+      m->num = s / (double)k;
+    } else {
+      qsort(v, (size_t)k, sizeof(double), cmp_double);
+      if (m->kind == RT_MISS_MEDIAN) {
+        m->num = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+      } else {   /* the most frequent value; the smallest on a tie */
+        int64_t best = 0, run = 0;
+        for (int64_t i = 0; i < k; i++) {
+          run = i > 0 && v[i] == v[i - 1] ? run + 1 : 1;
+          if (run > best) best = run, m->num = v[i];
+        }
+      }
+    }
+    free(v);
+  }
+  if (col->cat) {   /* mode over categories; the smallest by bytes on a tie */
+    int64_t *cnt = rt_xmalloc(sizeof(int64_t) * (size_t)(col->cats.n + 1));
+    for (int64_t i = 0; i < nfit; i++)
+      if (col->id[fit[i]] >= 0) cnt[col->id[fit[i]]]++;
+    int best = -1;
+    for (int id = 0; id < col->cats.n; id++)
+      if (cnt[id] > 0 && (best < 0 || cnt[id] > cnt[best] ||
+                          (cnt[id] == cnt[best] && strcmp(col->cats.names[id], col->cats.names[best]) < 0)))
+        best = id;
+    free(cnt);
+    if (best < 0) {
+      rt_diag(RT_ERROR, m->loc, "column '%s' has no values in the train split to take the mode of",
+              name);
+      return false;
+    }
+    free(m->str);
+    m->str = rt_xstrdup(col->cats.names[best]);
+    *cat_fill = best;
+  }
+  return true;
+}
+
+/* Appends inputs to a growing array. */
+typedef struct Inputs {
+  RtFeature *f;
+  int n, cap;
+} Inputs;
+
+static RtFeature *inputs_add(Inputs *in) {
+  if (in->n == in->cap) {
+    in->cap = in->cap ? in->cap * 2 : 16;
+    in->f = rt_xrealloc(in->f, sizeof(RtFeature) * (size_t)in->cap);
+  }
+  memset(&in->f[in->n], 0, sizeof(RtFeature));
+  return &in->f[in->n++];
+}
+
+static void feats_free(RtFeature *f, int n) {
+  for (int i = 0; f && i < n; i++) {
+    free(f[i].name);
+    free(f[i].column);
+    free(f[i].cat);
+    prog_free(f[i].prog, f[i].n_prog);
+  }
+  free(f);
+}
+
+void rt_xform_data_free(RtData *d) {
+  for (int i = 0; d->feats && i < d->n_feats; i++) {
+    free(d->feats[i].cat);
+    prog_free(d->feats[i].prog, d->feats[i].n_prog);
+    d->feats[i].cat = NULL;
+    d->feats[i].prog = NULL;
+  }
+  for (int i = 0; i < d->n_fills; i++) {
+    free(d->fills[i].column);
+    free(d->fills[i].str);
+  }
+  free(d->fills);
+  d->fills = NULL;
+  d->n_fills = 0;
+}
+
+/* One onehot group's inputs: the categories train rows hold, sorted by
+ * bytes (+ "other"); codes[row] gets each row's code. Val/test rows with a
+ * category train never saw are an error under unseen = error. */
+static bool onehot_fit(Inputs *in, const RtFeature *f, XCol *col, const int64_t *idx,
+                       const int64_t cnt[3], int *codes, const RtDataSpec *spec) {
+  int64_t n = cnt[0] + cnt[1] + cnt[2];
+  char *seen = rt_xmalloc((size_t)col->cats.n + 1);
+  for (int64_t i = 0; i < cnt[0]; i++)
+    if (col->id[idx[i]] >= 0) seen[col->id[idx[i]]] = 1;
+  char **names = rt_xmalloc(sizeof(char *) * (size_t)(col->cats.n + 1));
+  int k = 0;
+  for (int id = 0; id < col->cats.n; id++)
+    if (seen[id]) names[k++] = col->cats.names[id];
+  qsort(names, (size_t)k, sizeof(char *), cmp_str);
+  int first = in->n;
+  for (int i = 0; i < k + (f->onehot == RT_OH_OTHER); i++) {
+    RtFeature *o = inputs_add(in);
+    const char *cat = i < k ? names[i] : NULL;
+    size_t len = strlen(f->column) + (cat ? strlen(cat) : 7) + 2;
+    o->name = rt_xmalloc(len);
+    snprintf(o->name, len, "%s=%s", f->column, cat ? cat : "<other>");
+    o->column = rt_xstrdup(f->column);
+    o->onehot = f->onehot;
+    o->cat = rt_xstrdup(cat);
+    o->cat_index = i;
+    o->n_cats = k;
+    o->loc = f->loc;
+  }
+  free(names);
+  /* each category id's code in the group */
+  int *code_of = rt_xmalloc(sizeof(int) * (size_t)(col->cats.n + 1));
+  for (int id = 0; id < col->cats.n; id++)
+    code_of[id] = onehot_code(&in->f[first], col->cats.names[id]);
+  bool ok = true;
+  for (int64_t r = 0; r < n; r++) {
+    int id = col->id[r];
+    codes[r] = id >= 0 ? code_of[id] : k;
+    if (id >= 0 && codes[r] == k && f->onehot == RT_OH_ERROR && ok) {
+      RtLoc at = col->cats.first[id];
+      if (!at.file) at = rt_loc_file(spec->csv_path);
+      rt_diag(RT_ERROR, at, "category '%s' of column '%s' is not in the train split",
+              col->cats.names[id], f->column);
+      rt_note(f->loc, "onehot(%s, unseen = error) refuses categories train did not have; "
+              "'unseen = zero' or 'unseen = other' accept them", f->column);
+      ok = false;
+    }
+  }
+  free(code_of);
+  free(seen);
+  return ok;
+}
+
+/* Writes input i's column of every split matrix from per-row values. */
+static bool put_input(RtData *d, int i, int nf, const double *val, const int64_t *idx,
+                      const int64_t cnt[3], const RtXload *x, const RtFeature *f) {
+  int64_t at = 0;
+  for (int s = 0; s < 3; s++) {
+    for (int64_t r = 0; r < cnt[s]; r++) {
+      int64_t row = idx[at + r];
+      double v = val[row];
+      if (!(fabs(v) <= FLT_MAX)) {   /* NaN, infinite, or past a float */
+        rt_diag(RT_ERROR, row_loc(x->path, x->line[row]),
+                "feature '%s' is %g in this row: not a finite 32-bit number", f->name, v);
+        rt_note(f->loc, "computed here");
+        return false;
+      }
+      d->split[s].x[r * nf + i] = (float)v;
+    }
+    at += cnt[s];
+  }
+  return true;
+}
+
+static int name_col(const RtXload *x, const char *name) {
+  for (int j = 0; name && j < x->ncols; j++)
+    if (!strcmp(x->names[j], name)) return j;
+  return -1;
+}
+
+int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t *idx,
+                    const int64_t cnt[3], const float *y) {
+  int64_t n = cnt[0] + cnt[1] + cnt[2];
+  Inputs in = {0};
+  double *val = rt_xmalloc(sizeof(double) * (size_t)(n + 1));
+  int **gcodes = NULL;   /* per input: its group's codes (onehot group starts only) */
+  bool ok = true;
+
+  /* missing cells: fills fitted on train, frozen per used column */
+  rt_xform_data_free(d);
+  d->fills = rt_xmalloc(sizeof(RtMissing) * (size_t)(x->ncols + 1));
+  for (int j = 0; j < x->ncols && ok; j++) {
+    XCol *col = &x->col[j];
+    if (!col->rule || (!col->num && !col->cat)) continue;
+    RtMissing *m = &d->fills[d->n_fills++];
+    *m = *col->rule;
+    m->column = rt_xstrdup(x->names[j]);
+    m->str = rt_xstrdup(col->rule->str);
+    int cat_fill = -1;
+    ok = fit_fill(col, m, x->names[j], idx, cnt[0], &cat_fill);
+    if (ok) fill_col(col, m, cat_fill, n);
+  }
+
+  /* inputs: explicit features in spec order, then `*` columns in header order */
+  int gcap = 0;
+  for (int i = 0; i < spec->n_feats && ok; i++) {
+    const RtFeature *f = &spec->feats[i];
+    if (f->onehot != RT_OH_NONE) {
+      int j = name_col(x, f->column);
+      if (j < 0 || !x->col[j].cat) continue;   /* resolve() reported it */
+      int *codes = rt_xmalloc(sizeof(int) * (size_t)(n + 1));
+      int start = in.n;
+      ok = onehot_fit(&in, f, &x->col[j], idx, cnt, codes, spec);
+      if (in.n > gcap) {
+        int nc = in.n * 2 + 16;
+        gcodes = rt_xrealloc(gcodes, sizeof(int *) * (size_t)nc);
+        memset(gcodes + gcap, 0, sizeof(int *) * (size_t)(nc - gcap));
+        gcap = nc;
+      }
+      if (in.n > start) gcodes[start] = codes;
+      else free(codes);
+      if (ok && in.n == start) {
+        rt_diag(RT_ERROR, f->loc, "column '%s' has no categories in the train split", f->column);
+        ok = false;
+      }
+      continue;
+    }
+    RtFeature *o = inputs_add(&in);
+    o->name = rt_xstrdup(f->name ? f->name : f->column);
+    o->column = rt_xstrdup(f->column);
+    o->xform = f->xform;
+    o->loc = f->loc;
+    if (f->prog) {
+      o->prog = prog_copy(f->prog, f->n_prog, NULL);
+      o->n_prog = f->n_prog;
+    } else {
+      o->prog = legacy_prog(f, &o->n_prog);
+    }
+  }
+  for (int j = 0; j < x->ncols && ok; j++) {
+    if (x->col[j].use != 2) continue;
+    RtFeature *o = inputs_add(&in);
+    o->name = rt_xstrdup(x->names[j]);
+    o->column = rt_xstrdup(x->names[j]);
+    o->loc = spec->star_loc;
+    if (spec->star_prog) {
+      o->prog = prog_copy(spec->star_prog, spec->n_star_prog, x->names[j]);
+      o->n_prog = spec->n_star_prog;
+    } else {
+      o->xform = spec->star_xform;
+      o->prog = legacy_prog(o, &o->n_prog);
+    }
+  }
+  int nf = in.n;
+  if (ok && nf > (1 << 24)) {
+    rt_diag(RT_ERROR, spec->source_loc, "the dataset '%s' makes %d inputs, more than %d",
+            spec->name ? spec->name : "?", nf, 1 << 24);
+    ok = false;
+  }
+  if (ok && nf == 0) {
+    rt_diag(RT_ERROR, spec->source_loc, "the dataset '%s' has no features",
+            spec->name ? spec->name : "?");
+    ok = false;
+  }
+  if (!ok) goto out;
+
+  /* matrices */
+  int64_t at = 0;
+  for (int s = 0; s < 3; s++) {
+    RtSplit *sp = &d->split[s];
+    free(sp->x);
+    free(sp->y);
+    sp->n = cnt[s];
+    sp->x = rt_xmalloc(sizeof(float) * (size_t)(cnt[s] * nf + 1));
+    sp->y = rt_xmalloc(sizeof(float) * (size_t)(cnt[s] + 1));
+    for (int64_t r = 0; r < cnt[s]; r++) sp->y[r] = y[idx[at + r]];
+    at += cnt[s];
+  }
+  double **colv = rt_xmalloc(sizeof(double *) * 8);
+  int colv_cap = 8;
+  for (int i = 0; i < nf && ok; i++) {
+    RtFeature *f = &in.f[i];
+    if (f->onehot != RT_OH_NONE) {
+      const int *codes = gcodes[i - f->cat_index];
+      for (int64_t r = 0; r < n; r++) val[r] = onehot_value(f, codes[r]);
+    } else {
+      if (f->n_prog > colv_cap) {
+        colv_cap = f->n_prog;
+        colv = rt_xrealloc(colv, sizeof(double *) * (size_t)colv_cap);
+      }
+      for (int k = 0; k < f->n_prog; k++) {
+        int j = f->prog[k].op == RT_XOP_COL ? name_col(x, f->prog[k].column) : -1;
+        colv[k] = j >= 0 ? x->col[j].v : NULL;
+        if (f->prog[k].op == RT_XOP_COL && (!colv[k])) {
+          rt_diag(RT_ERROR, f->loc, "internal: column '%s' was not read",
+                  f->prog[k].column ? f->prog[k].column : "?");
+          ok = false;
+        }
+      }
+      if (!ok) break;
+      eval_prog(f->prog, f->n_prog, colv, n, idx, cnt[0], val);
+      if (!f->prog[0].column || f->n_prog != 2 || f->prog[1].op != RT_XOP_STANDARDIZE) {
+        f->mean = 0, f->std = 1;
+      } else {
+        f->mean = f->prog[1].a, f->std = f->prog[1].b > 0 && isfinite(f->prog[1].b) ? f->prog[1].b : 1;
+      }
+    }
+    ok = put_input(d, i, nf, val, idx, cnt, x, f);
+  }
+  free(colv);
+  if (!ok) goto out;
+
+  /* d's inputs become these */
+  feats_free(d->feats, d->n_feats);
+  for (int i = 0; d->feat_names && i < d->n_feats; i++) free(d->feat_names[i]);
+  free(d->feat_names);
+  d->feats = in.f;
+  d->n_feats = nf;
+  d->feat_names = rt_xmalloc(sizeof(char *) * (size_t)(nf + 1));
+  for (int i = 0; i < nf; i++) d->feat_names[i] = rt_xstrdup(in.f[i].name);
+  in.f = NULL;
+  in.n = 0;
+  d->rows_dropped += x->dropped;
+out:
+  free(val);
+  for (int i = 0; gcodes && i < gcap; i++) free(gcodes[i]);
+  free(gcodes);
+  feats_free(in.f, in.n);
+  return ok ? 0 : -1;
+}
+
+/* ---- predict and eval ------------------------------------------------------------- */
+
+/* Shows at most 60 bytes of a cell in a message. */
+static const char *short_cell(const char *s, char buf[72]) {
+  size_t n = strlen(s);
+  if (n <= 60) return s;
+  memcpy(buf, s, 60);
+  strcpy(buf + 60, "...");
+  return buf;
+}
+
+/* Reads csv through the frozen rules and inputs: each needed cell is
+ * checked, filled by its frozen rule when missing, categories turned into
+ * onehot codes as they are read (an unseen one is an error at its cell under
+ * unseen = error); then every input is evaluated over all rows with the
+ * frozen statistics. */
+int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
+                   char *const *classes, int n_classes, bool with_label, RtSplit *out) {
+  memset(out, 0, sizeof *out);
+  RtCsvOpts opts = {frozen->csv_delim, frozen->csv_quote, frozen->csv_no_header, false};
+  RtCsv *c = rt_csv_open_opts(csv_path, &opts);
+  const char *path = strcmp(csv_path, "-") ? csv_path : "<stdin>";
+  if (!c) return -1;
+  int nf = frozen->n_feats, ncols = rt_csv_ncols(c);
+  const RtFeature *fe = frozen->feats;
+  XCol *cols = rt_xmalloc(sizeof(XCol) * (size_t)(ncols + 1));
+  int *gcol = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));   /* onehot group start: its column */
+  int **gcodes = rt_xmalloc(sizeof(int *) * (size_t)(nf + 1));
+  int64_t *line = NULL;
+  double *val = NULL, **colv = NULL;
+  bool ok = true;
+  /* plain features (a model file can mix them in) run as programs too */
+  RtXop **lprog = rt_xmalloc(sizeof(RtXop *) * (size_t)(nf + 1));
+  int *ln = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));
+  for (int i = 0; i < nf; i++)
+    if (fe[i].onehot == RT_OH_NONE && !fe[i].prog) lprog[i] = legacy_prog(&fe[i], &ln[i]);
+  for (int i = 0; i < nf; i++) {
+    gcol[i] = -1;
+    const RtFeature *f = &fe[i];
+    RtXop *prog = f->prog ? f->prog : lprog[i];
+    int n_prog = f->prog ? f->n_prog : ln[i];
+    if (f->onehot != RT_OH_NONE) {
+      int j = find_col(c, f->column);
+      if (j >= 0) cols[j].cat = true;
+      if (j < 0 && f->cat_index == 0) {
+        rt_diag(RT_ERROR, rt_loc_file(path), "missing column '%s': the model's feature '%s' reads it",
+                f->column, f->name);
+        ok = false;
+      }
+      if (f->cat_index == 0) gcol[i] = j;
+      continue;
+    }
+    for (int k = 0; k < n_prog; k++) {
+      if (prog[k].op != RT_XOP_COL) continue;
+      int j = find_col(c, prog[k].column);
+      if (j >= 0) {
+        cols[j].num = true;
+        continue;
+      }
+      rt_diag(RT_ERROR, rt_loc_file(path), "missing column '%s': the model's feature '%s' reads it",
+              prog[k].column, f->name);
+      ok = false;
+    }
+  }
+  for (int j = 0; j < ncols; j++)
+    if (cols[j].num || cols[j].cat) cols[j].rule = rt_xform_rule(frozen, rt_csv_name(c, j));
+  int label_col = -1;
+  if (with_label) {
+    label_col = frozen->label ? find_col(c, frozen->label) : -1;
+    if (label_col < 0) {
+      rt_diag(RT_ERROR, rt_loc_file(path), "missing label column '%s'",
+              frozen->label ? frozen->label : "?");
+      ok = false;
+    }
+  }
+  int64_t n = 0, cap = 0;
+  char sbuf[72];
+  int r = 0;
+  while (ok && (r = rt_csv_next(c)) > 0) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 1024;
+      line = rt_xrealloc(line, sizeof(int64_t) * (size_t)cap);
+      if (with_label) out->y = rt_xrealloc(out->y, sizeof(float) * (size_t)cap);
+      for (int j = 0; j < ncols; j++)
+        if (cols[j].num) cols[j].v = rt_xrealloc(cols[j].v, sizeof(double) * (size_t)cap);
+      for (int i = 0; i < nf; i++)
+        if (gcol[i] >= 0) gcodes[i] = rt_xrealloc(gcodes[i], sizeof(int) * (size_t)cap);
+    }
+    line[n] = rt_csv_loc(c, 0).line;
+    for (int j = 0; j < ncols && ok; j++) {
+      XCol *col = &cols[j];
+      if (!col->num && !col->cat) continue;
+      size_t len;
+      const char *s = rt_csv_field(c, j, &len);
+      const RtMissing *m = col->rule;
+      double v = NAN;
+      const char *cat = s;
+      if (is_missing(frozen, s, len)) {
+        if (!m || m->kind == RT_MISS_DROP_ROW || (m->kind == RT_MISS_FFILL && !col->has_prev)) {
+          rt_diag(RT_ERROR, rt_csv_loc(c, j), "missing value in column '%s'", rt_csv_name(c, j));
+          if (m && m->kind == RT_MISS_DROP_ROW)
+            rt_note(rt_loc_file(path), "training dropped such rows ('drop_row'); a prediction needs a value");
+          else if (m)
+            rt_note(rt_loc_file(path), "'ffill' needs a row above with a value");
+          ok = false;
+          break;
+        }
+        if (m->kind == RT_MISS_FFILL) {
+          v = col->prev;
+          cat = NULL;   /* the codes of the row above */
+        } else {
+          v = m->num;
+          cat = m->str ? m->str : "";
+        }
+      } else if (col->num) {
+        float f;
+        if (!rt_parse_float(s, len, &f)) {
+          rt_diag(RT_ERROR, rt_csv_loc(c, j), "expected a number in column '%s', found '%s'",
+                  rt_csv_name(c, j), short_cell(s, sbuf));
+          ok = false;
+          break;
+        }
+        v = strtod(s, NULL);
+      }
+      if (col->num) col->v[n] = col->prev = v;
+      col->has_prev = true;
+      for (int i = 0; col->cat && i < nf; i++) {
+        if (gcol[i] != j) continue;
+        int code = cat ? onehot_code(&fe[i], cat) : gcodes[i][n - 1];
+        if (code == fe[i].n_cats && fe[i].onehot == RT_OH_ERROR) {
+          rt_diag(RT_ERROR, rt_csv_loc(c, j), "category '%s' of column '%s' is not one the model was trained on",
+                  short_cell(cat, sbuf), rt_csv_name(c, j));
+          rt_note(rt_loc_file(path), "the feature says onehot(%s, unseen = error)", fe[i].column);
+          ok = false;
+          break;
+        }
+        gcodes[i][n] = code;
+      }
+    }
+    if (ok && with_label) {
+      size_t len;
+      const char *s = rt_csv_field(c, label_col, &len);
+      int k = -1;
+      if (task == RT_TASK_REGRESSION) {
+        if (rt_parse_float(s, len, &out->y[n])) k = 0;
+      } else if (frozen->n_label_map > 0) {
+        for (int m = 0; m < frozen->n_label_map && k < 0; m++)
+          if (!strcmp(frozen->label_keys[m], s)) k = (int)frozen->label_vals[m];
+      } else {
+        for (int m = 0; m < n_classes && k < 0; m++)
+          if (!strcmp(classes[m], s)) k = m;
+      }
+      if (k < 0) {
+        rt_diag(RT_ERROR, rt_csv_loc(c, label_col),
+                task == RT_TASK_REGRESSION ? "expected a number in label column '%s', found '%s'"
+                                           : "label column '%s' has '%s', not one of the model's classes",
+                frozen->label, short_cell(s, sbuf));
+        ok = false;
+      } else if (task != RT_TASK_REGRESSION) {
+        out->y[n] = (float)k;
+      }
+    }
+    if (ok) n++;
+  }
+  if (r < 0) ok = false;
+  if (ok) {
+    out->x = rt_xmalloc(sizeof(float) * (size_t)(n * nf + 1));
+    val = rt_xmalloc(sizeof(double) * (size_t)(n + 1));
+    int colv_cap = 0;
+    for (int i = 0; i < nf && ok; i++) {
+      const RtFeature *f = &fe[i];
+      if (f->onehot != RT_OH_NONE) {
+        const int *codes = gcodes[i - f->cat_index];
+        for (int64_t q = 0; q < n; q++) val[q] = onehot_value(f, codes[q]);
+      } else {
+        RtXop *prog = f->prog ? f->prog : lprog[i];
+        int n_prog = f->prog ? f->n_prog : ln[i];
+        if (n_prog > colv_cap) {
+          colv_cap = n_prog;
+          colv = rt_xrealloc(colv, sizeof(double *) * (size_t)colv_cap);
+        }
+        for (int k = 0; k < n_prog; k++)
+          colv[k] = prog[k].op == RT_XOP_COL ? cols[find_col(c, prog[k].column)].v : NULL;
+        eval_prog(prog, n_prog, colv, n, NULL, 0, val);
+      }
+      for (int64_t q = 0; q < n; q++) {
+        if (!(fabs(val[q]) <= FLT_MAX)) {
+          rt_diag(RT_ERROR, row_loc(path, line[q]),
+                  "feature '%s' is %g in this row: not a finite 32-bit number", f->name, val[q]);
+          ok = false;
+          break;
+        }
+        out->x[q * nf + i] = (float)val[q];
+      }
+    }
+  }
+  for (int j = 0; j < ncols; j++) free(cols[j].v);
+  for (int i = 0; i < nf; i++) {
+    free(gcodes[i]);
+    if (lprog[i]) prog_free(lprog[i], 2);
+  }
+  free(lprog);
+  free(ln);
+  free(cols);
+  free(gcol);
+  free(gcodes);
+  free(line);
+  free(val);
+  free(colv);
+  rt_csv_close(c);
+  if (!ok) {
+    rt_split_free(out);
+    return -1;
+  }
+  out->n = n;
+  return 0;
+}
+
+/* ---- frozen form ---------------------------------------------------------------- */
+
+static RtMissing *rules_copy(const RtMissing *m, int n) {
+  if (n <= 0) return NULL;
+  RtMissing *o = rt_xmalloc(sizeof(RtMissing) * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    o[i] = m[i];
+    o[i].column = rt_xstrdup(m[i].column);
+    o[i].str = rt_xstrdup(m[i].str);
+    o[i].loc = (RtLoc){0};
+  }
+  return o;
+}
+
+void rt_xform_freeze(RtDataSpec *dst, const RtDataSpec *src, const RtData *d) {
+  const RtFeature *sf = d ? d->feats : src->feats;
+  for (int i = 0; sf && i < dst->n_feats; i++) {
+    RtFeature *f = &dst->feats[i];
+    f->onehot = sf[i].onehot;
+    f->cat = rt_xstrdup(sf[i].cat);
+    f->cat_index = sf[i].cat_index;
+    f->n_cats = sf[i].n_cats;
+    if (sf[i].prog) {
+      f->prog = prog_copy(sf[i].prog, sf[i].n_prog, sf[i].column);
+      f->n_prog = sf[i].n_prog;
+    }
+  }
+  dst->drop_dups = src->drop_dups;
+  if (d && d->fills) {
+    dst->missing = rules_copy(d->fills, d->n_fills);
+    dst->n_missing = d->n_fills;
+  } else if (!d) {
+    dst->missing = rules_copy(src->missing, src->n_missing);
+    dst->n_missing = dst->missing ? src->n_missing : 0;
+  }
+}
+
+void rt_xform_spec_free(RtDataSpec *s) {
+  for (int i = 0; s->feats && i < s->n_feats; i++) {
+    free(s->feats[i].cat);
+    prog_free(s->feats[i].prog, s->feats[i].n_prog);
+    s->feats[i].cat = NULL;
+    s->feats[i].prog = NULL;
+  }
+  for (int i = 0; s->missing && i < s->n_missing; i++) {
+    free(s->missing[i].column);
+    free(s->missing[i].str);
+  }
+  free(s->missing);
+  s->missing = NULL;
+  s->n_missing = 0;
+}
+
+/* The blob: little-endian, strings as u32 length + bytes (0xffffffff none).
+ *   u32 n_feats, then per input: u8 onehot, str cat, u32 cat_index, u32 n_cats,
+ *     u32 n_prog, per op: u8 op, str column, f64 a, f64 b, u32 n_edges, f64 edges...
+ *   u8 drop_dups, u32 n_missing, per rule: str column, u8 kind, u8 is_str,
+ *     f64 num, str str */
+typedef struct Out {
+  unsigned char *p;
+  size_t len, cap;
+} Out;
+
+static void out_put(Out *o, const void *p, size_t n) {
+  if (o->len + n > o->cap) {
+    o->cap = (o->len + n) * 2 + 256;
+    o->p = rt_xrealloc(o->p, o->cap);
+  }
+  memcpy(o->p + o->len, p, n);
+  o->len += n;
+}
+
+static void out_u32(Out *o, uint32_t v) {
+  unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                        (unsigned char)(v >> 24)};
+  out_put(o, b, 4);
+}
+
+static void out_u8(Out *o, unsigned v) {
+  unsigned char b = (unsigned char)v;
+  out_put(o, &b, 1);
+}
+
+static void out_f64(Out *o, double d) {
+  uint64_t u;
+  memcpy(&u, &d, 8);
+  out_u32(o, (uint32_t)u);
+  out_u32(o, (uint32_t)(u >> 32));
+}
+
+static void out_str(Out *o, const char *s) {
+  if (!s) {
+    out_u32(o, 0xffffffffu);
+    return;
+  }
+  out_u32(o, (uint32_t)strlen(s));
+  out_put(o, s, strlen(s));
+}
+
+unsigned char *rt_xform_encode(const RtDataSpec *s, size_t *len) {
+  Out o = {0};
+  out_u32(&o, (uint32_t)(s->feats ? s->n_feats : 0));
+  for (int i = 0; s->feats && i < s->n_feats; i++) {
+    const RtFeature *f = &s->feats[i];
+    out_u8(&o, f->onehot);
+    out_str(&o, f->cat);
+    out_u32(&o, (uint32_t)f->cat_index);
+    out_u32(&o, (uint32_t)f->n_cats);
+    out_u32(&o, (uint32_t)(f->prog ? f->n_prog : 0));
+    for (int k = 0; f->prog && k < f->n_prog; k++) {
+      const RtXop *p = &f->prog[k];
+      out_u8(&o, p->op);
+      out_str(&o, p->column);
+      out_f64(&o, p->a);
+      out_f64(&o, p->b);
+      out_u32(&o, (uint32_t)(p->edges ? p->n_edges : 0));
+      for (int e = 0; p->edges && e < p->n_edges; e++) out_f64(&o, p->edges[e]);
+    }
+  }
+  out_u8(&o, s->drop_dups);
+  out_u32(&o, (uint32_t)(s->missing ? s->n_missing : 0));
+  for (int i = 0; s->missing && i < s->n_missing; i++) {
+    const RtMissing *m = &s->missing[i];
+    out_str(&o, m->column);
+    out_u8(&o, m->kind);
+    out_u8(&o, m->is_str);
+    out_f64(&o, m->num);
+    out_str(&o, m->str);
+  }
+  *len = o.len;
+  if (!o.p) o.p = rt_xmalloc(1);
+  return o.p;
+}
+
+/* A cursor over the blob; the first failure sticks and names the field. */
+typedef struct In {
+  const unsigned char *p;
+  size_t len, at;
+  const char *bad;
+} In;
+
+static bool in_take(In *r, size_t n, const char *what) {
+  if (r->bad) return false;
+  if (n > r->len - r->at) {
+    r->bad = what;
+    return false;
+  }
+  return true;
+}
+
+static uint32_t in_u32(In *r, const char *what) {
+  if (!in_take(r, 4, what)) return 0;
+  const unsigned char *b = r->p + r->at;
+  r->at += 4;
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static unsigned in_u8(In *r, const char *what, unsigned max) {
+  if (!in_take(r, 1, what)) return 0;
+  unsigned v = r->p[r->at++];
+  if (v > max) r->bad = what;
+  return v > max ? 0 : v;
+}
+
+static double in_f64(In *r, const char *what) {
+  uint64_t lo = in_u32(r, what), hi = in_u32(r, what);
+  uint64_t u = lo | hi << 32;
+  double d;
+  memcpy(&d, &u, 8);
+  return d;
+}
+
+static char *in_str(In *r, const char *what) {
+  uint32_t n = in_u32(r, what);
+  if (r->bad || n == 0xffffffffu) return NULL;
+  if (!in_take(r, n, what)) return NULL;
+  if (memchr(r->p + r->at, 0, n)) {
+    r->bad = what;
+    return NULL;
+  }
+  char *s = rt_xmalloc((size_t)n + 1);
+  memcpy(s, r->p + r->at, n);
+  r->at += n;
+  return s;
+}
+
+/* A count of items of at least `each` bytes, bounded by what is left. */
+static uint32_t in_count(In *r, size_t each, const char *what) {
+  uint32_t n = in_u32(r, what);
+  if (!r->bad && (size_t)n > (r->len - r->at) / each) {
+    r->bad = what;
+    return 0;
+  }
+  return n;
+}
+
+/* Everything eval_prog and onehot_code assume: programs leave exactly one
+ * value without underflow, COL ops name a column, edges increase, clip
+ * bounds are ordered; onehot groups are whole and sorted. */
+static const char *check_inputs(const RtDataSpec *s) {
+  for (int i = 0; i < s->n_feats; i++) {
+    const RtFeature *f = &s->feats[i];
+    if (f->onehot != RT_OH_NONE) {
+      if (f->n_cats > s->n_feats) return "onehot group";
+      int width = f->n_cats + (f->onehot == RT_OH_OTHER);
+      if (f->prog || f->n_cats < 1 || f->cat_index < 0 || f->cat_index >= width ||
+          i - f->cat_index < 0 || i - f->cat_index + width > s->n_feats)
+        return "onehot group";
+      const RtFeature *g = &s->feats[i - f->cat_index];
+      for (int k = 0; k < width; k++) {
+        const RtFeature *h = &g[k];
+        if (h->onehot != f->onehot || h->n_cats != f->n_cats || h->cat_index != k ||
+            (k < f->n_cats) != (h->cat != NULL) || !h->column || strcmp(h->column, f->column))
+          return "onehot group";
+        if (k > 0 && k < f->n_cats && strcmp(g[k - 1].cat, h->cat) >= 0) return "onehot categories";
+      }
+      continue;
+    }
+    if (f->cat) return "feature program";
+    if (!f->prog) continue;   /* a plain `xform` of `column` */
+    if (f->n_prog < 1) return "feature program";
+    int depth = 0;
+    for (int k = 0; k < f->n_prog; k++) {
+      const RtXop *p = &f->prog[k];
+      int pops = op_pops(p->op);
+      if (depth < pops) return "feature program";
+      depth += 1 - pops;
+      if (p->op == RT_XOP_COL && !p->column) return "feature program";
+      if (p->op == RT_XOP_BUCKETIZE) {
+        if (p->n_edges < 1) return "bucket edges";
+        for (int e = 1; e < p->n_edges; e++)
+          if (!(p->edges[e - 1] < p->edges[e])) return "bucket edges";
+      }
+    }
+    if (depth != 1) return "feature program";
+  }
+  return NULL;
+}
+
+const char *rt_xform_decode(RtDataSpec *s, const unsigned char *p, size_t len) {
+  In r = {p, len, 0, NULL};
+  uint32_t nf = in_u32(&r, "transforms");
+  if (!r.bad && (int64_t)nf != (int64_t)(s->feats ? s->n_feats : 0)) return "transforms";
+  for (uint32_t i = 0; i < nf && !r.bad; i++) {
+    RtFeature *f = &s->feats[i];
+    f->onehot = (RtOnehot)in_u8(&r, "onehot", RT_OH_OTHER);
+    f->cat = in_str(&r, "onehot category");
+    f->cat_index = (int)in_u32(&r, "onehot group");
+    f->n_cats = (int)in_u32(&r, "onehot group");
+    if (!r.bad && (f->cat_index < 0 || f->n_cats < 0)) r.bad = "onehot group";
+    uint32_t np = in_count(&r, 1 + 4 + 16 + 4, "feature program");
+    if (np == 0 || r.bad) continue;
+    f->prog = rt_xmalloc(sizeof(RtXop) * np);
+    f->n_prog = (int)np;
+    for (uint32_t k = 0; k < np && !r.bad; k++) {
+      RtXop *o = &f->prog[k];
+      o->op = (RtXopKind)in_u8(&r, "feature program", RT_XOP_LAST);
+      o->column = in_str(&r, "feature program");
+      o->a = in_f64(&r, "feature program");
+      o->b = in_f64(&r, "feature program");
+      uint32_t ne = in_count(&r, 8, "bucket edges");
+      if (ne && !r.bad) {
+        o->edges = rt_xmalloc(sizeof(double) * ne);
+        o->n_edges = (int)ne;
+        for (uint32_t e = 0; e < ne; e++) o->edges[e] = in_f64(&r, "bucket edges");
+      }
+    }
+  }
+  s->drop_dups = in_u8(&r, "cleaning", 1);
+  uint32_t nm = in_count(&r, 4 + 1 + 1 + 8 + 4, "missing rules");
+  if (nm && !r.bad) {
+    s->missing = rt_xmalloc(sizeof(RtMissing) * nm);
+    s->n_missing = (int)nm;
+  }
+  for (uint32_t i = 0; i < nm && !r.bad; i++) {
+    RtMissing *m = &s->missing[i];
+    m->column = in_str(&r, "missing rules");
+    m->kind = (RtMissKind)in_u8(&r, "missing rules", RT_MISS_VALUE);
+    m->is_str = in_u8(&r, "missing rules", 1);
+    m->num = in_f64(&r, "missing rules");
+    m->str = in_str(&r, "missing rules");
+    if (!r.bad && !m->column) r.bad = "missing rules";
+  }
+  if (!r.bad && r.at != r.len) r.bad = "transforms length";
+  if (!r.bad) r.bad = check_inputs(s);
+  return r.bad;
+}
