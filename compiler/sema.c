@@ -985,8 +985,8 @@ static bool want_num(Ctx *c, Scope *s, Ast *e, const char *what, double lo, bool
   bool ok = (lo_incl ? v.num >= lo : v.num > lo) && (hi_incl ? v.num <= hi : v.num < hi);
   if (!ok) {
     char range[96];
-    if (isinf(hi)) snprintf(range, sizeof range, "%s %g", lo_incl ? ">=" : ">", lo);
-    else snprintf(range, sizeof range, "in %c%g, %g%c", lo_incl ? '[' : '(', lo, hi,
+    if (isinf(hi)) snprintf(range, sizeof range, "%s %.15g", lo_incl ? ">=" : ">", lo);
+    else snprintf(range, sizeof range, "in %c%.15g, %.15g%c", lo_incl ? '[' : '(', lo, hi,
                   hi_incl ? ']' : ')');
     return val_error(c, e, v, "expected %s %s, found '%s'", what, range, node_text(c, v.src ? v.src : e));
   }
@@ -2642,7 +2642,7 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
           else cfg->seed = (uint64_t)x;
         }
       } else if (want_num(c, &s, it[0], k == TR_EPOCHS ? "'epochs'" : "'batch'", 1, true,
-                          INFINITY, false, true, &x)) {
+                          k == TR_EPOCHS ? INFINITY : 1048576, true, true, &x)) {
         if (x > 1e8) {
           diag_error(it[0]->span, "'%s' is too large, found '%s'", st->name, node_text(c, it[0]));
           break;
