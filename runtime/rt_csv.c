@@ -603,8 +603,8 @@ bool rt_parse_float(const char *s, size_t n, float *out) {
   /* digits accumulate with wrap-around; past 19 of them m is not exact and
    * strtod decides (leading zeros count, so such inputs take the slow path) */
   uint64_t m = 0;
-  unsigned dg;
   size_t d0 = i;
+  unsigned dg;
   while (i < n && (dg = (unsigned)(unsigned char)s[i] - '0') < 10) m = m * 10 + dg, i++;
   int ndig = (int)(i - d0), exp10 = 0;
   if (i < n && s[i] == '.') {

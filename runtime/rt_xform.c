@@ -33,17 +33,74 @@ static int find_col(RtCsv *c, const char *name) {
   return -1;
 }
 
-/* A number cell as a double (the float check is rt_data.c's: this only
- * reads the value); NaN when it is not one. */
+/* Clinger's fast path: [-]digits[.digits] with at most 15 significant digits
+ * is an exact integer divided by an exact power of ten, so one correctly
+ * rounded division gives strtod's answer. False for anything else. */
+static bool fast_double(const char *s, size_t len, double *out) {
+  static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                               1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  size_t i = 0;
+  bool neg = false;
+  if (i < len && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  uint64_t m = 0;
+  int digits = 0, frac = 0;
+  bool dot = false, any = false;
+  for (; i < len; i++) {
+    char ch = s[i];
+    if (ch >= '0' && ch <= '9') {
+      any = true;
+      if (m == 0 && ch == '0' && !dot) continue;   /* leading zeros */
+      if (++digits > 15) return false;
+      m = m * 10 + (uint64_t)(ch - '0');
+      frac += dot;
+    } else if (ch == '.' && !dot) {
+      dot = true;
+    } else {
+      return false;
+    }
+  }
+  if (!any) return false;
+  double v = (double)m / p10[frac];
+  *out = neg ? -v : v;
+  return true;
+}
+
+/* A number cell as a double, a boolean as 1/0 (the checks are rt_data.c's:
+ * this only reads the value); NaN for anything else. */
 static double cell_num(const char *s, size_t len) {
   float f;
+  double d;
+  if (fast_double(s, len, &d)) return d;
   if (rt_parse_float(s, len, &f)) return strtod(s, NULL);
+  if (rt_parse_bool(s, len, &f)) return f;
   return NAN;
 }
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
+}
+
+/* The k-th smallest of v[0..n) (no NaN), reordering v: Hoare's selection. */
+static double select_kth(double *v, int64_t n, int64_t k) {
+  int64_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    double pivot = v[lo + (hi - lo) / 2];
+    int64_t i = lo, j = hi;
+    while (i <= j) {
+      while (v[i] < pivot) i++;
+      while (v[j] > pivot) j--;
+      if (i <= j) {
+        double t = v[i];
+        v[i++] = v[j];
+        v[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return v[k];
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -412,7 +469,7 @@ int64_t rt_xload_dropped(const RtXload *x) { return x->dropped; }
 
 /* The current record's used cells as one key; true when an earlier kept row
  * had the very same bytes. */
-static bool dup_seen(RtXload *x, RtCsv *c, uint64_t *hash) {
+static bool dup_seen(RtXload *x, RtCsv *c, uint64_t *hash, size_t *keylen) {
   size_t len = 0;
   for (int j = 0; j < x->ncols; j++) {
     if (!x->col[j].use) continue;
@@ -429,6 +486,7 @@ static bool dup_seen(RtXload *x, RtCsv *c, uint64_t *hash) {
   }
   uint64_t h = rt_fnv1a(x->kbuf, len, RT_FNV_INIT);
   *hash = h;
+  *keylen = len;
   if (!x->nkslot) return false;
   for (size_t k = (size_t)h & (x->nkslot - 1); x->kslot[k]; k = (k + 1) & (x->nkslot - 1)) {
     int64_t r = x->kslot[k] - 1;
@@ -486,18 +544,10 @@ static void grow_rows(RtXload *x, int64_t n) {
 int rt_xload_row(RtXload *x, RtCsv *c, int64_t n) {
   const RtDataSpec *spec = x->spec;
   uint64_t h = 0;
-  if (spec->drop_dups && dup_seen(x, c, &h)) {
+  size_t keylen = 0;   /* dup_seen leaves the row's key in kbuf */
+  if (spec->drop_dups && dup_seen(x, c, &h, &keylen)) {
     x->dropped++;
     return 0;
-  }
-  size_t keylen = 0;
-  if (spec->drop_dups) {   /* dup_seen left the key in kbuf; its length: */
-    for (int j = 0; j < x->ncols; j++)
-      if (x->col[j].use) {
-        size_t len;
-        rt_csv_field(c, j, &len);
-        keylen += 4 + len;
-      }
   }
   for (int j = 0; j < x->ncols; j++) {
     XCol *col = &x->col[j];
@@ -609,11 +659,12 @@ static bool fit_fill(XCol *col, RtMissing *m, const char *name, const int64_t *f
       double s = 0;
       for (int64_t i = 0; i < k; i++) s += v[i];
       m->num = s / (double)k;
+    } else if (m->kind == RT_MISS_MEDIAN) {
+      double hi = select_kth(v, k, k / 2);
+      m->num = k % 2 ? hi : (select_kth(v, k / 2, k / 2 - 1) + hi) / 2;
     } else {
       qsort(v, (size_t)k, sizeof(double), cmp_double);
-      if (m->kind == RT_MISS_MEDIAN) {
-        m->num = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-      } else {   /* the most frequent value; the smallest on a tie */
+      {   /* the most frequent value; the smallest on a tie */
         int64_t best = 0, run = 0;
         for (int64_t i = 0; i < k; i++) {
           run = i > 0 && v[i] == v[i - 1] ? run + 1 : 1;
@@ -725,9 +776,17 @@ static bool onehot_fit(Inputs *in, const RtFeature *f, XCol *col, const int64_t 
     codes[r] = id >= 0 ? code_of[id] : k;
     if (id >= 0 && codes[r] == k && f->onehot == RT_OH_ERROR && ok) {
       RtLoc at = col->cats.first[id];
-      if (!at.file) at = rt_loc_file(spec->csv_path);
-      rt_diag(RT_ERROR, at, "category '%s' of column '%s' is not in the train split",
-              col->cats.names[id], f->column);
+      if (!at.file && col->rule) {   /* no cell has it: the `missing` rule's fill */
+        rt_diag(RT_ERROR, col->rule->loc,
+                "the fill '%s' of column '%s' is not a category of the train split",
+                col->cats.names[id], f->column);
+        rt_note(rt_loc_file(spec->csv_path), "only val or test rows had missing '%s' cells",
+                f->column);
+      } else {
+        if (!at.file) at = rt_loc_file(spec->csv_path);
+        rt_diag(RT_ERROR, at, "category '%s' of column '%s' is not in the train split",
+                col->cats.names[id], f->column);
+      }
       rt_note(f->loc, "onehot(%s, unseen = error) refuses categories train did not have; "
               "'unseen = zero' or 'unseen = other' accept them", f->column);
       ok = false;
@@ -748,7 +807,8 @@ static bool put_input(RtData *d, int i, int nf, const double *val, const int64_t
       double v = val[row];
       if (!(fabs(v) <= FLT_MAX)) {   /* NaN, infinite, or past a float */
         rt_diag(RT_ERROR, row_loc(x->path, x->line[row]),
-                "feature '%s' is %g in this row: not a finite 32-bit number", f->name, v);
+                "feature '%s' is %g in this row: not a finite 32-bit number", f->name,
+                isnan(v) ? NAN : v);
         rt_note(f->loc, "computed here");
         return false;
       }
@@ -1031,14 +1091,13 @@ int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
           cat = m->str ? m->str : "";
         }
       } else if (col->num) {
-        float f;
-        if (!rt_parse_float(s, len, &f)) {
+        v = cell_num(s, len);
+        if (isnan(v)) {
           rt_diag(RT_ERROR, rt_csv_loc(c, j), "expected a number in column '%s', found '%s'",
                   rt_csv_name(c, j), short_cell(s, sbuf));
           ok = false;
           break;
         }
-        v = strtod(s, NULL);
       }
       if (col->num) col->v[n] = col->prev = v;
       col->has_prev = true;
@@ -1104,7 +1163,8 @@ int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
       for (int64_t q = 0; q < n; q++) {
         if (!(fabs(val[q]) <= FLT_MAX)) {
           rt_diag(RT_ERROR, row_loc(path, line[q]),
-                  "feature '%s' is %g in this row: not a finite 32-bit number", f->name, val[q]);
+                  "feature '%s' is %g in this row: not a finite 32-bit number", f->name,
+                  isnan(val[q]) ? NAN : val[q]);
           ok = false;
           break;
         }

@@ -111,6 +111,47 @@ static void corrupt_blob(const char *path, size_t blob_len) {
          refused, loaded);
 }
 
+/* A model file of format 1.0 (before transforms): the 1.1 file without its
+ * trailing blob, header patched. It must load, with plain features. */
+static void old_minor(const char *path, const char *dir) {
+  RtFeature f = {.name = "x", .column = "x", .xform = RT_XF_STANDARDIZE, .mean = 2, .std = 4};
+  RtDataSpec spec = {.name = "d", .csv_path = "d.csv", .feats = &f, .n_feats = 1, .label = "y"};
+  RtModelDesc desc = {.name = "m", .n_in = 1, .n_layers = 1, .layers = {{1, RT_ACT_IDENTITY}},
+                      .loss = RT_LOSS_MSE, .task = RT_TASK_REGRESSION};
+  float params[2] = {0.5f, 0.25f};
+  RtModel *m = rt_model_new(&desc, &spec, 0, NULL, params, 2, "0", "{}");
+  CHECK(m && rt_model_save(path, m) == 0, "save");
+  size_t blob_len;
+  unsigned char *blob = rt_xform_encode(m->data, &blob_len);
+  free(blob);
+  rt_model_free(m);
+  static unsigned char buf[1 << 16];
+  FILE *fp = fopen(path, "rb");
+  size_t n = fp ? fread(buf, 1, sizeof buf, fp) : 0;
+  if (fp) fclose(fp);
+  CHECK(n > 32 + 4 + blob_len && buf[10] == 1, "a 1.1 file of %zu bytes", n);
+  if (n <= 32 + 4 + blob_len) return;
+  n -= 4 + blob_len;
+  buf[10] = 0, buf[11] = 0;   /* minor 0 */
+  uint64_t plen = n - 32;
+  for (int i = 0; i < 8; i++) buf[16 + i] = (unsigned char)(plen >> (8 * i));
+  uint64_t sum = rt_fnv1a(buf + 32, plen, rt_fnv1a(buf, 24, RT_FNV_INIT));
+  for (int i = 0; i < 8; i++) buf[24 + i] = (unsigned char)(sum >> (8 * i));
+  char old[600];
+  snprintf(old, sizeof old, "%s/old.mlxm", dir);
+  fp = fopen(old, "wb");
+  fwrite(buf, 1, n, fp);
+  fclose(fp);
+  RtModel *back = rt_model_load(old);
+  rt_diag_flush();
+  CHECK(back && back->data->n_feats == 1 && back->data->feats[0].std == 4 &&
+            !back->data->feats[0].prog && !rt_xform_active(back->data),
+        "a 1.0 model file does not load as plain features");
+  rt_model_free(back);
+  unlink(old);
+  unlink(path);
+}
+
 static char *read_all(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
@@ -203,6 +244,8 @@ int main(void) {
     corrupt_blob(path, blob_len + 4);
   }
   unlink(path);
+  snprintf(path, sizeof path, "%s/plain.mlxm", tmpl);
+  old_minor(path, tmpl);
   rmdir(tmpl);
   rt_model_free(back);
   rt_model_free(m);
