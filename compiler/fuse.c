@@ -273,6 +273,11 @@ static void fuse_layout(Fuser *f) {
     if (p->model->layers[l].units > maxu) maxu = p->model->layers[l].units;
   ks->scratch = off;
   off += maxu;
+  ks->grad_off = -1;
+  if (p->cfg && p->cfg->clip == RT_CLIP_NORM) {
+    ks->grad_off = off;
+    off += p->n_params;
+  }
   ks->n_work = off;
 }
 
@@ -284,7 +289,10 @@ KernelSet *fuse_build(Arena *a, Plan *p, bool with_grad) {
   ks->with_grad = with_grad;
   Fuser f = {.a = a, .p = p, .ks = ks};
   if (!fuse_list(&f, MODE_PREDICT, &ks->predict, &ks->npredict)) return NULL;
-  if (!fuse_list(&f, MODE_STEP, &ks->step, &ks->nstep)) return NULL;
+  /* clip norm needs every gradient before any update: the step runs the
+   * gradient kernels into work, and llvm_emit adds the norm and the update. */
+  bool unfused = p->cfg && p->cfg->clip == RT_CLIP_NORM;
+  if (!fuse_list(&f, unfused ? MODE_GRAD : MODE_STEP, &ks->step, &ks->nstep)) return NULL;
   if (with_grad && !fuse_list(&f, MODE_GRAD, &ks->grad, &ks->ngrad)) return NULL;
   fuse_layout(&f);
   return ks;
@@ -328,4 +336,7 @@ void fuse_dump(FILE *out, const KernelSet *ks) {
     if (p->t[t].buf == BUF_WORK)
       fprintf(out, "  %%%-6s @%lld\n", p->t[t].name, (long long)p->t[t].off);
   fprintf(out, "  scratch @%lld\n", (long long)ks->scratch);
+  if (ks->grad_off >= 0)
+    fprintf(out, "  gradient @%lld (clip norm: the step updates after the gradient kernels)\n",
+            (long long)ks->grad_off);
 }

@@ -97,18 +97,22 @@ void grad_build(Arena *a, Plan *p) {
     if (p->ops[i].phase == PH_OUT) continue;   /* predict only: not in the loss */
     if (!grad_op(a, p, i)) return;
   }
-  /* Optimizer state sits beside the parameters: velocity (sgd) or m then v
-   * (adam) at the parameter's offset, v shifted by n_params. */
+  /* Optimizer state sits beside the parameters: velocity (sgd), sum of
+   * squares (adagrad), m then v (adam, adamw), or the square average then the
+   * momentum buffer (rmsprop) at the parameter's offset, the second slot
+   * shifted by n_params. */
   int nt = p->nt;
   for (int t = 0; t < nt; t++) {
     if (p->t[t].buf != BUF_PARAM || p->t[t].grad < 0) continue;
     Tensor w = p->t[t];
     char nm[64];
-    snprintf(nm, sizeof nm, "%s%s", p->cfg->opt == RT_OPT_ADAM ? "m_" : "v_", w.name);
+    RtOpt opt = p->cfg->opt;
+    bool adam = opt == RT_OPT_ADAM || opt == RT_OPT_ADAMW;
+    snprintf(nm, sizeof nm, "%s%s", adam ? "m_" : opt == RT_OPT_SGD ? "v_" : "sq_", w.name);
     int s1 = plan_tensor(a, p, nm, w.rows, w.cols, false, BUF_STATE, w.off);
     int s2 = s1;
-    if (p->cfg->opt == RT_OPT_ADAM) {
-      snprintf(nm, sizeof nm, "v_%s", w.name);
+    if (plan_opt_slots(opt) == 2) {
+      snprintf(nm, sizeof nm, "%s%s", adam ? "v_" : "buf_", w.name);
       s2 = plan_tensor(a, p, nm, w.rows, w.cols, false, BUF_STATE, p->n_params + w.off);
     }
     plan_op(a, p, OP_PLAN_UPDATE, PH_UPD, p->cfg->opt, -1, 4,

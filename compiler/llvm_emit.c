@@ -469,42 +469,103 @@ static void emit_dense_bwd_x(Emit *e, const Kernel *k) {
   fn_end(e);
 }
 
-/* Hyperparameters as the element type, loaded once per kernel call. */
+/* Hyperparameters as the element type, loaded once per kernel call: the
+ * first seven fields of MlxHyper always, the later ones when the train uses
+ * them (the rest stay NULL). */
 typedef struct Hyper {
-  LLVMValueRef lr, mom, b1, b2, eps, bc1, bc2, one_b1, one_b2;
+  LLVMValueRef lr, mom, b1, b2, eps, bc1, bc2, pad, wd, rho, l1, l2, clip, one_b1, one_b2,
+      one_rho;
 } Hyper;
 
 static Hyper load_hyper(Emit *e, LLVMValueRef h) {
-  LLVMValueRef v[7];
-  for (int i = 0; i < 7; i++) {
+  const RtTrainCfg *cfg = e->p->cfg;
+  bool use[13] = {1, 1, 1, 1, 1, 1, 1, 0, cfg->opt == RT_OPT_ADAMW, cfg->opt == RT_OPT_RMSPROP,
+                  cfg->l1 != 0, cfg->l2 != 0, cfg->clip != RT_CLIP_NONE};
+  LLVMValueRef v[13] = {0};
+  for (int i = 0; i < 13; i++) {
+    if (!use[i]) continue;
     LLVMValueRef idx = LLVMConstInt(e->i64, (unsigned)i, 0);
     LLVMValueRef x = LLVMBuildLoad2(e->b, e->f32, LLVMBuildInBoundsGEP2(e->b, e->f32, h, &idx, 1, ""), "");
     v[i] = e->dt == DT_F32 ? x : LLVMBuildFPExt(e->b, x, e->T, "");
   }
-  Hyper H = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], NULL, NULL};
+  Hyper H = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12],
+             NULL, NULL, NULL};
   H.one_b1 = fsub(e, fc(e, 1), H.b1);
   H.one_b2 = fsub(e, fc(e, 1), H.b2);
+  if (H.rho) H.one_rho = fsub(e, fc(e, 1), H.rho);
   return H;
 }
 
-/* One parameter's optimizer step from its gradient g, in place:
- * sgd   v = momentum v + g;  w -= lr v
- * adam  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
- *       w -= lr (m / bc1) / (sqrt(v / bc2) + eps) */
+/* The gradient a weight (not a bias) is stepped with under l1/l2:
+ * g + l1 sign(w) + l2 w. Only the penalties the train asked for are emitted. */
+static LLVMValueRef reg_grad(Emit *e, const Hyper *H, LLVMValueRef wv, LLVMValueRef g) {
+  const RtTrainCfg *cfg = e->p->cfg;
+  if (cfg->l1 != 0) {
+    LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, wv, fc(e, 0), "");
+    LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, wv, fc(e, 0), "");
+    LLVMValueRef sg = LLVMBuildSelect(e->b, pos, fc(e, 1),
+                                      LLVMBuildSelect(e->b, neg, fc(e, -1), fc(e, 0), ""), "");
+    g = fadd(e, g, fmul(e, H->l1, sg));
+  }
+  if (cfg->l2 != 0) g = fadd(e, g, fmul(e, H->l2, wv));
+  return g;
+}
+
+/* One parameter's optimizer step from its gradient g, in place (PyTorch's
+ * formulas). With reg, l1/l2 (weights only) are added to g and clip value
+ * clamps it first; the clip norm path has done both already.
+ * sgd      v = momentum v + g;  w -= lr v  (nesterov: w -= lr (g + momentum v))
+ * adam     m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *          w -= lr (m / bc1) / (sqrt(v / bc2) + eps)
+ * adamw    w *= 1 - lr weight_decay (weights only), then adam
+ * adagrad  s += g^2;  w -= lr g / (sqrt(s) + eps)
+ * rmsprop  s = rho s + (1-rho) g^2;  b = momentum b + g / (sqrt(s) + eps);  w -= lr b */
 static void emit_update(Emit *e, RtOpt opt, const Hyper *H, LLVMValueRef w, LLVMValueRef s1,
-                        LLVMValueRef s2, LLVMValueRef idx, LLVMValueRef g) {
+                        LLVMValueRef s2, LLVMValueRef idx, LLVMValueRef g, bool weight,
+                        bool reg) {
+  const RtTrainCfg *cfg = e->p->cfg;
   LLVMValueRef wv = ld(e, w, idx);
-  if (opt == RT_OPT_ADAM) {
+  if (reg) {
+    if (weight) g = reg_grad(e, H, wv, g);
+    if (cfg->clip == RT_CLIP_VALUE)
+      g = fmax_(e, fmin_(e, g, H->clip), LLVMBuildFNeg(e->b, H->clip, ""));
+  }
+  switch (opt) {
+  case RT_OPT_ADAM:
+  case RT_OPT_ADAMW: {
+    if (opt == RT_OPT_ADAMW && weight)
+      wv = fmul(e, wv, fsub(e, fc(e, 1), fmul(e, H->lr, H->wd)));
     LLVMValueRef m = fadd(e, fmul(e, H->b1, ld(e, s1, idx)), fmul(e, H->one_b1, g));
     LLVMValueRef v = fadd(e, fmul(e, H->b2, ld(e, s2, idx)), fmul(e, H->one_b2, fmul(e, g, g)));
     st(e, m, s1, idx);
     st(e, v, s2, idx);
     LLVMValueRef den = fadd(e, fsqrt(e, fdiv(e, v, H->bc2)), H->eps);
     st(e, fsub(e, wv, fdiv(e, fmul(e, H->lr, fdiv(e, m, H->bc1)), den)), w, idx);
-  } else {
+    break;
+  }
+  case RT_OPT_ADAGRAD: {
+    LLVMValueRef sq = fadd(e, ld(e, s1, idx), fmul(e, g, g));
+    st(e, sq, s1, idx);
+    LLVMValueRef den = fadd(e, fsqrt(e, sq), H->eps);
+    st(e, fsub(e, wv, fdiv(e, fmul(e, H->lr, g), den)), w, idx);
+    break;
+  }
+  case RT_OPT_RMSPROP: {
+    LLVMValueRef sq = fadd(e, fmul(e, H->rho, ld(e, s1, idx)), fmul(e, H->one_rho, fmul(e, g, g)));
+    st(e, sq, s1, idx);
+    LLVMValueRef den = fadd(e, fsqrt(e, sq), H->eps);
+    LLVMValueRef bv = fadd(e, fmul(e, H->mom, ld(e, s2, idx)), fdiv(e, g, den));
+    st(e, bv, s2, idx);
+    st(e, fsub(e, wv, fmul(e, H->lr, bv)), w, idx);
+    break;
+  }
+  default: {
     LLVMValueRef v = fadd(e, fmul(e, H->mom, ld(e, s1, idx)), g);
     st(e, v, s1, idx);
-    st(e, fsub(e, wv, fmul(e, H->lr, v)), w, idx);
+    LLVMValueRef d = cfg->nesterov ? fadd(e, g, fmul(e, H->mom, v)) : v;
+    st(e, fsub(e, wv, fmul(e, H->lr, d)), w, idx);
+    break;
+  }
   }
 }
 
@@ -546,9 +607,9 @@ static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
   loop_close(e, &R);
   if (k->update) {
     LLVMValueRef wrow = gep(e, w, off), s1 = gep(e, sw1, off);
-    LLVMValueRef s2 = opt == RT_OPT_ADAM ? gep(e, sw2, off) : s1;
+    LLVMValueRef s2 = plan_opt_slots(opt) == 2 ? gep(e, sw2, off) : s1;
     j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "upd");
-    emit_update(e, opt, &H, wrow, s1, s2, j, ld(e, g, j));
+    emit_update(e, opt, &H, wrow, s1, s2, j, ld(e, g, j), true, true);
     loop_close(e, &J);
   }
   loop_close(e, &KL);
@@ -565,7 +626,8 @@ static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
   loop_close(e, &R);
   if (k->update) {
     j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "bupd");
-    emit_update(e, opt, &H, b, sb1, opt == RT_OPT_ADAM ? sb2 : sb1, j, ld(e, gbb, j));
+    emit_update(e, opt, &H, b, sb1, plan_opt_slots(opt) == 2 ? sb2 : sb1, j, ld(e, gbb, j),
+                false, true);
     loop_close(e, &J);
   }
   LLVMBuildRetVoid(e->b);
@@ -643,7 +705,7 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
       if (u->kind != OP_PLAN_UPDATE) continue;
       int base = u->in[0] == w ? 0 : 2;
       s[base] = tptr(e, B, u->in[2]);
-      if (p->cfg->opt == RT_OPT_ADAM) s[base + 1] = tptr(e, B, u->in[3]);
+      if (plan_opt_slots(p->cfg->opt) == 2) s[base + 1] = tptr(e, B, u->in[3]);
     }
     args[na++] = tptr(e, B, tn->in[0]);
     args[na++] = tptr(e, B, tn->in[1]);
@@ -687,6 +749,53 @@ static LLVMValueRef run_list(Emit *e, const Bases *B, Kernel **ks, int n, LLVMVa
   return loss;
 }
 
+/* clip norm: the gradient kernels have written the whole gradient to grad.
+ * Add the l1/l2 penalties to the weights' part, take the global L2 norm,
+ * scale by min(1, bound / (norm + 1e-6)) as PyTorch's clip_grad_norm_ does,
+ * then step every parameter. Costs the fusion: one more pass over memory. */
+static void emit_clip_norm_update(Emit *e, LLVMValueRef params, LLVMValueRef state,
+                                  LLVMValueRef grad, LLVMValueRef hyper) {
+  const Plan *p = e->p;
+  const RtModelDesc *m = p->model;
+  RtOpt opt = p->cfg->opt;
+  int64_t wo[RT_MAX_LAYERS], bo[RT_MAX_LAYERS];
+  rt_param_layout(m, wo, bo);
+  Hyper H = load_hyper(e, hyper);
+  LLVMValueRef ss = var(e, e->T, fc(e, 0), "sumsq");
+  Loop J;
+  for (int pass = 0; pass < 2; pass++) {
+    LLVMValueRef scale = NULL;
+    if (pass == 1) {
+      LLVMValueRef norm = fsqrt(e, get(e, ss));
+      LLVMValueRef coef = fdiv(e, H.clip, fadd(e, norm, fc(e, 1e-6)));
+      scale = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, coef, fc(e, 1), ""), coef,
+                              fc(e, 1), "scale");
+    }
+    int in = m->n_in;
+    for (int l = 0; l < m->n_layers; l++) {
+      int u = m->layers[l].units;
+      for (int part = 0; part < 2; part++) {
+        bool weight = part == 0;
+        int64_t off = weight ? wo[l] : bo[l], len = weight ? (int64_t)in * u : u;
+        LLVMValueRef g = gep(e, grad, ic(e, off)), w = gep(e, params, ic(e, off));
+        LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, len), 1, pass ? "cupd" : "cnorm");
+        if (pass == 0) {
+          LLVMValueRef gv = ld(e, g, j);
+          if (weight) gv = reg_grad(e, &H, ld(e, w, j), gv);
+          st(e, gv, g, j);
+          set(e, ss, fadd(e, get(e, ss), fmul(e, gv, gv)));
+        } else {
+          LLVMValueRef s1 = gep(e, state, ic(e, off));
+          LLVMValueRef s2 = plan_opt_slots(opt) == 2 ? gep(e, state, ic(e, p->n_params + off)) : s1;
+          emit_update(e, opt, &H, w, s1, s2, j, fmul(e, ld(e, g, j), scale), weight, false);
+        }
+        loop_close(e, &J);
+      }
+      in = u;
+    }
+  }
+}
+
 /* float mlx_step(params, state, work, x, y, n, hyper): rows past the tile
  * are ignored; n <= 0 is no step at all (returns 0, parameters untouched). */
 static void emit_step(Emit *e) {
@@ -702,7 +811,9 @@ static void emit_step(Emit *e) {
   LLVMPositionBuilderAtEnd(e->b, none);
   LLVMBuildRet(e->b, LLVMConstReal(e->f32, 0));
   LLVMPositionBuilderAtEnd(e->b, run);
+  if (e->ks->grad_off >= 0) B.grad = gep(e, B.work, ic(e, e->ks->grad_off));
   LLVMValueRef loss = run_list(e, &B, e->ks->step, e->ks->nstep, n, LLVMGetParam(f, 6));
+  if (e->ks->grad_off >= 0) emit_clip_norm_update(e, B.params, B.state, B.grad, LLVMGetParam(f, 6));
   if (e->dt != DT_F32) loss = LLVMBuildFPTrunc(e->b, loss, e->f32, "");
   LLVMBuildRet(e->b, loss);
   fn_end(e);

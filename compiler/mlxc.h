@@ -290,6 +290,7 @@ typedef struct KernelSet {
   bool with_grad;
   int64_t n_work;     /* scratch elements for one tile */
   int64_t scratch;    /* offset of the one-row scratch used by dense_bwd_w */
+  int64_t grad_off;   /* clip norm: offset of the full gradient in work (else -1) */
 } KernelSet;
 
 /* Plan construction, shared by plan.c and grad.c: each returns the index of
@@ -302,6 +303,8 @@ extern const char *const plan_op_name[];
 extern const char *const plan_act_name[];   /* by RtAct */
 extern const char *const plan_loss_name[];  /* by RtLoss */
 extern const char *const plan_opt_name[];   /* by RtOpt */
+/* Optimizer state per parameter: 1 (sgd, adagrad) or 2 (adam, adamw, rmsprop). */
+int plan_opt_slots(RtOpt opt);
 
 /* Forward ops and the loss of m for tiles of cfg->batch rows, fixed shapes.
  * Returns NULL after reporting a model the back end cannot compile. */

@@ -20,7 +20,11 @@ static const char *const plan_buf_name[] = {
 static const char *const plan_phase_name[] = {"fwd", "out", "loss", "bwd", "upd"};
 const char *const plan_act_name[] = {"identity", "relu", "sigmoid", "tanh", "softmax"};
 const char *const plan_loss_name[] = {"mse", "bce", "cross_entropy", "mae"};
-const char *const plan_opt_name[] = {"sgd", "adam"};
+const char *const plan_opt_name[] = {"sgd", "adam", "adamw", "adagrad", "rmsprop"};
+
+int plan_opt_slots(RtOpt opt) {
+  return opt == RT_OPT_ADAM || opt == RT_OPT_ADAMW || opt == RT_OPT_RMSPROP ? 2 : 1;
+}
 
 int plan_tensor(Arena *a, Plan *p, const char *name, int rows, int cols, bool per_row,
                 PlanBuf buf, int64_t off) {
@@ -153,7 +157,8 @@ Plan *plan_build(Arena *a, const RtModelDesc *m, const RtTrainCfg *cfg, DType dt
   int B = cfg->batch;
   int64_t w_off[RT_MAX_LAYERS], b_off[RT_MAX_LAYERS];
   p->n_params = rt_param_layout(m, w_off, b_off);
-  p->n_state = cfg->opt == RT_OPT_ADAM ? 2 * p->n_params : p->n_params;
+  /* two state slots: adam/adamw (m, v) and rmsprop (square average, momentum) */
+  p->n_state = plan_opt_slots(cfg->opt) * p->n_params;
   p->x = plan_tensor(a, p, "x", B, m->n_in, true, BUF_X, 0);
   p->y = plan_tensor(a, p, "y", B, 1, true, BUF_Y, 0);
   int cur = p->x, in_units = m->n_in;
@@ -204,6 +209,11 @@ void plan_dump(FILE *out, const Plan *p) {
   fprintf(out, "plan %s: %s, batch %d, %lld params, %s, optimizer %s\n",
           m->name ? m->name : "?", p->dt == DT_F32 ? "f32" : "f64", p->batch,
           (long long)p->n_params, plan_loss_name[m->loss], plan_opt_name[p->cfg->opt]);
+  const RtTrainCfg *c = p->cfg;
+  if (c->nesterov) fprintf(out, "  nesterov\n");
+  if (c->l1 != 0 || c->l2 != 0) fprintf(out, "  l1 %g, l2 %g on weights\n", c->l1, c->l2);
+  if (c->clip != RT_CLIP_NONE)
+    fprintf(out, "  clip %s %g\n", c->clip == RT_CLIP_NORM ? "norm" : "value", c->clip_bound);
   fprintf(out, "tensors:\n");
   for (int i = 0; i < p->nt; i++) {
     const Tensor *t = &p->t[i];

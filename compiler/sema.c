@@ -19,13 +19,19 @@
  *   epochs             10          adam beta2         0.999
  *   batch              32          adam eps           1e-8
  *   seed               0           split seed         0
- *   optimizer          sgd
+ *   optimizer          sgd         adamw              adam's, weight_decay 0.01
+ *   sgd nesterov       false       adagrad lr, eps    0.01, 1e-10
+ *   l1, l2             0           rmsprop lr, rho    0.01, 0.99
+ *   clip               none        rmsprop eps, mom   1e-8, 0
  */
 #define DEF_SGD_LR 0.01
 #define DEF_ADAM_LR 1e-3
 #define DEF_BETA1 0.9
 #define DEF_BETA2 0.999
 #define DEF_EPS 1e-8
+#define DEF_ADAMW_WD 1e-2
+#define DEF_ADAGRAD_EPS 1e-10
+#define DEF_RHO 0.99
 #define DEF_EPOCHS 10
 #define DEF_BATCH 32
 
@@ -2332,7 +2338,8 @@ static const char *const opt_args[][5] = {
     {"lr", "eps"},
     {"lr", "rho", "eps", "momentum"}};
 static const int opt_nargs[] = {3, 4, 5, 2, 4};
-static const char *const schedules[] = {"constant", "step", "exponential", "linear", "cosine"};
+static const char *const schedules[] = {"constant", "step", "exponential", "linear", "cosine",
+                                        "reduce_on_plateau"};
 
 /* The names an optimizer accepts (for `vary optimizer.X`). */
 static int opt_index(const char *name) {
@@ -2353,13 +2360,15 @@ static void opt_value(Ctx *c, const char *name, Ast *v, RtTrainCfg *cfg) {
     if (name[0] == 'm') cfg->momentum = (float)x;
     else if (!strcmp(name, "beta1")) cfg->beta1 = (float)x;
     else if (!strcmp(name, "beta2")) cfg->beta2 = (float)x;
+    else cfg->rho = (float)x;
   } else if (!strcmp(name, "eps")) {
     if (want_num(c, &s, v, "'eps'", 0, false, INFINITY, false, false, &x)) cfg->eps = (float)x;
   } else if (!strcmp(name, "weight_decay")) {
-    want_num(c, &s, v, "'weight_decay'", 0, true, INFINITY, false, false, &x);
+    if (want_num(c, &s, v, "'weight_decay'", 0, true, INFINITY, false, false, &x))
+      cfg->weight_decay = (float)x;
   } else {
     Val b;
-    want(c, &s, v, TY_BOOL, &b);
+    if (want(c, &s, v, TY_BOOL, &b) && b.known) cfg->nesterov = b.num != 0;
   }
 }
 
@@ -2382,30 +2391,67 @@ static void tr_optimizer(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg) {
   }
   ti->opt = optimizers[k];
   ti->opt_call = call;
-  if (k >= 2 && refuse(c, nsp(call), arena_printf(c->a, "optimizer %s", call->name))) return;
-  cfg->opt = k == 1 ? RT_OPT_ADAM : RT_OPT_SGD;
+  cfg->opt = (RtOpt)k;   /* optimizers[] is in RtOpt order */
+  cfg->momentum = 0;
+  cfg->nesterov = false;
   if (k == 1 || k == 2) {
     cfg->lr = (float)DEF_ADAM_LR;
     cfg->beta1 = (float)DEF_BETA1;
     cfg->beta2 = (float)DEF_BETA2;
     cfg->eps = (float)DEF_EPS;
+    cfg->weight_decay = k == 2 ? (float)DEF_ADAMW_WD : 0;
   } else {
     cfg->lr = (float)DEF_SGD_LR;
-    cfg->momentum = 0;
+    cfg->eps = (float)(k == 3 ? DEF_ADAGRAD_EPS : DEF_EPS);
+    cfg->rho = (float)DEF_RHO;
   }
   Ast *vals[5];
   const char *what = arena_printf(c->a, "'%s'", call->name);
   named_args(c, call, what, opt_args[k], opt_nargs[k], vals);
   for (int i = 0; i < opt_nargs[k]; i++) {
     if (!vals[i] || !vals[i]->nkids) continue;
-    if (k == 0 && i == 2 && refuse(c, vals[i]->span, "nesterov")) continue;
     opt_value(c, opt_args[k][i], vals[i]->kids[0], cfg);
   }
 }
 
-/* schedule constant | step(every = N epochs, gamma = X) | exponential(gamma = X)
- * | linear(warmup = N) | cosine(warmup = N epochs|steps). */
-static void tr_schedule(Ctx *c, Ast *st) {
+/* The unit of a count checked by want_count: true for step(s). */
+static bool count_in_steps(Ctx *c, Ast *v) {
+  if (v->kind == AST_COUNT) return v->name && v->name[0] == 's';
+  Scope s = {.kind = SC_CONST};
+  Val x = ex_eval(c, &s, v);
+  return x.ty == TY_COUNT && x.str && x.str[0] == 's';
+}
+
+/* A metric path SPLIT.METRIC that `what` reads after each epoch: a metric of
+ * the task, never test.*; `run` reads val only. Returns the metric or NULL. */
+static const char *epoch_metric(Ctx *c, TrainInfo *ti, Ast *p, const char *what) {
+  if (p->kind != AST_PATH || p->nkids != 2 || p->kids[0]->kind != AST_NAME ||
+      p->kids[1]->kind != AST_NAME) {
+    diag_error(p->span, "expected a metric like 'val.loss', found '%s'", node_text(c, p));
+    return NULL;
+  }
+  const char *sp = p->kids[0]->name, *m = p->kids[1]->name;
+  if (!strcmp(sp, "test")) {
+    diag_error(p->span, "'%s' may not read test metrics, found '%s'", what, node_text(c, p));
+    diag_note(p->span, "use 'val.%s'", m);
+  } else if (word_index(sp, splits, NELEM(splits)) < 0) {
+    unknown(p->kids[0]->span, "split", sp, splits, NELEM(splits));
+  } else if (word_index(m, metrics_all, NELEM(metrics_all)) < 0) {
+    unknown(p->kids[1]->span, "metric", m, metrics_all, NELEM(metrics_all));
+  } else if (ti->task_known && !metric_of_task(m, ti->task)) {
+    diag_error(p->kids[1]->span, "metric '%s' is not defined for a %s model", m,
+               task_names[ti->task]);
+  } else if (strcmp(sp, "val") && refuse(c, p->span, arena_printf(c->a, "%s on %s metrics", what, sp))) {
+  } else {
+    return m;
+  }
+  return NULL;
+}
+
+/* schedule constant | step(every = N epochs|steps, gamma = X) | exponential(gamma = X)
+ * | linear(end = X) | cosine(end = X) | reduce_on_plateau(metric = val.M, factor = X,
+ * patience = N); each also takes warmup = N epochs|steps. Fills cfg (rt_sched.c). */
+static void tr_schedule(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg) {
   int n;
   Ast **it = clause(st, 0, &n);
   if (!one_clause(c, st) || !need(c, st, n, 1, "a schedule like 'cosine(warmup = 1 epoch)'")) return;
@@ -2420,28 +2466,62 @@ static void tr_schedule(Ctx *c, Ast *st) {
     unknown(nsp(call), "schedule", call->name, schedules, NELEM(schedules));
     return;
   }
-  static const char *const args[][2] = {{NULL}, {"every", "gamma"}, {"gamma"}, {"warmup"},
-                                        {"warmup"}};
-  static const int nargs[] = {0, 2, 1, 1, 1};
-  Ast *vals[2];
+  static const char *const args[][4] = {{"warmup"},
+                                        {"every", "gamma", "warmup"},
+                                        {"gamma", "warmup"},
+                                        {"end", "warmup"},
+                                        {"end", "warmup"},
+                                        {"metric", "factor", "patience", "warmup"}};
+  static const int nargs[] = {1, 3, 2, 2, 2, 4};
+  static const RtSchedKind kinds[] = {RT_SCHED_CONSTANT, RT_SCHED_STEP, RT_SCHED_EXPONENTIAL,
+                                      RT_SCHED_LINEAR, RT_SCHED_COSINE, RT_SCHED_PLATEAU};
+  cfg->sched = kinds[k];
+  cfg->sched_every = 1;     /* step: once an epoch unless `every` says */
+  cfg->sched_gamma = 0.1;   /* PyTorch's defaults: StepLR gamma, ReduceLROnPlateau */
+  cfg->plateau_metric = "loss";
+  cfg->plateau_factor = 0.1;
+  cfg->plateau_patience = 10;
+  Ast *vals[4];
   const char *what = arena_printf(c->a, "'%s'", call->name);
   named_args(c, call, what, args[k], nargs[k], vals);
+  if (k == 2 && !vals[0])
+    diag_error(call->span, "missing argument 'gamma' for 'exponential', like 'gamma = 0.95'");
   static const char *const units[] = {"epoch", "epochs", "step", "steps"};
   Scope s = {.kind = SC_CONST};
   for (int i = 0; i < nargs[k]; i++) {
     if (!vals[i] || !vals[i]->nkids) continue;
     Ast *v = vals[i]->kids[0];
+    const char *a = args[k][i];
     double x;
     int j = 0;
-    if (!strcmp(args[k][i], "gamma"))
-      want_num(c, &s, v, "'gamma'", 0, false, 1, true, false, &x);
-    else
-      want_count(c, st, v, NULL, 0, &j, units, NELEM(units), &x);
+    if (!strcmp(a, "gamma")) {
+      if (want_num(c, &s, v, "'gamma'", 0, false, 1, true, false, &x)) cfg->sched_gamma = x;
+    } else if (!strcmp(a, "end")) {
+      if (want_num(c, &s, v, "'end'", 0, true, INFINITY, false, false, &x)) cfg->sched_end = x;
+    } else if (!strcmp(a, "factor")) {
+      if (want_num(c, &s, v, "'factor'", 0, false, 1, false, false, &x)) cfg->plateau_factor = x;
+    } else if (!strcmp(a, "patience")) {
+      if (want_num(c, &s, v, "'patience'", 0, true, 1e8, true, true, &x))
+        cfg->plateau_patience = (int)x;
+    } else if (!strcmp(a, "metric")) {
+      const char *m = epoch_metric(c, ti, v, "reduce_on_plateau");
+      if (m) cfg->plateau_metric = m;
+    } else if (want_count(c, st, v, NULL, 0, &j, units, NELEM(units), &x)) {
+      if (x > 1e8) {
+        diag_error(v->span, "'%s' is too large, found '%s'", a, node_text(c, v));
+      } else if (!strcmp(a, "every")) {
+        cfg->sched_every = x;
+        cfg->sched_every_steps = count_in_steps(c, v);
+      } else {
+        cfg->warmup = x;
+        cfg->warmup_steps = count_in_steps(c, v);
+      }
+    }
   }
 }
 
 /* early_stop val.METRIC patience N [min_delta X]: metric of the task, never test.* */
-static void tr_early_stop(Ctx *c, TrainInfo *ti, Ast *st) {
+static void tr_early_stop(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg) {
   int n;
   Ast **it = clause(st, 0, &n);
   if (!one_clause(c, st) || !need(c, st, n, 1, "a metric like 'val.loss'")) return;
@@ -2470,9 +2550,11 @@ static void tr_early_stop(Ctx *c, TrainInfo *ti, Ast *st) {
     double v;
     if (x->kind == AST_MOD && x->name && !strcmp(x->name, "patience") && x->nkids) {
       patience = true;
-      want_num(c, &s, x->kids[0], "'patience'", 1, true, INFINITY, false, true, &v);
+      if (want_num(c, &s, x->kids[0], "'patience'", 1, true, INFINITY, false, true, &v))
+        cfg->es_patience = v > 1e8 ? 100000000 : (int)v;
     } else if (is_word(x, "min_delta") && i + 1 < n) {
-      want_num(c, &s, it[++i], "'min_delta'", 0, true, INFINITY, false, false, &v);
+      if (want_num(c, &s, it[++i], "'min_delta'", 0, true, INFINITY, false, false, &v))
+        cfg->es_min_delta = v;
     } else {
       const char *opts[] = {"patience", "min_delta"};
       diag_error(x->span, "unexpected '%s' in 'early_stop'", node_text(c, x));
@@ -2481,6 +2563,10 @@ static void tr_early_stop(Ctx *c, TrainInfo *ti, Ast *st) {
     }
   }
   if (!patience) diag_error(end_span(st), "expected 'patience N' in 'early_stop'");
+  if (strcmp(sp, "val") && strcmp(sp, "test") && word_index(sp, splits, NELEM(splits)) >= 0)
+    refuse(c, p->span, "early_stop on train metrics");
+  cfg->es_metric = m;
+  cfg->es_loc = loc_of(c, st->span);
 }
 
 /* model NAME(arg = value, ...): arguments named and typed by the model's
@@ -2605,7 +2691,7 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
   cfg->batch = DEF_BATCH;
   Ast *seen[NELEM(train_stmts)] = {0};
   RtModelDesc *desc = NULL;
-  Ast *early = NULL;
+  Ast *early = NULL, *sched = NULL;
   Scope s = {.kind = SC_CONST};
   for (int i = 0; i < blk->nkids; i++) {
     Ast *st = blk->kids[i];
@@ -2630,7 +2716,7 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
       break;
     case TR_OPT: tr_optimizer(c, ti, st, cfg); break;
     case TR_SCHED:
-      if (!refuse(c, nsp(st), "schedule")) tr_schedule(c, st);
+      sched = st;
       break;
     case TR_EPOCHS:
     case TR_BATCH:
@@ -2653,21 +2739,24 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
       break;
     case TR_L1:
     case TR_L2:
-      if (refuse(c, nsp(st), st->name)) break;
-      if (one_clause(c, st) && need(c, st, n, 1, "a penalty") && no_more(c, st, it, n, 1))
-        want_num(c, &s, it[0], arena_printf(c->a, "'%s'", st->name), 0, true, INFINITY, false,
-                 false, &x);
+      if (one_clause(c, st) && need(c, st, n, 1, "a penalty") && no_more(c, st, it, n, 1) &&
+          want_num(c, &s, it[0], arena_printf(c->a, "'%s'", st->name), 0, true, INFINITY, false,
+                   false, &x))
+        *(k == TR_L1 ? &cfg->l1 : &cfg->l2) = (float)x;
       break;
     case TR_CLIP: {
-      if (refuse(c, nsp(st), "clip")) break;
       const char *kinds[] = {"norm", "value"};
+      int ck = -1;
       if (one_clause(c, st) && need(c, st, n, 2, "'norm X' or 'value X'") && no_more(c, st, it, n, 2) &&
-          want_word(c, it[0], "clip kind", kinds, 2) >= 0)
-        want_num(c, &s, it[1], "the clip bound", 0, false, INFINITY, false, false, &x);
+          (ck = want_word(c, it[0], "clip kind", kinds, 2)) >= 0 &&
+          want_num(c, &s, it[1], "the clip bound", 0, false, INFINITY, false, false, &x)) {
+        cfg->clip = ck == 0 ? RT_CLIP_NORM : RT_CLIP_VALUE;
+        cfg->clip_bound = (float)x;
+      }
       break;
     }
     case TR_EARLY:
-      if (!refuse(c, nsp(st), "early_stop")) early = st;
+      early = st;
       break;
     case TR_GATE:
       if (refuse(c, st->span, node_text(c, st))) break;
@@ -2686,7 +2775,8 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
   }
   if (!seen[TR_MODEL]) diag_error(nsp(blk), "train '%s' has no 'model' line", d->name);
   if (!seen[TR_DATA]) diag_error(nsp(blk), "train '%s' has no 'data' line", d->name);
-  if (early) tr_early_stop(c, ti, early);
+  if (early) tr_early_stop(c, ti, early, cfg);
+  if (sched) tr_schedule(c, ti, sched, cfg);
   DataInfo *di = ti->data ? ti->data->info : NULL;
   if (desc && di && di->ok) tr_cross(c, ti, seen[TR_DATA], desc);
   if (diag_error_count() != errs || !desc || !di || !di->ok) return;

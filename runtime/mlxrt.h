@@ -18,6 +18,11 @@ typedef struct MlxHyper {
   float bc1;       /* adam bias correction 1 - beta1^t */
   float bc2;       /* adam bias correction 1 - beta2^t */
   float pad;       /* keeps the struct 32 bytes */
+  float weight_decay; /* adamw decoupled weight decay */
+  float rho;       /* rmsprop square-average decay */
+  float l1;        /* l1 penalty: + l1 sign(w) on weight gradients */
+  float l2;        /* l2 penalty: + l2 w on weight gradients */
+  float clip;      /* clip value: bound of the elementwise clamp; clip norm: max norm */
 } MlxHyper;
 
 /* One training step on rows x[0..n) (n <= batch), labels y[0..n) (class index

@@ -133,7 +133,9 @@ typedef struct RtDataSpec {
 
 typedef enum { RT_ACT_IDENTITY, RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_TANH, RT_ACT_SOFTMAX } RtAct;
 typedef enum { RT_LOSS_MSE, RT_LOSS_BCE, RT_LOSS_CE, RT_LOSS_MAE } RtLoss;
-typedef enum { RT_OPT_SGD, RT_OPT_ADAM } RtOpt;
+typedef enum { RT_OPT_SGD, RT_OPT_ADAM, RT_OPT_ADAMW, RT_OPT_ADAGRAD, RT_OPT_RMSPROP } RtOpt;
+/* train's `clip`: none, `clip value X` (elementwise clamp), `clip norm X` (global). */
+typedef enum { RT_CLIP_NONE, RT_CLIP_VALUE, RT_CLIP_NORM } RtClip;
 
 #define RT_MAX_LAYERS 32
 
@@ -153,6 +155,10 @@ typedef struct RtModelDesc {
   RtLoc layer_loc[RT_MAX_LAYERS]; /* each `dense` statement (filled by sema; not stored) */
 } RtModelDesc;
 
+/* train's `schedule` (rt_sched.c). */
+typedef enum { RT_SCHED_CONSTANT, RT_SCHED_STEP, RT_SCHED_EXPONENTIAL, RT_SCHED_LINEAR,
+               RT_SCHED_COSINE, RT_SCHED_PLATEAU } RtSchedKind;
+
 typedef struct RtTrainCfg {
   char *name;        /* train block name: names the outputs */
   RtOpt opt;
@@ -160,6 +166,28 @@ typedef struct RtTrainCfg {
   int epochs;
   int batch;
   uint64_t seed;     /* weight init and shuffling */
+  bool nesterov;     /* sgd(nesterov = true) */
+  float weight_decay; /* adamw: decoupled decay of the weights (not biases) */
+  float rho;         /* rmsprop: square-average decay (PyTorch's alpha) */
+  float l1, l2;      /* penalties added to weight (not bias) gradients */
+  RtClip clip;       /* gradient clipping kind */
+  float clip_bound;  /* its bound */
+  /* `schedule` (rt_sched.c): lr per step; all zero means constant, no warmup */
+  RtSchedKind sched;
+  double sched_every;        /* step: the period, in epochs or steps */
+  bool sched_every_steps;    /* step: `every` counts steps (else epochs) */
+  double sched_gamma;        /* step, exponential: the factor */
+  double sched_end;          /* linear, cosine: the final lr */
+  double warmup;             /* linear warmup from 0 (0: none), epochs or steps */
+  bool warmup_steps;         /* warmup counts steps (else epochs) */
+  const char *plateau_metric;/* reduce_on_plateau: val metric name */
+  double plateau_factor;
+  int plateau_patience;
+  /* `early_stop val.METRIC patience N [min_delta X]` (NULL metric: none) */
+  const char *es_metric;
+  int es_patience;
+  double es_min_delta;
+  RtLoc es_loc;              /* the early_stop statement */
 } RtTrainCfg;
 
 /* Offsets of layer l's weights W[in x out] (row-major) and bias b[out] in the
@@ -219,10 +247,10 @@ int rt_csv_nfields(const RtCsv *c);   /* fields in the current record */
 /* Rows refused under `on_bad_row skip`: a count and the first three reasons
  * (locations and text copied, so they outlive the record). */
 typedef struct RtBadRows {
-  int64_t n;
-  int kept;
-  RtLoc loc[3];
-  char *msg[3];
+  int64_t n;      /* rows skipped */
+  int kept;       /* reasons kept (the first three) */
+  RtLoc loc[3];   /* where each is; text owned */
+  char *msg[3];   /* what it is, owned */
 } RtBadRows;
 void rt_badrows_add(RtBadRows *b, RtLoc at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -385,7 +413,21 @@ typedef struct RtMetrics {
   double accuracy;   /* classification */
   double mse, mae;   /* regression */
   int64_t n;         /* rows measured */
+  /* the rest of DESIGN §2.2, as scikit-learn computes them (rt_metrics.c) */
+  double rmse, r2;                         /* regression */
+  double precision, recall, f1, log_loss;  /* classes: binary of class 1, multiclass macro */
+  double auc;                              /* binary */
+  double precision_w, recall_w, f1_w;      /* multiclass, weighted by support */
 } RtMetrics;
+
+/* A metric of m by its §2.2 name (NaN when m lacks it or the name is unknown). */
+double rt_metric_get(const RtMetrics *m, const char *name);
+/* True for metrics where higher is better (accuracy, auc, f1, r2, ...). */
+bool rt_metric_higher(const char *name);
+/* Confusion matrix of n rows, k x k row-major, row = true class, column =
+ * predicted (k = 2 for binary); conf must hold k*k counts. */
+void rt_confusion(RtTask task, int k, const float *out, const float *y, int64_t n,
+                  int64_t *conf);
 
 /* Metrics of predictions out (n x n_out as MlxPredictFn writes) against y. */
 RtMetrics rt_metrics(RtTask task, int n_classes, const float *out, const float *y, int64_t n);
@@ -403,6 +445,7 @@ typedef struct RtModel {
   char *path;           /* file it was loaded from (locations in errors), or NULL */
 } RtModel;
 
+#define RT_MAX_CONF 64       /* confusion matrices up to this many classes */
 #define RT_MAX_EPOCHS 1024   /* history kept; later epochs train but are not recorded */
 
 typedef struct RtTrainResult {
@@ -414,7 +457,29 @@ typedef struct RtTrainResult {
   int best_epoch;                /* 1-based epoch of the lowest val loss (last if no val) */
   int cv_folds;                  /* `cv N`: folds run before the final model (0: none) */
   RtMetrics cv_mean, cv_std;     /* each val metric's mean and population std over folds */
+  int stopped_epoch;             /* early_stop: the epoch it stopped after (0: ran them all) */
+  int conf_k;                    /* classes in confusion (0: none, regression or too many) */
+  int64_t confusion[3][RT_MAX_CONF * RT_MAX_CONF];   /* per split, see rt_confusion */
+  double epoch_lr[RT_MAX_EPOCHS];  /* the lr of each epoch's first step */
 } RtTrainResult;
+
+/* Learning rate per step (rt_sched.c): the schedule of cfg with its warmup,
+ * and reduce_on_plateau's factor, fed the val metrics after each epoch. */
+typedef struct RtSched {
+  const RtTrainCfg *cfg;
+  int64_t warm;      /* warmup steps */
+  int64_t every;     /* step: period in steps */
+  int64_t spe;       /* steps per epoch */
+  int64_t total;     /* epochs * spe */
+  double scale;      /* reduce_on_plateau's product of factors */
+  double best;       /* reduce_on_plateau: best metric so far (NaN: none yet) */
+  int bad;           /* reduce_on_plateau: epochs since it improved */
+} RtSched;
+
+void rt_sched_init(RtSched *s, const RtTrainCfg *cfg, int64_t steps_per_epoch);
+double rt_sched_lr(const RtSched *s, int64_t t);   /* t: 0-based step */
+/* After each epoch: reduce_on_plateau reads val (n == 0: nothing to read). */
+void rt_sched_epoch_end(RtSched *s, const RtMetrics *val);
 
 /* Train cfg on d with kernels k; params initialised from cfg->seed. Prints
  * progress on stdout. Returns 0, or -1 after reporting. */

@@ -1,8 +1,11 @@
 /* rt_csv.c — the streaming CSV reader under every data path (`run`, `check`'s
  * header look-up, `predict`). RFC 4180 with the usual extensions: CRLF, a
- * UTF-8 BOM, blank lines skipped. The file is read in large blocks; a record
- * stays contiguous in the block buffer and is unpacked into one field buffer,
- * so the file is never held twice. Every error names its row and column. */
+ * UTF-8 BOM, blank lines skipped; the csv(...) options choose the delimiter,
+ * the quote and whether a header row exists. The file is read in large
+ * blocks; a record (at most CSV_RECORD_MAX bytes) stays contiguous in the block
+ * buffer and is unpacked into one field buffer, so the file is never held
+ * twice. Every error names its row and column. Also the cell parsers: numbers
+ * (rt_parse_float), booleans and type inference. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -27,10 +30,10 @@
  * as the parse itself); smaller files and stdin hash inline in csv_fill. */
 typedef struct CsvHasher {
   pthread_t th;
-  int fd;
+  int fd;             /* the reader's descriptor, read with pread (no shared offset) */
   atomic_bool stop;   /* close before the end: stop reading */
-  bool joined;
-  uint64_t h;
+  bool joined;        /* h is final */
+  uint64_t h;         /* FNV-1a of the whole file */
 } CsvHasher;
 
 static void *csv_hash_main(void *arg) {

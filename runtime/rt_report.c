@@ -20,16 +20,21 @@ static const char *task_name(RtTask t) {
 /* A number, or null for NaN/inf (JSON has neither). */
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-/* The metrics a task defines, in the order the table prints them. */
+/* The metrics each task defines (DESIGN §2.2), in the order metrics.json
+ * lists them; the table shows the first TABLE_N[task] (log_loss repeats the
+ * loss of a classifier, the weighted averages stay in the JSON). */
+static const char *const task_metrics[3][9] = {
+    {"loss", "mse", "rmse", "mae", "r2"},
+    {"loss", "accuracy", "precision", "recall", "f1", "auc", "log_loss"},
+    {"loss", "accuracy", "precision", "recall", "f1", "log_loss", "precision_weighted",
+     "recall_weighted", "f1_weighted"}};
+static const int task_nmetrics[3] = {5, 7, 9};
+static const int table_n[3] = {5, 6, 5};
+
 static json_t *metrics_obj(RtTask task, const RtMetrics *m) {
   json_t *o = json_object();
-  json_object_set_new(o, "loss", num(m->loss));
-  if (task == RT_TASK_REGRESSION) {
-    json_object_set_new(o, "mse", num(m->mse));
-    json_object_set_new(o, "mae", num(m->mae));
-  } else {
-    json_object_set_new(o, "accuracy", num(m->accuracy));
-  }
+  for (int i = 0; i < task_nmetrics[task]; i++)
+    json_object_set_new(o, task_metrics[task][i], num(rt_metric_get(m, task_metrics[task][i])));
   return o;
 }
 
@@ -65,6 +70,16 @@ char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *
       json_object_set_new(so, "class_rows", ca);
       free(cc);
     }
+    if (res->conf_k > 0) {   /* confusion[true][predicted] */
+      json_t *cm = json_array();
+      for (int i = 0; i < res->conf_k; i++) {
+        json_t *row = json_array();
+        for (int j = 0; j < res->conf_k; j++)
+          json_array_append_new(row, json_integer(res->confusion[s][i * res->conf_k + j]));
+        json_array_append_new(cm, row);
+      }
+      json_object_set_new(so, "confusion", cm);
+    }
     json_object_set_new(splits, split_names[s], so);
   }
   json_object_set_new(o, "splits", splits);
@@ -86,11 +101,14 @@ char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *
     json_object_set_new(o, "cv", cv);
   }
   json_object_set_new(o, "best_epoch", json_integer(res->best_epoch));
+  json_object_set_new(o, "stopped_epoch",
+                      res->stopped_epoch > 0 ? json_integer(res->stopped_epoch) : json_null());
   json_t *hist = json_array();
   json_t *eps = json_array();
   for (int e = 0; e < res->n_epochs; e++) {
     json_t *h = json_object();
     json_object_set_new(h, "epoch", json_integer(e + 1));
+    json_object_set_new(h, "lr", num(res->epoch_lr[e]));
     json_object_set_new(h, "train_loss", num(res->train_loss[e]));
     json_object_set_new(h, "val", metrics_obj(m->task, &res->val[e]));
     json_array_append_new(hist, h);
@@ -107,31 +125,27 @@ char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *
   return s;
 }
 
-/* One row per split; empty splits show '-'. */
+/* One row per split; empty splits (and undefined values) show '-'. */
 void rt_report_print(FILE *f, RtTask task, const RtData *d, const RtTrainResult *res) {
-  bool reg = task == RT_TASK_REGRESSION;
-  if (reg)
-    fprintf(f, "%-6s %8s %10s %10s %10s\n", "split", "rows", "loss", "mse", "mae");
-  else
-    fprintf(f, "%-6s %8s %10s %10s\n", "split", "rows", "loss", "accuracy");
+  int nm = table_n[task];
+  const char *const *names = task_metrics[task];
+  fprintf(f, "%-6s %8s", "split", "rows");
+  for (int i = 0; i < nm; i++) fprintf(f, " %10s", names[i]);
+  fputc('\n', f);
   for (int s = 0; s < 3; s++) {
-    const RtMetrics *m = &res->split[s];
     fprintf(f, "%-6s %8lld", split_names[s], (long long)d->split[s].n);
-    double v[3] = {m->loss, reg ? m->mse : m->accuracy, m->mae};
-    for (int i = 0; i < (reg ? 3 : 2); i++) {
-      if (isfinite(v[i])) fprintf(f, " %10.4f", v[i]);
+    for (int i = 0; i < nm; i++) {
+      double v = rt_metric_get(&res->split[s], names[i]);
+      if (isfinite(v)) fprintf(f, " %10.4f", v);
       else fprintf(f, " %10s", "-");
     }
     fputc('\n', f);
   }
   if (res->cv_folds > 0) {   /* mean ± std of each val metric over the folds */
-    const RtMetrics *a = &res->cv_mean, *b = &res->cv_std;
-    double mv[3] = {a->loss, reg ? a->mse : a->accuracy, a->mae};
-    double sv[3] = {b->loss, reg ? b->mse : b->accuracy, b->mae};
-    const char *names[3] = {"loss", reg ? "mse" : "accuracy", "mae"};
     fprintf(f, "cv val (%d folds):", res->cv_folds);
-    for (int i = 0; i < (reg ? 3 : 2); i++)
-      fprintf(f, "  %s %.4f ± %.4f", names[i], mv[i], sv[i]);
+    for (int i = 0; i < nm; i++)
+      fprintf(f, "  %s %.4f ± %.4f", names[i], rt_metric_get(&res->cv_mean, names[i]),
+              rt_metric_get(&res->cv_std, names[i]));
     fputc('\n', f);
   }
   fflush(f);

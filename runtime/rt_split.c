@@ -142,7 +142,8 @@ static void take_fold(const RtSplit *src, int nf, int folds, int f, bool in, RtS
 }
 
 /* The fields a val metric may have, for mean and std alike. */
-#define CV_FIELDS(X) X(loss) X(accuracy) X(mse) X(mae)
+#define CV_FIELDS(X) X(loss) X(accuracy) X(mse) X(mae) X(rmse) X(r2) X(precision) X(recall) \
+  X(f1) X(log_loss) X(auc) X(precision_w) X(recall_w) X(f1_w)
 
 int rt_cv(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, const RtData *d,
           const RtDataSpec *spec, RtTrainResult *res) {

@@ -79,6 +79,31 @@ static void live_line(int e, int epochs, int64_t done, int64_t total, double los
   fflush(stdout);
 }
 
+/* early_stop's state: the best value of its metric and epochs since. */
+typedef struct EarlyStop {
+  double best;   /* NaN until the first epoch with a value */
+  int wait;      /* epochs since the last improvement */
+} EarlyStop;
+
+/* After epoch `epoch`: true when val's metric improved on the best by more
+ * than min_delta in its direction (the first value always does); counts the
+ * epochs without. A NaN value never improves. */
+static bool early_stop_check(const RtTrainCfg *cfg, EarlyStop *es, const RtMetrics *v,
+                             int epoch) {
+  (void)epoch;
+  double x = rt_metric_get(v, cfg->es_metric);
+  bool up = rt_metric_higher(cfg->es_metric);
+  bool better = !isnan(x) && (isnan(es->best) || (up ? x > es->best + cfg->es_min_delta
+                                                     : x < es->best - cfg->es_min_delta));
+  if (better) {
+    es->best = x;
+    es->wait = 0;
+  } else {
+    es->wait++;
+  }
+  return better;
+}
+
 int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, RtData *d,
              float *params, RtTrainResult *res) {
   memset(res, 0, sizeof *res);
@@ -121,9 +146,25 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
 
   bool tty = isatty(STDOUT_FILENO);
   MlxHyper h = {.lr = cfg->lr, .momentum = cfg->momentum, .beta1 = cfg->beta1,
-                .beta2 = cfg->beta2, .eps = cfg->eps};
+                .beta2 = cfg->beta2, .eps = cfg->eps, .weight_decay = cfg->weight_decay,
+                .rho = cfg->rho, .l1 = cfg->l1, .l2 = cfg->l2, .clip = cfg->clip_bound};
   int64_t t = 0;
   double best = INFINITY;
+  RtSched sched;
+  rt_sched_init(&sched, cfg, (tr->n + B - 1) / B);
+  EarlyStop es = {.best = NAN};
+  float *best_params = cfg->es_metric ? malloc(sizeof(float) * (size_t)(n_params + 1)) : NULL;
+  if (cfg->es_metric && !best_params) {
+    fprintf(stderr, "mlxc: error: out of memory\n");
+    exit(5);
+  }
+  if (cfg->es_metric && va->n == 0)
+  {
+    rt_diag(RT_WARNING, cfg->es_loc,
+            "'early_stop' reads val.%s but the val split is empty; every epoch runs",
+            cfg->es_metric);
+    rt_diag_flush();
+  }
   for (int e = 0; e < cfg->epochs; e++) {
     double t0 = now_s(), last_draw = t0;
     /* each epoch's order depends only on the seed and the epoch number */
@@ -139,6 +180,9 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
         by[i] = tr->y[idx[at + i]];
       }
       t++;
+      double lr = rt_sched_lr(&sched, t - 1);
+      h.lr = (float)lr;
+      if (at == 0 && e < RT_MAX_EPOCHS) res->epoch_lr[e] = lr;
       h.bc1 = (float)(1 - pow(cfg->beta1, (double)t));
       h.bc2 = (float)(1 - pow(cfg->beta2, (double)t));
       sum += k->step(params, state, work, bx, by, nb, &h);
@@ -153,7 +197,7 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
     }
     double dt = now_s() - t0;
     double train_loss = sum / (double)(tr->n ? tr->n : 1);
-    RtMetrics v = {.loss = NAN, .accuracy = NAN, .mse = NAN, .mae = NAN};
+    RtMetrics v = rt_metrics(m->task, d->n_classes, NULL, NULL, 0);   /* all NaN */
     if (va->n > 0) {
       k->predict(params, work, va->x, va->n, pred);
       v = split_metrics(m, d->n_classes, pred, va->y, va->n);
@@ -166,8 +210,14 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
       res->n_epochs = e + 1;
     }
     double score = va->n > 0 ? v.loss : train_loss;
-    if (va->n == 0) res->best_epoch = e + 1;
+    if (cfg->es_metric) {
+      if (va->n > 0 && early_stop_check(cfg, &es, &v, e + 1)) {
+        memcpy(best_params, params, sizeof(float) * (size_t)n_params);
+        res->best_epoch = e + 1;
+      }
+    } else if (va->n == 0) res->best_epoch = e + 1;
     else if (score < best || res->best_epoch == 0) best = score, res->best_epoch = e + 1;
+    rt_sched_epoch_end(&sched, &v);
     char vw[96];
     val_words(vw, sizeof vw, m->task, &v);
     char rb[32];
@@ -178,11 +228,26 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
       printf("epoch %d/%d  loss %.4f%s\n", e + 1, cfg->epochs, train_loss, vw);
     fflush(stdout);
     if (rt_verbose) fprintf(stderr, "mlxc: epoch %-8d %8.1f ms\n", e + 1, dt * 1e3);
+    if (cfg->es_metric && va->n > 0 && es.wait >= cfg->es_patience && e + 1 < cfg->epochs) {
+      res->stopped_epoch = e + 1;
+      printf("early stop: val.%s has not improved for %d epoch%s; keeping epoch %d\n",
+             cfg->es_metric, es.wait, es.wait == 1 ? "" : "s", res->best_epoch);
+      fflush(stdout);
+      break;
+    }
   }
+  /* early_stop keeps the best epoch's weights */
+  if (best_params && res->best_epoch > 0)
+    memcpy(params, best_params, sizeof(float) * (size_t)n_params);
+  free(best_params);
+  res->conf_k = m->task == RT_TASK_BINARY ? 2
+                : m->task == RT_TASK_MULTICLASS && d->n_classes <= RT_MAX_CONF ? d->n_classes
+                                                                                : 0;
   for (int s = 0; s < 3; s++) {
     RtSplit *sp = &d->split[s];
     if (sp->n > 0) k->predict(params, work, sp->x, sp->n, pred);
     res->split[s] = split_metrics(m, d->n_classes, pred, sp->y, sp->n);
+    if (res->conf_k > 0) rt_confusion(m->task, res->conf_k, pred, sp->y, sp->n, res->confusion[s]);
   }
   free(state);
   free(work);

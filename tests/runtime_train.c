@@ -432,7 +432,8 @@ static void test_train_binary(void) {
   out = stdout_end();
   err = capture_end();
   CHECK(rc == 0, "run: %s", err);
-  CHECK(strstr(out, "split      rows       loss   accuracy\ntrain       140 ") &&
+  CHECK(strstr(out, "split      rows       loss   accuracy  precision     recall         f1        auc\n"
+                       "train       140 ") &&
             strstr(out, "wrote "),
         "table:\n%s", out);
   json_error_t je;

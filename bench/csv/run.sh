@@ -32,6 +32,13 @@ best() {   # best of 3: the line with the highest MB/s, and its run's peak RSS
   done
   echo "$top rss_MB=$(awk -v k="$topk" 'BEGIN { printf "%.1f", k / 1024 }')"
 }
+# what the process holds before any data (libLLVM and the runtime): peak RSS
+# of a reading of a header and one row
+printf 'a,y\n1,2\n' > "$DIR/tiny.csv"
+"$TIME" -v "$ING" reader "$DIR/tiny.csv" > /dev/null 2> "$DIR/time"
+BASE=$(awk -v k="$(rss "$DIR/time")" 'BEGIN { printf "%.1f", k / 1024 }')
+"$TIME" -v "$PY" -c 'import numpy, pandas' 2> "$DIR/time"
+PBASE=$(awk -v k="$(rss "$DIR/time")" 'BEGIN { printf "%.1f", k / 1024 }')
 R=$(best reader)
 L=$(best load)
 cat > "$DIR/pd.py" <<'PYEOF'
@@ -61,7 +68,9 @@ echo "  $L"
 echo "  $P   (pandas $PV, read_csv dtype=float32, engine=c)"
 get() { echo "$1" | sed -n "s|.* $2=\([0-9.]*\).*|\1|p"; }
 awk -v m="$(get "$R" 'MB/s')" -v l="$(get "$L" 'MB/s')" -v p="$(get "$P" 'MB/s')" \
-    -v rr="$(get "$R" rss_MB)" -v lr="$(get "$L" rss_MB)" -v mx="$(get "$R" matrix_MB)" 'BEGIN {
-  printf "  reader / pandas: %.2fx   load / pandas: %.2fx\n", m / p, l / p
-  printf "  peak RSS / float32 matrix: reader %.2fx, load %.2fx (matrix %.1f MB)\n", rr / mx, lr / mx, mx
+    -v rr="$(get "$R" rss_MB)" -v lr="$(get "$L" rss_MB)" -v pr="$(get "$P" rss_MB)" \
+    -v mx="$(get "$R" matrix_MB)" -v b="$BASE" -v pb="$PBASE" 'BEGIN {
+  printf "  ingest MB/s, reader / pandas: %.2fx   load / pandas: %.2fx\n", m / p, l / p
+  printf "  peak RSS / float32 matrix (%.1f MB): reader %.2fx, load %.2fx, pandas %.2fx\n", mx, rr / mx, lr / mx, pr / mx
+  printf "  the same less the empty process (mlxc %.1f MB, python+pandas %.1f MB): reader %.2fx, load %.2fx, pandas %.2fx\n", b, pb, (rr - b) / mx, (lr - b) / mx, (pr - pb) / mx
 }'

@@ -40,9 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (c) {
     int ncols = rt_csv_ncols(c);
     RtColType *ty = calloc((size_t)ncols + 1, sizeof *ty);
-    RtBadRows bad = {0};
+    RtBadRows bad = {0}, bad2 = {0};
+    /* declared types for rt_row_ok, picked by the top bits of the first byte */
+    RtColType *decl = calloc((size_t)ncols + 1, sizeof *decl);
+    for (int i = 0; i < ncols; i++) decl[i] = (RtColType)(((unsigned)sel >> 5) + (unsigned)i) % 4;
+    static char *na[] = {"NA", "-"};
+    RtDataSpec spec = {.csv_path = path, .na = na, .n_na = 2, .bad_row_skip = true,
+                       .source_loc = rt_loc_file(path), .label_loc = rt_loc_file(path)};
     int r;
     while ((r = rt_csv_next(c)) > 0) {
+      bool fatal;
+      (void)rt_row_ok(c, &spec, decl, ncols - 1, (sel >> 7) & 1, &bad2, &fatal);
+      if (fatal) abort();   /* under skip a bad row is never fatal */
       int nf = rt_csv_nfields(c);
       if (nf != ncols) {
         if (!o.keep_ragged) abort();   /* the reader must have refused it */
@@ -67,6 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int i = 0; i < ncols; i++) (void)rt_csv_name(c, i);
     rt_badrows_report(&bad, path, rt_csv_records(c), rt_loc_file(path));
     rt_badrows_free(&bad);
+    rt_badrows_report(&bad2, path, rt_csv_records(c), rt_loc_file(path));
+    rt_badrows_free(&bad2);
+    free(decl);
     free(ty);
     rt_csv_close(c);
   }

@@ -1,0 +1,238 @@
+/* optim_step.c — checks the fused optimizer updates the runtime trains with:
+ * for sgd (momentum, nesterov), adam, adamw, adagrad and rmsprop, with and
+ * without l1/l2 penalties and clip value / clip norm, five steps of the JIT's
+ * step entry against the same update computed here in C (double) from the
+ * gradient entry, PyTorch's formulas. Also that clip norm leaves the fused
+ * path (the step runs the gradient kernels) and that a penalty touches the
+ * weights only. Exits 1 on failure. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/mlxc.h"
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static double urand(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+static int fails;
+#define CHECK(cond, ...)                                                       \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      printf("FAIL: " __VA_ARGS__);                                            \
+      printf("\n");                                                            \
+      fails++;                                                                 \
+    }                                                                          \
+  } while (0)
+
+typedef struct Compiled {
+  Arena a;
+  Jit *jit;
+  MlxKernels k;
+  KernelSet *ks;
+} Compiled;
+
+static bool compile(Compiled *c, const RtModelDesc *m, const RtTrainCfg *cfg) {
+  memset(c, 0, sizeof *c);
+  Plan *p = plan_build(&c->a, m, cfg, DT_F32);
+  grad_build(&c->a, p);
+  c->ks = fuse_build(&c->a, p, true);
+  c->jit = jit_compile(llvm_emit(c->ks, NULL), c->ks, &c->k);
+  rt_diag_flush();
+  return c->jit != NULL;
+}
+
+static void release(Compiled *c) {
+  jit_free(c->jit);
+  arena_free(&c->a);
+}
+
+static bool close_to(double a, double b, double tol) {
+  return fabs(a - b) <= tol * fmax(1, fmax(fabs(a), fabs(b)));
+}
+
+static double sgn(double v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
+
+/* The reference step on parameters pr (kept as float, as the kernels keep
+ * them) with state s1, s2 in double, from the gradient g of the mean loss.
+ * Returns the clip norm scale (1 when not clipping). */
+static double ref_step(const RtTrainCfg *cfg, const MlxHyper *h, const bool *is_w, int np,
+                     float *pr, double *s1, double *s2, const float *g) {
+  double *gg = malloc(sizeof(double) * (size_t)np), ss = 0;
+  for (int i = 0; i < np; i++) {
+    double v = g[i];
+    if (is_w[i]) v += h->l1 * sgn(pr[i]) + h->l2 * (double)pr[i];
+    if (cfg->clip == RT_CLIP_VALUE) v = fmin(fmax(v, -h->clip), h->clip);
+    gg[i] = v;
+    ss += v * v;
+  }
+  double scale = 1;
+  if (cfg->clip == RT_CLIP_NORM) {
+    double coef = h->clip / (sqrt(ss) + 1e-6);
+    if (coef < 1) scale = coef;
+  }
+  for (int i = 0; i < np; i++) {
+    double gi = gg[i] * scale, w = pr[i];
+    switch (cfg->opt) {
+    case RT_OPT_ADAM:
+    case RT_OPT_ADAMW:
+      if (cfg->opt == RT_OPT_ADAMW && is_w[i]) w *= 1 - (double)h->lr * h->weight_decay;
+      s1[i] = h->beta1 * s1[i] + (1 - (double)h->beta1) * gi;
+      s2[i] = h->beta2 * s2[i] + (1 - (double)h->beta2) * gi * gi;
+      w -= h->lr * (s1[i] / h->bc1) / (sqrt(s2[i] / h->bc2) + h->eps);
+      break;
+    case RT_OPT_ADAGRAD:
+      s1[i] += gi * gi;
+      w -= h->lr * gi / (sqrt(s1[i]) + h->eps);
+      break;
+    case RT_OPT_RMSPROP:
+      s1[i] = h->rho * s1[i] + (1 - (double)h->rho) * gi * gi;
+      s2[i] = h->momentum * s2[i] + gi / (sqrt(s1[i]) + h->eps);
+      w -= h->lr * s2[i];
+      break;
+    default:
+      s1[i] = h->momentum * s1[i] + gi;
+      w -= h->lr * (cfg->nesterov ? gi + h->momentum * s1[i] : s1[i]);
+      break;
+    }
+    pr[i] = (float)w;
+  }
+  free(gg);
+  return scale;
+}
+
+/* Five steps of step() against ref_step, on a 5-7-9-3 softmax network. */
+static void check(const char *name, RtTrainCfg cfg) {
+  RtModelDesc m = {.name = "net", .n_in = 5, .n_layers = 3, .loss = RT_LOSS_CE,
+                   .layers = {{7, RT_ACT_TANH}, {9, RT_ACT_RELU}, {3, RT_ACT_SOFTMAX}}};
+  cfg.name = "t";
+  cfg.batch = 8;
+  Compiled c;
+  if (!compile(&c, &m, &cfg)) {
+    CHECK(0, "%s: did not compile", name);
+    return;
+  }
+  MlxKernels *k = &c.k;
+  int np = (int)k->n_params, n = 7;
+  int slots = plan_opt_slots(cfg.opt);
+  CHECK(k->n_state == slots * k->n_params, "%s: n_state %lld", name, (long long)k->n_state);
+  /* clip norm: the step entry runs unfused gradient kernels, no update kernel */
+  bool fused = false;
+  for (int i = 0; i < c.ks->nstep; i++) fused |= c.ks->step[i]->update;
+  CHECK(fused == (cfg.clip != RT_CLIP_NORM), "%s: step kernels %s fused", name,
+        fused ? "are" : "are not");
+  int64_t wo[RT_MAX_LAYERS], bo[RT_MAX_LAYERS];
+  rt_param_layout(&m, wo, bo);
+  bool *is_w = calloc((size_t)np, 1);
+  int in = m.n_in;
+  for (int l = 0; l < m.n_layers; l++) {
+    for (int64_t i = 0; i < (int64_t)in * m.layers[l].units; i++) is_w[wo[l] + i] = true;
+    in = m.layers[l].units;
+  }
+  float *ps = malloc(sizeof(float) * (size_t)np), *pr = malloc(sizeof(float) * (size_t)np);
+  float *ss = calloc((size_t)k->n_state, sizeof(float));
+  double *s1 = calloc((size_t)np, sizeof(double)), *s2 = calloc((size_t)np, sizeof(double));
+  float *g = malloc(sizeof(float) * (size_t)np), *work = malloc(sizeof(float) * (size_t)k->n_work);
+  float x[8 * 5], y[8];
+  for (int i = 0; i < np; i++) ps[i] = pr[i] = (float)(urand() - 0.5);
+  for (int i = 0; i < 8 * 5; i++) x[i] = (float)(urand() * 4 - 2);
+  for (int r = 0; r < 8; r++) y[r] = (float)(int)(urand() * 3);
+  double worst = 0, moved = 0;
+  for (int t = 1; t <= 5; t++) {
+    MlxHyper h = {.lr = cfg.lr, .momentum = cfg.momentum, .beta1 = cfg.beta1,
+                  .beta2 = cfg.beta2, .eps = cfg.eps, .bc1 = 1 - powf(cfg.beta1, (float)t),
+                  .bc2 = 1 - powf(cfg.beta2, (float)t), .weight_decay = cfg.weight_decay,
+                  .rho = cfg.rho, .l1 = cfg.l1, .l2 = cfg.l2, .clip = cfg.clip_bound};
+    double gl = k->grad(pr, g, work, x, y, n);
+    float sl = k->step(ps, ss, work, x, y, n, &h);
+    CHECK(close_to(gl, sl, 1e-5), "%s: step %d loss %g, grad entry %g", name, t, sl, gl);
+    float before = pr[0];
+    double scale = ref_step(&cfg, &h, is_w, np, pr, s1, s2, g);
+    if (strstr(name, "(scales)")) CHECK(scale < 0.5, "%s: norm scale %g", name, scale);
+    if (strstr(name, "(no scaling)")) CHECK(scale == 1, "%s: norm scale %g", name, scale);
+    moved += fabs(pr[0] - before);
+    for (int i = 0; i < np; i++) worst = fmax(worst, fabs(ps[i] - pr[i]));
+  }
+  CHECK(moved > 0, "%s: the reference never moved", name);
+  CHECK(worst < 2e-5, "%s: parameters differ from the reference update by %g", name, worst);
+  printf("step %-34s ok  (%d params, 5 steps, max |difference| %.1e)\n", name, np, worst);
+  free(ps), free(pr), free(ss), free(s1), free(s2), free(g), free(work), free(is_w);
+  release(&c);
+}
+
+/* With zero gradient scale (lr = 0 aside from decay) a penalty moves weights
+ * and never biases: adamw's decay and sgd's l2 on a model at rest. */
+static void check_bias_untouched(const char *name, RtTrainCfg cfg) {
+  RtModelDesc m = {.name = "net", .n_in = 3, .n_layers = 1, .loss = RT_LOSS_MSE,
+                   .layers = {{1, RT_ACT_IDENTITY}}};
+  cfg.name = "t";
+  cfg.batch = 4;
+  Compiled c;
+  if (!compile(&c, &m, &cfg)) {
+    CHECK(0, "%s: did not compile", name);
+    return;
+  }
+  /* y = w.x + b exactly: zero data gradient */
+  float p[4] = {0.5f, -0.25f, 2.0f, 0.75f}, st[8] = {0}, work[64];
+  float x[4 * 3], y[4];
+  for (int r = 0; r < 4; r++) {
+    y[r] = p[3];
+    for (int j = 0; j < 3; j++) {
+      x[r * 3 + j] = (float)(urand() * 2 - 1);
+      y[r] += p[j] * x[r * 3 + j];
+    }
+  }
+  MlxHyper h = {.lr = cfg.lr, .momentum = cfg.momentum, .beta1 = 0.9f, .beta2 = 0.999f,
+                .eps = 1e-8f, .bc1 = 0.1f, .bc2 = 0.001f, .weight_decay = cfg.weight_decay,
+                .l1 = cfg.l1, .l2 = cfg.l2, .clip = cfg.clip_bound};
+  CHECK(c.k.n_work <= 64, "%s: work %lld", name, (long long)c.k.n_work);
+  c.k.step(p, st, work, x, y, 4, &h);
+  CHECK(p[3] == 0.75f, "%s: the bias moved to %g", name, p[3]);
+  CHECK(fabsf(p[2]) < 2.0f, "%s: the weight did not shrink (%g)", name, p[2]);
+  printf("penalty %-31s ok  (weight 2 -> %.6f, bias stays %.2f)\n", name, p[2], p[3]);
+  release(&c);
+}
+
+int main(void) {
+  RtTrainCfg sgd = {.opt = RT_OPT_SGD, .lr = 0.05f};
+  RtTrainCfg adam = {.opt = RT_OPT_ADAM, .lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+  RtTrainCfg adamw = adam;
+  adamw.opt = RT_OPT_ADAMW;
+  adamw.weight_decay = 0.1f;
+  RtTrainCfg adagrad = {.opt = RT_OPT_ADAGRAD, .lr = 0.05f, .eps = 1e-10f};
+  RtTrainCfg rms = {.opt = RT_OPT_RMSPROP, .lr = 0.01f, .rho = 0.99f, .eps = 1e-8f};
+  RtTrainCfg v;
+
+  check("sgd", sgd);
+  v = sgd, v.momentum = 0.9f, check("sgd momentum", v);
+  v = sgd, v.momentum = 0.9f, v.nesterov = true, check("sgd nesterov", v);
+  v = sgd, v.l1 = 0.01f, v.l2 = 0.02f, check("sgd l1 l2", v);
+  v = sgd, v.momentum = 0.9f, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.05f;
+  check("sgd momentum clip value", v);
+  v = sgd, v.momentum = 0.9f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.1f;
+  check("sgd momentum clip norm (scales)", v);
+  check("adam", adam);
+  v = adam, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.05f, check("adam clip value", v);
+  v = adam, v.clip = RT_CLIP_NORM, v.clip_bound = 100.0f, check("adam clip norm (no scaling)", v);
+  check("adamw", adamw);
+  v = adamw, v.l2 = 0.01f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.3f;
+  check("adamw l2 clip norm", v);
+  check("adagrad", adagrad);
+  v = adagrad, v.l1 = 0.001f, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.02f;
+  check("adagrad l1 clip value", v);
+  check("rmsprop", rms);
+  v = rms, v.momentum = 0.9f, v.l1 = 0.01f, check("rmsprop momentum l1", v);
+  v = rms, v.momentum = 0.5f, v.l2 = 0.05f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.2f;
+  check("rmsprop momentum l2 clip norm", v);
+
+  v = adamw, v.lr = 0.1f, v.weight_decay = 0.5f, check_bias_untouched("adamw decay", v);
+  v = sgd, v.l2 = 0.5f, check_bias_untouched("sgd l2", v);
+  v = sgd, v.l1 = 0.5f, v.clip = RT_CLIP_NORM, v.clip_bound = 1.0f;
+  check_bias_untouched("sgd l1 clip norm", v);
+  printf("%d failed\n", fails);
+  return fails ? 1 : 0;
+}
