@@ -2441,8 +2441,8 @@ static const char *epoch_metric(Ctx *c, TrainInfo *ti, Ast *p, const char *what)
   } else if (ti->task_known && !metric_of_task(m, ti->task)) {
     diag_error(p->kids[1]->span, "metric '%s' is not defined for a %s model", m,
                task_names[ti->task]);
-  } else if (strcmp(sp, "val") && refuse(c, p->span, arena_printf(c->a, "%s on %s metrics", what, sp))) {
-  } else {
+  } else if (!strcmp(sp, "val") ||
+             !refuse(c, p->span, arena_printf(c->a, "%s on %s metrics", what, sp))) {
     return m;
   }
   return NULL;

@@ -85,12 +85,10 @@ typedef struct EarlyStop {
   int wait;      /* epochs since the last improvement */
 } EarlyStop;
 
-/* After epoch `epoch`: true when val's metric improved on the best by more
+/* After each epoch: true when val's metric improved on the best by more
  * than min_delta in its direction (the first value always does); counts the
  * epochs without. A NaN value never improves. */
-static bool early_stop_check(const RtTrainCfg *cfg, EarlyStop *es, const RtMetrics *v,
-                             int epoch) {
-  (void)epoch;
+static bool early_stop_check(const RtTrainCfg *cfg, EarlyStop *es, const RtMetrics *v) {
   double x = rt_metric_get(v, cfg->es_metric);
   bool up = rt_metric_higher(cfg->es_metric);
   bool better = !isnan(x) && (isnan(es->best) || (up ? x > es->best + cfg->es_min_delta
@@ -211,7 +209,7 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
     }
     double score = va->n > 0 ? v.loss : train_loss;
     if (cfg->es_metric) {
-      if (va->n > 0 && early_stop_check(cfg, &es, &v, e + 1)) {
+      if (va->n > 0 && early_stop_check(cfg, &es, &v)) {
         memcpy(best_params, params, sizeof(float) * (size_t)n_params);
         res->best_epoch = e + 1;
       }
