@@ -204,7 +204,10 @@ static int64_t read_all(const RtDataSpec *spec, RtCsv *c, DCol *cols, int ncols)
 }
 
 int rt_describe(const RtDataSpec *spec, const RtData *d, bool as_json, FILE *out) {
-  RtCsv *c = rt_csv_open(spec->csv_path);
+  /* read the file as the dataset does: its delimiter, quote and header */
+  RtCsvOpts copts = {.delim = spec->csv_delim, .quote = spec->csv_quote,
+                     .no_header = spec->csv_no_header, .keep_ragged = spec->bad_row_skip};
+  RtCsv *c = rt_csv_open_opts(spec->csv_path, &copts);
   if (!c) return -1;
   int ncols = rt_csv_ncols(c);
   DCol *cols = rt_xmalloc(sizeof(DCol) * (size_t)(ncols + 1));
