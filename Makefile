@@ -52,7 +52,7 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 
 # Benchmark drivers link the same way. `make bench` runs every bench/*/run.sh
 # (never part of `make test`), first installing what they compare against.
-BENCH_PKGS = python3-pandas time
+BENCH_PKGS = python3-pandas time python3-torch python3-sklearn python3-numpy
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
@@ -66,11 +66,11 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) -MMD -MP -c -o $@ $<
 
 # Generated front end: bison and flex output go to build/, never committed.
-$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h: grammar/parser.y
+$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h &: grammar/parser.y
 	@mkdir -p $(BUILD)/grammar
 	bison -Wall -Werror --defines=$(BUILD)/grammar/parser.h -o $(BUILD)/grammar/parser.c $<
 
-$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h: grammar/lexer.l $(BUILD)/grammar/parser.h
+$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h &: grammar/lexer.l $(BUILD)/grammar/parser.h
 	@mkdir -p $(BUILD)/grammar
 	flex --header-file=$(BUILD)/grammar/lexer.h -o $(BUILD)/grammar/lexer.c $<
 

@@ -22,6 +22,7 @@ typedef struct Fuser {
   KernelSet *ks;
   Kernel **all; int nall, capall;   /* every distinct kernel, for sharing */
   int count[K__COUNT];              /* per-kind counter for names */
+  bool train;                       /* the list being built applies dropout masks */
 } Fuser;
 
 static bool fuse_phase_in(FuseMode m, PlanPhase ph) {
@@ -40,6 +41,7 @@ static Kernel *fuse_intern(Fuser *f, Kernel *k) {
   for (int i = 0; i < f->nall; i++) {
     Kernel *o = f->all[i];
     if (o->kind == k->kind && o->nops == k->nops && o->update == k->update &&
+        o->train == k->train &&
         !memcmp(o->ops, k->ops, sizeof(int) * (size_t)k->nops))
       return o;
   }
@@ -145,6 +147,12 @@ static bool fuse_list(Fuser *f, FuseMode m, Kernel ***out, int *nout) {
         fuse_add(k, j, used);
         int a = fuse_find(f, m, used, j, OP_PLAN_ACT, 0, p->ops[j].out);
         if (a >= 0) fuse_add(k, a, used);
+        int last = p->ops[k->ops[k->nops - 1]].out;
+        int d = fuse_find(f, m, used, j, OP_PLAN_DROPOUT, 0, last);
+        if (d >= 0) {
+          fuse_add(k, d, used);
+          k->train = f->train;
+        }
       }
       break;
     }
@@ -162,7 +170,14 @@ static bool fuse_list(Fuser *f, FuseMode m, Kernel ***out, int *nout) {
     case OP_PLAN_MATMUL_NT: {
       k = fuse_new(f, K_DENSE_BWD_X, p->nops);
       fuse_add(k, i, used);
-      int a = fuse_find(f, m, used, i, OP_PLAN_ACT_GRAD, 0, o->out);
+      int g = o->out;
+      int d = fuse_find(f, m, used, i, OP_PLAN_DROPOUT_GRAD, 0, g);
+      if (d >= 0) {
+        fuse_add(k, d, used);
+        k->train = f->train;
+        g = p->ops[d].out;
+      }
+      int a = fuse_find(f, m, used, i, OP_PLAN_ACT_GRAD, 0, g);
       if (a >= 0) fuse_add(k, a, used);
       break;
     }
@@ -241,6 +256,8 @@ static void fuse_mark_stored(const Plan *p, const Kernel *k, bool *stored) {
   case K_LOSS:
   case K_DENSE_BWD_X:
     if (last->out >= 0) stored[last->out] = true;
+    /* dropout keeps the activation too: act_grad reads it */
+    if (k->kind == K_DENSE_FWD && last->kind == OP_PLAN_DROPOUT) stored[last->in[0]] = true;
     break;
   case K_DENSE_BWD_W:
     break;
@@ -289,10 +306,12 @@ KernelSet *fuse_build(Arena *a, Plan *p, bool with_grad) {
   ks->with_grad = with_grad;
   Fuser f = {.a = a, .p = p, .ks = ks};
   if (!fuse_list(&f, MODE_PREDICT, &ks->predict, &ks->npredict)) return NULL;
+  f.train = true;
   /* clip norm needs every gradient before any update: the step runs the
    * gradient kernels into work, and llvm_emit adds the norm and the update. */
   bool unfused = p->cfg && p->cfg->clip == RT_CLIP_NORM;
   if (!fuse_list(&f, unfused ? MODE_GRAD : MODE_STEP, &ks->step, &ks->nstep)) return NULL;
+  f.train = p->grad_dropout;
   if (with_grad && !fuse_list(&f, MODE_GRAD, &ks->grad, &ks->ngrad)) return NULL;
   fuse_layout(&f);
   return ks;
@@ -313,6 +332,8 @@ static void fuse_dump_list(FILE *out, const KernelSet *ks, const char *entry, Ke
         fprintf(out, ".%s", plan_loss_name[o->sub]);
       else if (o->kind == OP_PLAN_UPDATE)
         fprintf(out, ".%s", plan_opt_name[o->sub]);
+      else if (o->kind == OP_PLAN_DROPOUT || o->kind == OP_PLAN_DROPOUT_GRAD)
+        fprintf(out, ".%s", k[i]->train ? "masked" : "off");
       if (o->kind == OP_PLAN_UPDATE)
         fprintf(out, " %%%s", p->t[o->in[0]].name);
       else if (o->out >= 0)

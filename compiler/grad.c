@@ -82,6 +82,14 @@ static bool grad_op(Arena *a, Plan *p, int i) {
     }
     return true;
   }
+  case OP_PLAN_DROPOUT: {
+    /* The same mask (recomputed from the hash) scales the gradient. */
+    int x = o.in[0];
+    if (dout < 0 || !p->t[x].needs_grad) return true;
+    int g = grad_tensor(a, p, x);
+    plan_op(a, p, OP_PLAN_DROPOUT_GRAD, PH_BWD, o.sub, g, 1, (int[]){dout});
+    return grad_set(p, x, g);
+  }
   default:
     rt_diag(RT_ERROR, rt_loc_file(p->model->name ? p->model->name : "model"),
             "internal: no gradient rule for op '%s'", plan_op_name[o.kind]);

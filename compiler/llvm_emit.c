@@ -300,6 +300,36 @@ static const PlanOp *kfind(const Emit *e, const Kernel *k, PlanOpKind kind) {
   return NULL;
 }
 
+/* Dropout masks, recomputed wherever needed from a counter-based hash, so no
+ * mask memory exists and runs are bit-reproducible: the splitmix64 finalizer
+ * mix(z); per kernel call s = mix(seed ^ mix(step * 256 + layer)); element
+ * (r, j) of a tile with U units is kept when mix(s + (r*U + j + 1) * golden)
+ * >> 40 >= P * 2^24, and scaled by 1 / (1 - P). tests/dropout_check.c has the
+ * same function in C. */
+static LLVMValueRef u64c(Emit *e, uint64_t v) { return LLVMConstInt(e->i64, v, 0); }
+static LLVMValueRef mix64(Emit *e, LLVMValueRef z) {
+  LLVMBuilderRef b = e->b;
+  z = LLVMBuildXor(b, z, LLVMBuildLShr(b, z, u64c(e, 30), ""), "");
+  z = LLVMBuildMul(b, z, u64c(e, 0xbf58476d1ce4e5b9ull), "");
+  z = LLVMBuildXor(b, z, LLVMBuildLShr(b, z, u64c(e, 27), ""), "");
+  z = LLVMBuildMul(b, z, u64c(e, 0x94d049bb133111ebull), "");
+  return LLVMBuildXor(b, z, LLVMBuildLShr(b, z, u64c(e, 31), ""), "");
+}
+static LLVMValueRef drop_stream(Emit *e, LLVMValueRef seed, LLVMValueRef step, int layer) {
+  LLVMValueRef c = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, step, u64c(e, 256), ""),
+                                u64c(e, (uint64_t)layer), "");
+  return mix64(e, LLVMBuildXor(e->b, seed, mix64(e, c), ""));
+}
+/* mask(idx) / (1 - P): 0 or the scale, in the element type. */
+static LLVMValueRef drop_mask(Emit *e, LLVMValueRef s, LLVMValueRef idx, double rate) {
+  LLVMValueRef i1 = LLVMBuildAdd(e->b, idx, u64c(e, 1), "");
+  LLVMValueRef h = mix64(e, LLVMBuildAdd(e->b, s, LLVMBuildMul(e->b, i1, u64c(e, 0x9e3779b97f4a7c15ull), ""), ""));
+  uint64_t thr = (uint64_t)(rate * 16777216.0);
+  LLVMValueRef keep = LLVMBuildICmp(e->b, LLVMIntUGE, LLVMBuildLShr(e->b, h, u64c(e, 40), ""),
+                                    u64c(e, thr), "keep");
+  return LLVMBuildSelect(e->b, keep, fc(e, 1.0 / (1.0 - rate)), fc(e, 0), "mask");
+}
+
 /* dense_fwd(in, W, b, out, n): out[r,:] = act(b + in[r,:] @ W), one row at a
  * time. The inner loop runs along W's rows and out's row (both contiguous),
  * an axpy the vectorizer turns into fused multiply-adds over 16 lanes. */
@@ -307,13 +337,20 @@ static void emit_dense_fwd(Emit *e, const Kernel *k) {
   const PlanOp *mm = kfind(e, k, OP_PLAN_MATMUL);
   const PlanOp *ba = kfind(e, k, OP_PLAN_BIAS_ADD);
   const PlanOp *ac = kfind(e, k, OP_PLAN_ACT);
+  const PlanOp *dp = kfind(e, k, OP_PLAN_DROPOUT);
   const Tensor *W = &e->p->t[mm->in[1]];
   int K = W->rows, U = W->cols;
-  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64};
-  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, 5, true);
-  name_params(f, (const char *const[]){"in", "w", "b", "out", "n", NULL});
+  /* with dropout: (..., n, dout, seed, step); out keeps the activation */
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->i64, e->i64};
+  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, dp ? 8 : 5, true);
+  if (dp)
+    name_params(f, (const char *const[]){"in", "w", "b", "out", "n", "dout", "seed", "step", NULL});
+  else
+    name_params(f, (const char *const[]){"in", "w", "b", "out", "n", NULL});
   LLVMValueRef in = LLVMGetParam(f, 0), w = LLVMGetParam(f, 1), b = LLVMGetParam(f, 2),
                out = LLVMGetParam(f, 3), n = LLVMGetParam(f, 4);
+  LLVMValueRef ds = dp && k->train ? drop_stream(e, LLVMGetParam(f, 6), LLVMGetParam(f, 7), dp->sub)
+                                   : NULL;
   Loop R, J, KL;
   LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
   LLVMValueRef orow = gep(e, out, imul(e, r, ic(e, U)));
@@ -335,6 +372,17 @@ static void emit_dense_fwd(Emit *e, const Kernel *k) {
     st(e, act_val(e, (RtAct)ac->sub, ld(e, orow, j)), orow, j);
     loop_close(e, &J);
   }
+  if (dp) {
+    LLVMValueRef drow = gep(e, LLVMGetParam(f, 5), imul(e, r, ic(e, U)));
+    j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "drop");
+    LLVMValueRef v = ld(e, orow, j);
+    if (ds) {
+      double rate = e->p->model->dropout[dp->sub];
+      v = fmul(e, v, drop_mask(e, ds, iadd(e, imul(e, r, ic(e, U)), j), rate));
+    }
+    st(e, v, drow, j);
+    loop_close(e, &J);
+  }
   loop_close(e, &R);
   LLVMBuildRetVoid(e->b);
   fn_end(e);
@@ -343,15 +391,31 @@ static void emit_dense_fwd(Emit *e, const Kernel *k) {
 /* loss(z, y, dz, n) -> summed loss; dz = d(mean loss)/dz, times the
  * activation's derivative when one sits between the logits and the loss.
  * bce and cross_entropy read logits and are stable for any magnitude. */
+static bool loss_weighted(const Emit *e) {
+  const RtTrainCfg *c = e->p->cfg;
+  RtLoss l = e->p->model->loss;
+  return c && (c->n_class_w > 0 || c->class_w_balanced) && (l == RT_LOSS_BCE || l == RT_LOSS_CE);
+}
+/* cw[ci] as the element type; cw holds f32 */
+static LLVMValueRef class_weight(Emit *e, LLVMValueRef cw, LLVMValueRef ci) {
+  LLVMValueRef x = LLVMBuildLoad2(e->b, e->f32, LLVMBuildInBoundsGEP2(e->b, e->f32, cw, &ci, 1, ""), "w");
+  return e->dt == DT_F32 ? x : LLVMBuildFPExt(e->b, x, e->T, "");
+}
+
 static void emit_loss(Emit *e, const Kernel *k) {
   const PlanOp *lo = kfind(e, k, OP_PLAN_LOSS);
   const PlanOp *lg = kfind(e, k, OP_PLAN_LOSS_GRAD);
   const PlanOp *ag = kfind(e, k, OP_PLAN_ACT_GRAD);
   int U = e->p->t[lo->in[0]].cols;
   RtLoss loss = (RtLoss)lo->sub;
-  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->i64};
-  LLVMValueRef f = fn_begin(e, k->name, e->T, ps, 4, true);
-  name_params(f, (const char *const[]){"z", "y", "dz", "n", NULL});
+  /* class_weights: (..., n, cw), cw[class] (f32) times the row's loss and gradient */
+  bool weighted = loss_weighted(e);
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
+  LLVMValueRef f = fn_begin(e, k->name, e->T, ps, weighted ? 5 : 4, true);
+  if (weighted)
+    name_params(f, (const char *const[]){"z", "y", "dz", "n", "cw", NULL});
+  else
+    name_params(f, (const char *const[]){"z", "y", "dz", "n", NULL});
   LLVMValueRef z = LLVMGetParam(f, 0), y = LLVMGetParam(f, 1), dz = LLVMGetParam(f, 2),
                n = LLVMGetParam(f, 3);
   LLVMValueRef inv_n = fdiv(e, fc(e, 1), LLVMBuildSIToFP(e->b, n, e->T, ""));
@@ -384,12 +448,23 @@ static void emit_loss(Emit *e, const Kernel *k) {
     loop_close(e, &J);
     LLVMValueRef lse = fadd(e, m, flog(e, get(e, sum)));
     l = fsub(e, lse, get(e, zy));
+    LLVMValueRef wr = NULL;
+    if (weighted) {
+      /* a label outside 0..U-1 (no class) weighs as class 0 or U-1 */
+      LLVMValueRef ci = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, cls, ic(e, 0), ""),
+                                        ic(e, 0), cls, "");
+      ci = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, ci, ic(e, U - 1), ""),
+                           ic(e, U - 1), ci, "");
+      wr = class_weight(e, LLVMGetParam(f, 4), ci);
+      l = fmul(e, l, wr);
+    }
     if (lg) {
       j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "ce.grad");
       LLVMValueRef pj = fexp(e, fsub(e, ld(e, zrow, j), lse));
       LLVMValueRef hit2 = LLVMBuildICmp(e->b, LLVMIntEQ, j, cls, "");
       LLVMValueRef oh = LLVMBuildSelect(e->b, hit2, fc(e, 1), fc(e, 0), "");
-      st(e, fmul(e, fsub(e, pj, oh), inv_n), drow, j);
+      LLVMValueRef gj = fmul(e, fsub(e, pj, oh), inv_n);
+      st(e, wr ? fmul(e, gj, wr) : gj, drow, j);
       loop_close(e, &J);
     }
   } else {
@@ -410,6 +485,13 @@ static void emit_loss(Emit *e, const Kernel *k) {
       l = fmul(e, d, d);
       g = fmul(e, d, fc(e, 2));
     }
+    if (weighted) {
+      LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, yv, fc(e, 0.5), "");
+      LLVMValueRef wr = class_weight(e, LLVMGetParam(f, 4),
+                                     LLVMBuildSelect(e->b, pos, ic(e, 1), ic(e, 0), ""));
+      l = fmul(e, l, wr);
+      g = fmul(e, g, wr);
+    }
     if (lg) {
       g = fmul(e, g, inv_n);
       if (ag) g = fmul(e, g, act_deriv(e, (RtAct)ag->sub, zv));
@@ -429,13 +511,20 @@ static void emit_loss(Emit *e, const Kernel *k) {
 static void emit_dense_bwd_x(Emit *e, const Kernel *k) {
   const PlanOp *nt = kfind(e, k, OP_PLAN_MATMUL_NT);
   const PlanOp *ag = kfind(e, k, OP_PLAN_ACT_GRAD);
+  const PlanOp *dg = kfind(e, k, OP_PLAN_DROPOUT_GRAD);
   const Tensor *W = &e->p->t[nt->in[1]];
   int K = W->rows, U = W->cols;
-  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64};
-  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, 5, true);
-  name_params(f, (const char *const[]){"dz", "w", "a", "dzp", "n", NULL});
+  /* with dropout: (..., n, seed, step); the mask multiplies the upstream gradient */
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->i64, e->i64};
+  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, dg ? 7 : 5, true);
+  if (dg)
+    name_params(f, (const char *const[]){"dz", "w", "a", "dzp", "n", "seed", "step", NULL});
+  else
+    name_params(f, (const char *const[]){"dz", "w", "a", "dzp", "n", NULL});
   LLVMValueRef dz = LLVMGetParam(f, 0), w = LLVMGetParam(f, 1), a = LLVMGetParam(f, 2),
                dzp = LLVMGetParam(f, 3), n = LLVMGetParam(f, 4);
+  LLVMValueRef ds = dg && k->train ? drop_stream(e, LLVMGetParam(f, 5), LLVMGetParam(f, 6), dg->sub)
+                                   : NULL;
   RtAct act = ag ? (RtAct)ag->sub : RT_ACT_IDENTITY;
   Loop R, KL, J;
   LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
@@ -450,6 +539,9 @@ static void emit_dense_bwd_x(Emit *e, const Kernel *k) {
   set(e, s, fadd(e, get(e, s), fmul(e, ld(e, drow, j), ld(e, wrow, j))));
   loop_close(e, &J);
   LLVMValueRef v = get(e, s);
+  if (ds)
+    v = fmul(e, v, drop_mask(e, ds, iadd(e, imul(e, r, ic(e, K)), kk),
+                             e->p->model->dropout[dg->sub]));
   if (act != RT_ACT_SOFTMAX && act != RT_ACT_IDENTITY) v = fmul(e, v, act_deriv(e, act, ld(e, arow, kk)));
   st(e, v, orow, kk);
   loop_close(e, &KL);
@@ -662,6 +754,40 @@ static LLVMValueRef tptr(Emit *e, const Bases *B, int t) {
   return T->off ? gep(e, base, ic(e, T->off)) : base;
 }
 
+/* The dropout seed and step a kernel is called with: from the step's hyper,
+ * the train seed and step 0 in the grad entry, zeros where masks are off. */
+static void drop_args(Emit *e, const Kernel *k, LLVMValueRef hyper, LLVMValueRef *args, int *na) {
+  LLVMValueRef seed = ic(e, 0), step = ic(e, 0);
+  if (k->train && hyper) {
+    LLVMValueRef o1 = ic(e, (int64_t)offsetof(MlxHyper, seed)), o2 = ic(e, (int64_t)offsetof(MlxHyper, step));
+    LLVMTypeRef i8 = LLVMInt8TypeInContext(e->c);
+    seed = LLVMBuildLoad2(e->b, e->i64, LLVMBuildInBoundsGEP2(e->b, i8, hyper, &o1, 1, ""), "seed");
+    step = LLVMBuildLoad2(e->b, e->i64, LLVMBuildInBoundsGEP2(e->b, i8, hyper, &o2, 1, ""), "step");
+  } else if (k->train) {
+    seed = u64c(e, e->p->cfg->seed);
+  }
+  args[(*na)++] = seed;
+  args[(*na)++] = step;
+}
+
+/* A constant f32 table of ones, one per output unit: the class weights of
+ * the gradient entry (a gradient check sees the unweighted loss). */
+static LLVMValueRef ones_table(Emit *e) {
+  LLVMValueRef g = LLVMGetNamedGlobal(e->m, "mlx_class_w_ones");
+  if (g) return g;
+  int U = e->p->model->layers[e->p->model->n_layers - 1].units;
+  if (U < 2) U = 2;
+  LLVMValueRef *v = malloc(sizeof(LLVMValueRef) * (size_t)U);
+  for (int i = 0; i < U; i++) v[i] = LLVMConstReal(e->f32, 1.0);
+  LLVMTypeRef ty = LLVMArrayType2(e->f32, (uint64_t)U);
+  g = LLVMAddGlobal(e->m, ty, "mlx_class_w_ones");
+  LLVMSetInitializer(g, LLVMConstArray2(e->f32, v, (uint64_t)U));
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  free(v);
+  return g;
+}
+
 /* Calls kernel k with the pointers its ops name; returns what it returns. */
 static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMValueRef n,
                                 LLVMValueRef hyper) {
@@ -677,6 +803,13 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
     args[na++] = tptr(e, B, mm->in[0]);
     args[na++] = tptr(e, B, mm->in[1]);
     args[na++] = ba ? tptr(e, B, ba->in[1]) : null;
+    if (last->kind == OP_PLAN_DROPOUT) {
+      args[na++] = tptr(e, B, last->in[0]);
+      args[na++] = n;
+      args[na++] = tptr(e, B, last->out);
+      drop_args(e, k, hyper, args, &na);
+      return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
+    }
     args[na++] = tptr(e, B, last->out);
     break;
   }
@@ -685,6 +818,16 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
     args[na++] = tptr(e, B, lo->in[0]);
     args[na++] = tptr(e, B, lo->in[1]);
     args[na++] = last != lo ? tptr(e, B, last->out) : null;
+    if (loss_weighted(e)) {
+      /* the step reads the table from hyper; elsewhere every class weighs 1 */
+      args[na++] = n;
+      args[na++] = hyper ? LLVMBuildLoad2(e->b, e->ptr,
+                                          LLVMBuildInBoundsGEP2(e->b, LLVMInt8TypeInContext(e->c), hyper,
+                                                                (LLVMValueRef[]){ic(e, (int64_t)offsetof(MlxHyper, class_w))}, 1, ""),
+                                          "cw")
+                         : ones_table(e);
+      return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
+    }
     break;
   }
   case K_DENSE_BWD_X: {
@@ -694,6 +837,11 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
     args[na++] = tptr(e, B, nt->in[1]);
     args[na++] = ag ? tptr(e, B, ag->in[1]) : null;
     args[na++] = tptr(e, B, last->out);
+    if (kfind(e, k, OP_PLAN_DROPOUT_GRAD)) {
+      args[na++] = n;
+      drop_args(e, k, hyper, args, &na);
+      return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
+    }
     break;
   }
   case K_DENSE_BWD_W: {

@@ -22,7 +22,9 @@ static const char usage_text[] =
     "  check FILE...                  parse and check specs (reads CSV headers)\n"
     "  run FILE [NAME...] [--out DIR] train every train block (or those named),\n"
     "                                 evaluate, write DIR/NAME.mlxm and\n"
-    "                                 DIR/NAME.metrics.json (DIR defaults to out)\n"
+    "                                 DIR/NAME.metrics.json (DIR defaults to out);\n"
+    "                                 then every search block: its trials,\n"
+    "                                 DIR/NAME.search.json and the winner\n"
     "  predict MODEL.mlxm [CSV|-]     one prediction per row of CSV (stdin if -)\n"
     "  data FILE [NAME] [--json]      describe dataset NAME (default: the first):\n"
     "                                 rows, splits, and per column type, count,\n"
@@ -167,6 +169,19 @@ static SemaTrain *find_train(Program *p, const char *name) {
   return NULL;
 }
 
+static SemaSearch *find_search(Program *p, const char *name) {
+  for (int i = 0; i < p->nsearches; i++)
+    if (!strcmp(p->searches[i].desc->name, name)) return &p->searches[i];
+  return NULL;
+}
+
+/* rt_run_search compiles each trial through these; ctx is the run's arena. */
+static void *search_compile(void *ctx, const RtModelDesc *m, const RtTrainCfg *cfg,
+                            MlxKernels *k) {
+  return compile_model(ctx, m, cfg, k);
+}
+static void search_release(void *j) { jit_free(j); }
+
 /* mkdir -p for the output directory; exit 6 when it cannot be made. */
 static bool make_dir(const char *dir) {
   char buf[4096];
@@ -192,14 +207,14 @@ static int cmd_run(const Opts *o) {
   const char *path = o->args[0];
   Program *p = front_end(&a, path, SEMA_RUN, &code);
   if (!p) goto done;
-  if (p->ntrains == 0) {
+  if (p->ntrains == 0 && p->nsearches == 0) {
     rt_diag(RT_ERROR, rt_loc_file(path), "nothing to run: the spec has no train block");
     code = EXIT_SPEC;
     goto done;
   }
   for (int i = 1; i < o->nargs; i++)
-    if (!find_train(p, o->args[i])) {
-      rt_diag(RT_ERROR, rt_loc_file(path), "no train block named '%s'", o->args[i]);
+    if (!find_train(p, o->args[i]) && !find_search(p, o->args[i])) {
+      rt_diag(RT_ERROR, rt_loc_file(path), "no train or search block named '%s'", o->args[i]);
       code = EXIT_USAGE;
       goto done;
     }
@@ -240,6 +255,38 @@ static int cmd_run(const Opts *o) {
     code = rt_run_train(t->cfg, t->model, t->data, &k, d, &info);
     phase("train");
     jit_free(j);
+    rt_data_free(d);
+    if (code) goto done;
+  }
+  /* search blocks: the data loaded once, every trial compiled and trained on it */
+  for (int i = 0; i < p->nsearches; i++) {
+    SemaSearch *s = &p->searches[i];
+    bool selected = o->nargs == 1;
+    for (int j = 1; j < o->nargs; j++) selected |= !strcmp(o->args[j], s->desc->name);
+    if (!selected) continue;
+    double t_load = now_s();
+    RtData *d = rt_data_load(s->data, s->models[0]->task);
+    phase("load data");
+    if (!d) {
+      code = EXIT_DATA;
+      goto done;
+    }
+    bool ok = true;
+    for (int m = 0; m < s->nmodels && ok; m++) {
+      s->models[m]->n_in = d->n_feats;
+      SemaTrain st = {.node = s->node, .data = s->data, .model = s->models[m]};
+      ok = check_outputs(&st, d);
+    }
+    if (!ok) {
+      rt_data_free(d);
+      code = EXIT_SPEC;
+      goto done;
+    }
+    RtRunInfo info = {.spec_hash = p->spec_hash, .load_s = now_s() - t_load,
+                      .out_dir = o->out_dir};
+    code = rt_run_search(s->desc, s->train->cfg, s->models, s->data, d, search_compile,
+                         search_release, &a, &info);
+    phase("search");
     rt_data_free(d);
     if (code) goto done;
   }

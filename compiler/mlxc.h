@@ -169,11 +169,21 @@ typedef struct SemaTrain {
   RtTrainCfg *cfg;
 } SemaTrain;
 
+/* A search block as `run` executes it (rt_run_search). */
+typedef struct SemaSearch {
+  Ast *node;            /* the search block */
+  RtSearch *desc;       /* the varied values, strategy and pick */
+  SemaTrain *train;     /* the base train (its cfg and data; model without varies) */
+  RtDataSpec *data;     /* the search's own copy of the train's dataset */
+  RtModelDesc **models; int nmodels;   /* per combination of the model.PARAM varies */
+} SemaSearch;
+
 typedef struct Program {
   Ast *file;                 /* root file (imports are resolved into decls) */
   SemaTrain *trains; int ntrains;   /* every train block, in order */
   RtDataSpec **datasets; int ndatasets;   /* every dataset block of the root file */
   char spec_hash[17];        /* hex FNV-1a 64 of the source bytes */
+  SemaSearch *searches; int nsearches;   /* every search block of the root file, in order */
 } Program;
 
 /* How strict sema is: CHECK accepts the whole language; RUN also refuses,
@@ -215,7 +225,9 @@ typedef enum {
   X(MATMUL_NT, "matmul_nt") /* out = in0 @ in1^T (gradient of the input) */    \
   X(MATMUL_TN, "matmul_tn") /* out = in0^T @ in1 (gradient of weights)  */     \
   X(COLSUM, "colsum")       /* out = sum over rows of in0 (bias grad)   */     \
-  X(UPDATE, "update")       /* in0 -= step(grad in1; state in2, in3), sub RtOpt */
+  X(UPDATE, "update")       /* in0 -= step(grad in1; state in2, in3), sub RtOpt */ \
+  X(DROPOUT, "dropout")     /* out = in0 * mask / (1-p), sub = layer (step only) */ \
+  X(DROPOUT_GRAD, "dropout_grad") /* out = in0 * mask / (1-p), same mask */
 typedef enum {
 #define X(n, s) OP_PLAN_##n,
   PLAN_OPS(X)
@@ -259,6 +271,7 @@ typedef struct Plan {
   int64_t n_params;   /* from rt_param_layout */
   int64_t n_state;    /* optimizer state elements */
   bool has_grad;      /* grad_build ran */
+  bool grad_dropout;  /* the grad entry applies dropout too, with the train seed and step 0 */
 } Plan;
 
 /* Fused kernels: name, spelling. */
@@ -279,6 +292,7 @@ typedef struct Kernel {
   const char *name;   /* IR function name, unique in the set */
   int *ops; int nops; /* plan op indices, in order */
   bool update;        /* DENSE_BWD_W: apply the optimizer (step entry) */
+  bool train;         /* dropout masks are live (step entry; grad when grad_dropout) */
 } Kernel;
 
 /* The kernels each entry point runs, in order. */

@@ -103,6 +103,11 @@ static bool plan_check(const RtModelDesc *m, const RtTrainCfg *cfg) {
       plan_error(m, l, "unknown activation");
       return false;
     }
+    float dr = m->dropout[l];
+    if (!(dr >= 0 && dr < 1) || (dr > 0 && l == m->n_layers - 1)) {
+      plan_error(m, l, "dropout %g: expected 0 <= P < 1 between dense layers", dr);
+      return false;
+    }
     params = params * L->units;
     if (params > ((int64_t)1 << 31)) {
       plan_error(m, l, "layer too large: more than 2^31 weights");
@@ -186,6 +191,12 @@ Plan *plan_build(Arena *a, const RtModelDesc *m, const RtTrainCfg *cfg, DType dt
       plan_op(a, p, OP_PLAN_ACT, PH_FWD, act, ao, 1, (int[]){z});
       cur = ao;
     }
+    if (m->dropout[l] > 0 && !last) {
+      snprintf(nm, sizeof nm, "dr%d", l);
+      int dr = plan_tensor(a, p, nm, B, u, true, BUF_WORK, 0);
+      plan_op(a, p, OP_PLAN_DROPOUT, PH_FWD, l, dr, 1, (int[]){cur});
+      cur = dr;
+    }
     in_units = u;
   }
   int out_units = m->layers[m->n_layers - 1].units;
@@ -235,6 +246,8 @@ void plan_dump(FILE *out, const Plan *p) {
       fprintf(out, ".%s", plan_loss_name[o->sub]);
     else if (o->kind == OP_PLAN_UPDATE)
       fprintf(out, ".%s", plan_opt_name[o->sub]);
+    else if (o->kind == OP_PLAN_DROPOUT || o->kind == OP_PLAN_DROPOUT_GRAD)
+      fprintf(out, ".%g", m->dropout[o->sub]);
     for (int j = 0; j < o->nin; j++) fprintf(out, "%s %%%s", j ? "," : "", p->t[o->in[j]].name);
     fputc('\n', out);
   }

@@ -125,6 +125,7 @@ struct TrainInfo {
   Ast *opt_call;      /* its CALL or NAME */
   Ast *last_dense;    /* the model's last `dense` statement */
   SemaTrain st;
+  Val *binds;         /* the model's arguments (for a search's model.PARAM) */
 };
 
 /* A file taken in by import, keyed by its real path (or "std/NAME"). */
@@ -2105,6 +2106,7 @@ static void model_walk(Ctx *c, Decl *d, Val *binds, RtModelDesc *desc, ModelInfo
   Ast *loss_st = NULL;
   int loss = -1;
   bool saw_dense = false;
+  Ast *drop_st = NULL;   /* the last dropout, refused in run mode after the last layer */
   desc->name = arena_strdup(c->a, d->name);
   ld->st = NULL;
   for (int i = 0; i < blk->nkids; i++) {
@@ -2187,13 +2189,19 @@ static void model_walk(Ctx *c, Decl *d, Val *binds, RtModelDesc *desc, ModelInfo
       ld->st = st;
       ld->units = u;
       ld->act = a;
-    } else if (k == 1) { /* dropout P */
-      if (!quiet && refuse(c, nsp(st), "dropout")) continue;
+    } else if (k == 1) { /* dropout P: applies to the dense layer before it */
       if (!quiet && !need(c, st, n, 1, "a rate")) continue;
       if (n < 1) continue;
       if (!quiet) no_more(c, st, it, n, 1);
-      double p;
+      double p = 0;
       if (!want_num(c, &s, it[0], "a dropout rate", 0, true, 1, false, false, &p)) mi->ok = false;
+      else if (!saw_dense) {
+        if (!quiet) diag_error(nsp(st), "'dropout' must follow a 'dense' layer");
+        mi->ok = false;
+      } else if (desc->n_layers > 0) {
+        desc->dropout[desc->n_layers - 1] = (float)p;
+        drop_st = st;
+      }
     } else { /* loss NAME */
       loss_st = st;
       if (quiet) {
@@ -2207,6 +2215,9 @@ static void model_walk(Ctx *c, Decl *d, Val *binds, RtModelDesc *desc, ModelInfo
     }
   }
   if (!quiet && !saw_dense) diag_error(nsp(blk), "model '%s' has no 'dense' layer", d->name);
+  if (!quiet && drop_st && desc->n_layers > 0 && desc->dropout[desc->n_layers - 1] > 0 &&
+      refuse(c, nsp(drop_st), "dropout after the last dense layer"))
+    mi->ok = false;
   if (!quiet && !loss_st) diag_error(nsp(blk), "model '%s' has no 'loss' line", d->name);
   if (loss < 0) {
     mi->ok = false;
@@ -2325,9 +2336,11 @@ static void gate_use(Ctx *c, Decl *g, Ast *use, const char *user, RtTask task, b
 
 static const char *const train_stmts[] = {"model", "data", "optimizer", "schedule", "epochs",
                                           "batch", "l1", "l2", "clip", "early_stop", "seed",
-                                          "gate"};
+                                          "gate", "class_weights"};
 enum { TR_MODEL, TR_DATA, TR_OPT, TR_SCHED, TR_EPOCHS, TR_BATCH, TR_L1, TR_L2, TR_CLIP,
-       TR_EARLY, TR_SEED, TR_GATE };
+       TR_EARLY, TR_SEED, TR_GATE, TR_CLASSW };
+static void tr_class_weights(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg,
+                             const RtModelDesc *desc);
 
 static const char *const optimizers[] = {"sgd", "adam", "adamw", "adagrad", "rmsprop"};
 /* Named arguments of each optimizer, in the order of optimizers[]. */
@@ -2623,6 +2636,7 @@ static RtModelDesc *tr_model(Ctx *c, TrainInfo *ti, Ast *st) {
     binds[i] = x;
   }
   if (!ok || !mi->ok) return NULL;
+  ti->binds = binds;
   RtModelDesc *desc = arena_alloc(c->a, sizeof *desc);
   ModelInfo tmp = {.ok = true};
   LastDense ld;
@@ -2777,6 +2791,7 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
   if (!seen[TR_DATA]) diag_error(nsp(blk), "train '%s' has no 'data' line", d->name);
   if (early) tr_early_stop(c, ti, early, cfg);
   if (sched) tr_schedule(c, ti, sched, cfg);
+  if (seen[TR_CLASSW]) tr_class_weights(c, ti, seen[TR_CLASSW], cfg, desc);
   DataInfo *di = ti->data ? ti->data->info : NULL;
   if (desc && di && di->ok) tr_cross(c, ti, seen[TR_DATA], desc);
   if (diag_error_count() != errs || !desc || !di || !di->ok) return;
@@ -2794,6 +2809,59 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
   }
 }
 
+/* class_weights balanced | class_weights CLASS = W, ...: CLASS a label
+ * spelling (backquoted when not a name), W > 0. Needs bce or cross_entropy;
+ * with a label map the names must be its keys (else the runtime checks them
+ * against the classes the data has). */
+static void tr_class_weights(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg,
+                             const RtModelDesc *desc) {
+  cfg->class_w_loc = loc_of(c, st->span);
+  if (desc && desc->loss != RT_LOSS_BCE && desc->loss != RT_LOSS_CE) {
+    diag_error(nsp(st), "'class_weights' needs a classification loss (bce or cross_entropy)");
+    return;
+  }
+  const RtDataSpec *sp = ti->data && ti->data->info && ((DataInfo *)ti->data->info)->ok
+                             ? ((DataInfo *)ti->data->info)->spec : NULL;
+  int nc = st->nkids;
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (nc == 1 && n == 1 && it[0]->kind == AST_NAME && !strcmp(it[0]->name, "balanced")) {
+    cfg->class_w_balanced = true;
+    return;
+  }
+  cfg->class_w_names = arena_alloc(c->a, sizeof(char *) * (size_t)(nc + 1));
+  cfg->class_w_vals = arena_alloc(c->a, sizeof(float) * (size_t)(nc + 1));
+  Scope s = {.kind = SC_CONST};
+  for (int i = 0; i < nc; i++) {
+    it = clause(st, i, &n);
+    if (n != 1 || it[0]->kind != AST_ASSIGN || it[0]->nkids != 2 ||
+        it[0]->kids[0]->kind != AST_NAME) {
+      diag_error(n ? it[0]->span : nsp(st),
+                 "expected 'balanced' or 'CLASS = WEIGHT, ...', found '%s'",
+                 n ? node_text(c, it[0]) : "nothing");
+      return;
+    }
+    const char *name = it[0]->kids[0]->name;
+    double w;
+    if (!want_num(c, &s, it[0]->kids[1], "a class weight", 0, false, INFINITY, false, false, &w))
+      continue;
+    bool dup = false, known = !sp || sp->n_label_map == 0;
+    for (int j = 0; j < cfg->n_class_w; j++) dup |= !strcmp(cfg->class_w_names[j], name);
+    for (int j = 0; sp && j < sp->n_label_map; j++) known |= !strcmp(sp->label_keys[j], name);
+    if (dup) {
+      diag_error(it[0]->kids[0]->span, "class '%s' is weighted twice", name);
+      continue;
+    }
+    if (!known) {
+      diag_error(it[0]->kids[0]->span, "class '%s' is not a key of the label map of '%s'", name,
+                 sp->label ? sp->label : "?");
+      continue;
+    }
+    cfg->class_w_names[cfg->n_class_w] = arena_strdup(c->a, name);
+    cfg->class_w_vals[cfg->n_class_w++] = (float)w;
+  }
+}
+
 /* ---- search -------------------------------------------------------------- */
 
 static const char *const search_stmts[] = {"train", "vary", "strategy", "pick"};
@@ -2801,7 +2869,7 @@ static const char *const train_fields[] = {"epochs", "batch", "seed", "l1", "l2"
 
 /* vary PATH in [v, ...]: PATH is optimizer.ARG, model.PARAM or a train field;
  * every value must be what that setting takes. */
-static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths) {
+static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths, RtVary *out, Ast **vlist) {
   int n;
   Ast **it = clause(st, 0, &n);
   if (!one_clause(c, st) || !need(c, st, n, 2, "'PATH in [VALUES]'")) return;
@@ -2841,6 +2909,7 @@ static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths) {
     }
     integer = k < 3;
     lo = k < 2 ? 1 : 0;
+    out->kind = (RtVaryKind)(RT_VARY_EPOCHS + k);
   } else if (p->kind == AST_PATH && p->nkids == 2 && p->kids[0]->kind == AST_NAME &&
              p->kids[1]->kind == AST_NAME) {
     const char *h = p->kids[0]->name, *x = p->kids[1]->name;
@@ -2853,6 +2922,8 @@ static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths) {
       }
       if (!strcmp(x, "nesterov")) ty = TY_BOOL;
       lo_incl = strcmp(x, "lr") && strcmp(x, "eps");
+      out->kind = RT_VARY_OPT;
+      out->arg = x;
     } else if (!strcmp(h, "model")) {
       if (!ti || !ti->model) return;
       Ast *blk = ti->model->node;
@@ -2871,6 +2942,8 @@ static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths) {
       ty = t.ty;
       integer = t.is_int;
       lo = -INFINITY;
+      out->kind = RT_VARY_MODEL;
+      out->arg = x;
     } else {
       const char *heads[] = {"optimizer", "model"};
       unknown(p->kids[0]->span, "setting", h, heads, 2);
@@ -2882,14 +2955,92 @@ static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths) {
     return;
   }
   Scope s = {.kind = SC_CONST};
+  out->path = key;
+  out->is_bool = ty == TY_BOOL;
+  out->num = arena_alloc(c->a, sizeof(double) * (size_t)list->nkids);
+  out->text = arena_alloc(c->a, sizeof(char *) * (size_t)list->nkids);
+  *vlist = list;
+  bool ok = true;
   for (int i = 0; i < list->nkids; i++) {
-    double x;
-    Val v;
+    double x = 0;
+    Val v = {0};
     if (ty == TY_NUM)
-      want_num(c, &s, list->kids[i], what, lo, lo_incl, INFINITY, false, integer, &x);
+      ok &= want_num(c, &s, list->kids[i], what, lo, lo_incl, INFINITY, false, integer, &x);
+    else if (ty == TY_ERR)   /* an untyped model parameter: the model checks it */
+      ok &= (v = ex_eval(c, &s, list->kids[i])).ty != TY_ERR, x = v.num;
+    else if ((ok &= want(c, &s, list->kids[i], ty, &v)) && v.known)
+      x = ty == TY_STR ? NAN : v.num;   /* a string is written as its text */
     else
-      want(c, &s, list->kids[i], ty, &v);
+      ok = false;
+    out->num[i] = x;
+    out->text[i] = isnan(x) && v.str ? v.str : node_text(c, list->kids[i]);
   }
+  if (ok) out->n = list->nkids;
+}
+
+/* What `run` needs of a checked search: the base train, a copy of its data,
+ * and the model built for every combination of the model.PARAM varies (the
+ * first such vary slowest, as rt_search.c indexes them). */
+static void search_build(Ctx *c, Decl *d, RtSearch *sd, TrainInfo *ti, Ast **vlists) {
+  SemaSearch *ss = arena_alloc(c->a, sizeof *ss);
+  Ast *blk = ti->model->node;
+  int np = blk->nparams, nm = 1;
+  double combos = 1;
+  for (int i = 0; i < sd->n_vary; i++) {
+    if (sd->vary[i].n < 1) return;   /* reported where the values are */
+    combos *= sd->vary[i].n;
+  }
+  if (combos > 10000 && sd->random_n == 0) {
+    diag_error(nsp(d->node), "search '%s' has %.0f combinations, more than a grid may try (10000)",
+               d->name, combos);
+    diag_note(nsp(d->node), "use 'strategy random(N)' to try N of them");
+    return;
+  }
+  for (int i = 0; i < sd->n_vary; i++)
+    if (sd->vary[i].kind == RT_VARY_MODEL && (nm *= sd->vary[i].n) > 1000) {
+      diag_error(nsp(d->node), "search '%s' tries more than 1000 models", d->name);
+      diag_note(vlists[i]->span, "the model parameters varied multiply up to here");
+      return;
+    }
+  sd->train = ti->st.cfg->name;
+  ss->node = d->node;
+  ss->desc = sd;
+  ss->train = &ti->st;
+  ss->data = arena_alloc(c->a, sizeof(RtDataSpec));
+  *ss->data = *ti->st.data;
+  if (ti->st.data->n_feats) {
+    size_t n = sizeof(RtFeature) * (size_t)ti->st.data->n_feats;
+    ss->data->feats = arena_alloc(c->a, n);
+    memcpy(ss->data->feats, ti->st.data->feats, n);
+  }
+  ss->models = arena_alloc(c->a, sizeof(RtModelDesc *) * (size_t)nm);
+  Val *binds = arena_alloc(c->a, sizeof(Val) * (size_t)(np + 1));
+  Scope s = {.kind = SC_CONST};
+  for (int g = 0; g < nm; g++) {
+    if (ti->binds) memcpy(binds, ti->binds, sizeof(Val) * (size_t)np);
+    for (int i = sd->n_vary - 1, r = g; i >= 0; i--) {
+      RtVary *v = &sd->vary[i];
+      if (v->kind != RT_VARY_MODEL) continue;
+      Ast *e = vlists[i]->kids[r % v->n];
+      r /= v->n;
+      for (int p = 0; p < np; p++)
+        if (!strcmp(blk->params[p]->name, v->arg)) {
+          binds[p] = ex_eval(c, &s, e);
+          binds[p].src = e;
+          binds[p].from_arg = true;
+        }
+    }
+    RtModelDesc *desc = arena_alloc(c->a, sizeof *desc);
+    ModelInfo tmp = {.ok = true};
+    LastDense ld;
+    int errs = diag_error_count();
+    c->instantiating = true;
+    model_walk(c, ti->model, binds, desc, &tmp, &ld);
+    c->instantiating = false;
+    if (diag_error_count() != errs || !tmp.ok) return;   /* reported at the value */
+    ss->models[ss->nmodels++] = desc;
+  }
+  d->info = ss;
 }
 
 /* search NAME { train T  vary ...  strategy grid|random(N)  pick max|min val.M } */
@@ -2899,6 +3050,12 @@ static void check_search(Ctx *c, Decl *d) {
   TrainInfo *ti = NULL;
   PtrVec paths = {0};
   Scope s = {.kind = SC_CONST};
+  int errs = diag_error_count();
+  RtSearch *sd = arena_alloc(c->a, sizeof *sd);
+  sd->name = arena_strdup(c->a, d->name);
+  sd->loc = loc_of(c, nsp(blk));
+  sd->vary = arena_alloc(c->a, sizeof(RtVary) * (size_t)(blk->nkids + 1));
+  Ast **vlists = arena_alloc(c->a, sizeof(Ast *) * (size_t)(blk->nkids + 1));
   for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < blk->nkids; i++) {
       Ast *st = blk->kids[i];
@@ -2920,9 +3077,14 @@ static void check_search(Ctx *c, Decl *d) {
           if (it[0]->kind != AST_NAME)
             diag_error(it[0]->span, "expected a train name, found '%s'", node_text(c, it[0]));
           if (t) ti = t->info;
+          if (c->mode == SEMA_RUN && ti && ti->data && ti->data->info &&
+              ((DataInfo *)ti->data->info)->spec->cv_folds)
+            diag_error(it[0]->span, "a search over train '%s', whose dataset uses 'cv', is not "
+                       "supported yet", it[0]->name);
         }
       } else if (k == 1) {
-        se_vary(c, ti, st, &paths);
+        se_vary(c, ti, st, &paths, &sd->vary[sd->n_vary], &vlists[sd->n_vary]);
+        sd->n_vary++;
       } else if (k == 2) {
         const char *strats[] = {"grid", "random"};
         if (!one_clause(c, st) || !need(c, st, n, 1, "'grid' or 'random(N)'") || !no_more(c, st, it, n, 1))
@@ -2932,8 +3094,13 @@ static void check_search(Ctx *c, Decl *d) {
           double v;
           if (x->nkids != 1 || x->kids[0]->kind == AST_ARG)
             diag_error(x->span, "expected 'random(N)', found '%s'", node_text(c, x));
-          else
-            want_num(c, &s, x->kids[0], "the number of trials", 1, true, INFINITY, false, true, &v);
+          else if (want_num(c, &s, x->kids[0], "the number of trials", 1, true, INFINITY, false,
+                            true, &v)) {
+            if (v > 10000)
+              diag_error(x->kids[0]->span, "at most 10000 trials, found '%s'",
+                         node_text(c, x->kids[0]));
+            sd->random_n = (int)fmin(v, 10000);
+          }
         } else if (is_word(x, "random")) {
           diag_error(x->span, "expected 'random(N)' with a number of trials, found 'random'");
         } else {
@@ -2948,12 +3115,15 @@ static void check_search(Ctx *c, Decl *d) {
           continue;
         Ast *dir = it[0], *p = mod_min ? it[0]->kids[0] : it[1];
         int dk = mod_min ? 1 : want_word(c, dir, "direction", dirs, 2);
+        sd->pick_max = dk == 0;
         if (p->kind != AST_PATH || p->nkids != 2 || p->kids[0]->kind != AST_NAME ||
             p->kids[1]->kind != AST_NAME) {
           diag_error(p->span, "expected a metric like 'val.auc', found '%s'", node_text(c, p));
           continue;
         }
         const char *sp = p->kids[0]->name, *m = p->kids[1]->name;
+        sd->pick_metric = m;
+        sd->pick_split = !strcmp(sp, "train") ? 0 : 1;
         if (!strcmp(sp, "test")) {
           diag_error(p->span, "'pick' may not read test metrics, found '%s'", node_text(c, p));
           diag_note(p->span, "choosing on the test split leaks it; use 'val.%s'", m);
@@ -2973,6 +3143,7 @@ static void check_search(Ctx *c, Decl *d) {
   if (!seen[0]) diag_error(nsp(blk), "search '%s' has no 'train' line", d->name);
   if (!seen[1]) diag_error(nsp(blk), "search '%s' has no 'vary' line", d->name);
   if (!seen[3]) diag_error(nsp(blk), "search '%s' has no 'pick' line", d->name);
+  if (diag_error_count() == errs && ti && ti->ok) search_build(c, d, sd, ti, vlists);
 }
 
 /* ---- release ------------------------------------------------------------- */
@@ -3216,7 +3387,7 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
         Span h = d->node->span;
         Span nm = nsp(d->node);
         if (nm.hi > h.lo) h.hi = nm.hi;
-        if (refuse(&c, h, order[o] == AST_SEARCH ? "search" : "release")) break;
+        if (order[o] == AST_RELEASE && refuse(&c, h, "release")) break;
         if (order[o] == AST_SEARCH) check_search(&c, d);
         else check_release(&c, d);
         break;
@@ -3251,6 +3422,12 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
     DataInfo *di = d->info;
     if (d->root && d->node->kind == AST_DATASET && di && di->ok)
       p->datasets[p->ndatasets++] = di->spec;
+  }
+  p->searches = arena_alloc(a, sizeof(SemaSearch) * (size_t)(c.decls.len + 1));
+  for (int i = 0; i < c.decls.len; i++) {
+    Decl *d = c.decls.items[i];
+    if (d->root && d->node->kind == AST_SEARCH && d->info)
+      p->searches[p->nsearches++] = *(SemaSearch *)d->info;
   }
   spec_hash(file->span.file, p->spec_hash);
   if (diag_error_count() != errs || *data_error) return NULL;

@@ -23,6 +23,9 @@ typedef struct MlxHyper {
   float l1;        /* l1 penalty: + l1 sign(w) on weight gradients */
   float l2;        /* l2 penalty: + l2 w on weight gradients */
   float clip;      /* clip value: bound of the elementwise clamp; clip norm: max norm */
+  uint64_t seed;   /* train seed: dropout masks hash (seed, step, row, unit) */
+  int64_t step;    /* global step number from 0 (dropout masks) */
+  const float *class_w; /* weight per class index, when the train has class_weights */
 } MlxHyper;
 
 /* One training step on rows x[0..n) (n <= batch), labels y[0..n) (class index

@@ -153,6 +153,8 @@ typedef struct RtModelDesc {
   RtLoss loss;
   RtTask task;
   RtLoc layer_loc[RT_MAX_LAYERS]; /* each `dense` statement (filled by sema; not stored) */
+  float dropout[RT_MAX_LAYERS];   /* inverted dropout rate after each layer, 0: none
+                                     (training step only; not stored) */
 } RtModelDesc;
 
 /* train's `schedule` (rt_sched.c). */
@@ -188,6 +190,13 @@ typedef struct RtTrainCfg {
   int es_patience;
   double es_min_delta;
   RtLoc es_loc;              /* the early_stop statement */
+  /* `class_weights CLASS = W, ...` or `class_weights balanced` (rt_classw.c):
+   * each row's loss and gradient times its class's weight (bce, cross_entropy) */
+  int n_class_w;             /* named classes (0: none or balanced) */
+  char **class_w_names;      /* label spellings as written */
+  float *class_w_vals;       /* their weights; unnamed classes weigh 1 */
+  bool class_w_balanced;     /* n_train / (classes * rows of the class) */
+  RtLoc class_w_loc;         /* the class_weights statement */
 } RtTrainCfg;
 
 /* Offsets of layer l's weights W[in x out] (row-major) and bias b[out] in the
@@ -538,7 +547,7 @@ int rt_write_atomic(const char *path, const void *buf, size_t n);
 /* ---- model file (rt_model.c) ----------------------------------------------- */
 
 #define RT_MODEL_MAJOR 1
-#define RT_MODEL_MINOR 1   /* 1: transforms and cleaning (rt_xform_encode) */
+#define RT_MODEL_MINOR 2   /* 1: transforms and cleaning (rt_xform_encode) */
 
 /* An owned model: deep copies of everything given (frozen may be NULL only
  * in tests). NULL when out of memory. */
@@ -548,5 +557,57 @@ RtModel *rt_model_new(const RtModelDesc *desc, const RtDataSpec *frozen, int n_c
 int rt_model_save(const char *path, const RtModel *m);   /* 0, or -1 after reporting */
 RtModel *rt_model_load(const char *path);   /* NULL after reporting (exit 4) */
 void rt_model_free(RtModel *m);             /* NULL is fine */
+
+/* ---- search (rt_search.c) --------------------------------------------------- */
+
+/* What a `vary PATH in [values]` line sets. */
+typedef enum { RT_VARY_EPOCHS, RT_VARY_BATCH, RT_VARY_SEED, RT_VARY_L1, RT_VARY_L2,
+               RT_VARY_OPT, RT_VARY_MODEL } RtVaryKind;
+
+typedef struct RtVary {
+  const char *path;    /* as written: "optimizer.lr", "model.hidden", "epochs" */
+  RtVaryKind kind;
+  const char *arg;     /* RT_VARY_OPT: the optimizer argument; RT_VARY_MODEL: the parameter */
+  int n;               /* values to try */
+  double *num;         /* the values (a bool is 0 or 1) */
+  const char **text;   /* the values as written (a string: its bytes, and num is NaN) */
+  bool is_bool;
+} RtVary;
+
+/* A search block: trials of its train with the varied settings. */
+typedef struct RtSearch {
+  const char *name;
+  const char *train;       /* the base train's name */
+  RtVary *vary; int n_vary;
+  int random_n;            /* random(N): N trials drawn from the grid; 0: the whole grid */
+  bool pick_max;           /* pick max (else min) */
+  const char *pick_metric; /* a metric name */
+  RtLoc loc;               /* the search's name */
+  int pick_split;          /* the split pick reads: 0 train, 1 val */
+} RtSearch;
+
+/* Compiles model m under cfg into *k; returns a handle for release (NULL
+ * after reporting). main.c supplies these; the runtime does not compile. */
+typedef void *(*RtCompileFn)(void *ctx, const RtModelDesc *m, const RtTrainCfg *cfg,
+                             MlxKernels *k);
+typedef void (*RtReleaseFn)(void *handle);
+
+/* Runs every trial of s one after another on the loaded d: base cfg with the
+ * varied values, models[i] the model of the i-th combination of the
+ * model.PARAM varies (mixed radix, the first such vary slowest). Prints one
+ * line per trial and a table sorted by the pick, writes OUT/NAME.search.json
+ * (each trial's values and train and val metrics, the winner),
+ * then re-trains the winner with rt_run_train as OUT/NAME.mlxm and
+ * OUT/NAME.metrics.json. Returns an exit code like rt_run_train. */
+int rt_run_search(const RtSearch *s, const RtTrainCfg *base, RtModelDesc *const *models,
+                  const RtDataSpec *spec, RtData *d, RtCompileFn compile,
+                  RtReleaseFn release, void *ctx, const RtRunInfo *info);
+
+/* ---- class weights (rt_classw.c) ------------------------------------------ */
+
+/* The weight of each of d's classes (malloc'd, n_classes), or NULL when cfg
+ * has no class_weights; a named class the data lacks is reported at the
+ * statement, sets *err and returns NULL. */
+float *rt_class_weights(const RtTrainCfg *cfg, const RtData *d, bool *err);
 
 #endif

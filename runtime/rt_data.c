@@ -712,6 +712,9 @@ RtDataSpec *rt_data_freeze(const RtDataSpec *spec, const RtData *d) {
   RtDataSpec *f = rt_xmalloc(sizeof *f);
   f->name = rt_xstrdup(spec->name);
   f->csv_path = rt_xstrdup(spec->csv_path);
+  f->csv_delim = spec->csv_delim;   /* predict reads files shaped like the training file */
+  f->csv_quote = spec->csv_quote;
+  f->csv_no_header = spec->csv_no_header;
   f->na = dup_names(spec->na, spec->n_na);
   f->n_na = f->na ? spec->n_na : 0;
   f->drop = dup_names(spec->drop, spec->n_drop);
@@ -772,7 +775,9 @@ int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
   memset(out, 0, sizeof *out);
   if (rt_xform_active(frozen))   /* cleaning and transforms: rt_xform.c */
     return rt_xform_apply(frozen, csv_path, task, classes, n_classes, with_label, out);
-  RtCsv *c = rt_csv_open(csv_path);
+  RtCsvOpts copts = {.delim = frozen->csv_delim, .quote = frozen->csv_quote,
+                     .no_header = frozen->csv_no_header};
+  RtCsv *c = rt_csv_open_opts(csv_path, &copts);
   if (!strcmp(csv_path, "-")) csv_path = "<stdin>";
   if (!c) return -1;
   int nf = frozen->n_feats;

@@ -14,8 +14,9 @@
  *   32 payload: spec hash, model, data spec, classes, params, metrics JSON
  * Strings are u32 length + bytes (0xffffffff: none); a newer minor version may
  * append fields to the payload, which older readers skip. Minor 1 appends
- * u32 length + the transforms and cleaning blob (rt_xform_encode); a minor 0
- * file has plain standardize features and still loads. */
+ * u32 length + the transforms and cleaning blob (rt_xform_encode); minor 2
+ * appends the CSV shape (u8 delimiter, u8 quote, u8 no-header; 0 = default).
+ * A minor 0 file has plain standardize features and still loads. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,11 @@ static void put_model(Buf *b, const RtModel *m) {
   put_u32(b, (uint32_t)xn);
   put(b, xb, xn);
   free(xb);
+  /* minor 2: the CSV shape predict expects (delimiter, quote, header) */
+  unsigned char csv[3] = {0, 0, 0};
+  if (s) csv[0] = (unsigned char)s->csv_delim, csv[1] = (unsigned char)s->csv_quote,
+    csv[2] = s->csv_no_header;
+  put(b, csv, 3);
 }
 
 int rt_model_save(const char *path, const RtModel *m) {
@@ -439,6 +445,14 @@ RtModel *rt_model_load(const char *path) {
       r.bad = rt_xform_decode(m->data, r.p + r.at, xn);
       r.at += xn;
     }
+    ok = !r.bad;
+  }
+  if (ok && minor >= 2) {   /* the CSV shape: delimiter, quote, header */
+    char delim = (char)get_u8(&r, "csv options", 255);
+    char quote = (char)get_u8(&r, "csv options", 255);
+    bool no_header = get_u8(&r, "csv options", 1);
+    if (m->data) m->data->csv_delim = delim, m->data->csv_quote = quote,
+                 m->data->csv_no_header = no_header;
     ok = !r.bad;
   }
   if (ok && r.at != r.len && minor <= RT_MODEL_MINOR) r.bad = "payload length", ok = false;

@@ -30,6 +30,12 @@ int rt_run_train(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *
     code = 5;
     goto done;
   }
+  bool cw_err;   /* a class_weights class the data lacks is a spec error */
+  free(rt_class_weights(cfg, d, &cw_err));
+  if (cw_err) {
+    code = 1;
+    goto done;
+  }
   /* `cv N`: the folds first, then the final model on train+val (rt_split.c) */
   RtTrainResult *cvr = spec && spec->cv_folds > 0 ? rt_xmalloc(sizeof *cvr) : NULL;
   if (cvr && rt_cv(cfg, m, k, d, spec, cvr)) {

@@ -145,7 +145,11 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
   bool tty = isatty(STDOUT_FILENO);
   MlxHyper h = {.lr = cfg->lr, .momentum = cfg->momentum, .beta1 = cfg->beta1,
                 .beta2 = cfg->beta2, .eps = cfg->eps, .weight_decay = cfg->weight_decay,
-                .rho = cfg->rho, .l1 = cfg->l1, .l2 = cfg->l2, .clip = cfg->clip_bound};
+                .rho = cfg->rho, .l1 = cfg->l1, .l2 = cfg->l2, .clip = cfg->clip_bound,
+                .seed = cfg->seed};
+  bool cw_err;
+  float *class_w = rt_class_weights(cfg, d, &cw_err);
+  h.class_w = class_w;
   int64_t t = 0;
   double best = INFINITY;
   RtSched sched;
@@ -183,6 +187,7 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
       if (at == 0 && e < RT_MAX_EPOCHS) res->epoch_lr[e] = lr;
       h.bc1 = (float)(1 - pow(cfg->beta1, (double)t));
       h.bc2 = (float)(1 - pow(cfg->beta2, (double)t));
+      h.step = t - 1;
       sum += k->step(params, state, work, bx, by, nb, &h);
       if (tty) {
         double now = now_s();
@@ -249,6 +254,7 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
   }
   free(state);
   free(work);
+  free(class_w);
   free(bx);
   free(by);
   free(pred);

@@ -111,7 +111,7 @@ static void corrupt_blob(const char *path, size_t blob_len) {
          refused, loaded);
 }
 
-/* A model file of format 1.0 (before transforms): the 1.1 file without its
+/* A model file of format 1.0 (before transforms): the 1.2 file without its
  * trailing blob, header patched. It must load, with plain features. */
 static void old_minor(const char *path, const char *dir) {
   RtFeature f = {.name = "x", .column = "x", .xform = RT_XF_STANDARDIZE, .mean = 2, .std = 4};
@@ -129,9 +129,10 @@ static void old_minor(const char *path, const char *dir) {
   FILE *fp = fopen(path, "rb");
   size_t n = fp ? fread(buf, 1, sizeof buf, fp) : 0;
   if (fp) fclose(fp);
-  CHECK(n > 32 + 4 + blob_len && buf[10] == 1, "a 1.1 file of %zu bytes", n);
-  if (n <= 32 + 4 + blob_len) return;
-  n -= 4 + blob_len;
+  /* minor 2 = minor 1's transforms blob, then 3 bytes of CSV shape */
+  CHECK(n > 32 + 4 + blob_len + 3 && buf[10] == 2, "a 1.2 file of %zu bytes", n);
+  if (n <= 32 + 4 + blob_len + 3) return;
+  n -= 4 + blob_len + 3;
   buf[10] = 0, buf[11] = 0;   /* minor 0 */
   uint64_t plen = n - 32;
   for (int i = 0; i < 8; i++) buf[16 + i] = (unsigned char)(plen >> (8 * i));
