@@ -323,7 +323,8 @@ static LLVMValueRef drop_stream(Emit *e, LLVMValueRef seed, LLVMValueRef step, i
 /* mask(idx) / (1 - P): 0 or the scale, in the element type. */
 static LLVMValueRef drop_mask(Emit *e, LLVMValueRef s, LLVMValueRef idx, double rate) {
   LLVMValueRef i1 = LLVMBuildAdd(e->b, idx, u64c(e, 1), "");
-  LLVMValueRef h = mix64(e, LLVMBuildAdd(e->b, s, LLVMBuildMul(e->b, i1, u64c(e, 0x9e3779b97f4a7c15ull), ""), ""));
+  LLVMValueRef step = LLVMBuildMul(e->b, i1, u64c(e, 0x9e3779b97f4a7c15ull), "");
+  LLVMValueRef h = mix64(e, LLVMBuildAdd(e->b, s, step, ""));
   uint64_t thr = (uint64_t)(rate * 16777216.0);
   LLVMValueRef keep = LLVMBuildICmp(e->b, LLVMIntUGE, LLVMBuildLShr(e->b, h, u64c(e, 40), ""),
                                     u64c(e, thr), "keep");
@@ -398,7 +399,8 @@ static bool loss_weighted(const Emit *e) {
 }
 /* cw[ci] as the element type; cw holds f32 */
 static LLVMValueRef class_weight(Emit *e, LLVMValueRef cw, LLVMValueRef ci) {
-  LLVMValueRef x = LLVMBuildLoad2(e->b, e->f32, LLVMBuildInBoundsGEP2(e->b, e->f32, cw, &ci, 1, ""), "w");
+  LLVMValueRef at = LLVMBuildInBoundsGEP2(e->b, e->f32, cw, &ci, 1, "");
+  LLVMValueRef x = LLVMBuildLoad2(e->b, e->f32, at, "w");
   return e->dt == DT_F32 ? x : LLVMBuildFPExt(e->b, x, e->T, "");
 }
 
@@ -759,7 +761,8 @@ static LLVMValueRef tptr(Emit *e, const Bases *B, int t) {
 static void drop_args(Emit *e, const Kernel *k, LLVMValueRef hyper, LLVMValueRef *args, int *na) {
   LLVMValueRef seed = ic(e, 0), step = ic(e, 0);
   if (k->train && hyper) {
-    LLVMValueRef o1 = ic(e, (int64_t)offsetof(MlxHyper, seed)), o2 = ic(e, (int64_t)offsetof(MlxHyper, step));
+    LLVMValueRef o1 = ic(e, (int64_t)offsetof(MlxHyper, seed));
+    LLVMValueRef o2 = ic(e, (int64_t)offsetof(MlxHyper, step));
     LLVMTypeRef i8 = LLVMInt8TypeInContext(e->c);
     seed = LLVMBuildLoad2(e->b, e->i64, LLVMBuildInBoundsGEP2(e->b, i8, hyper, &o1, 1, ""), "seed");
     step = LLVMBuildLoad2(e->b, e->i64, LLVMBuildInBoundsGEP2(e->b, i8, hyper, &o2, 1, ""), "step");
@@ -821,11 +824,13 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
     if (loss_weighted(e)) {
       /* the step reads the table from hyper; elsewhere every class weighs 1 */
       args[na++] = n;
-      args[na++] = hyper ? LLVMBuildLoad2(e->b, e->ptr,
-                                          LLVMBuildInBoundsGEP2(e->b, LLVMInt8TypeInContext(e->c), hyper,
-                                                                (LLVMValueRef[]){ic(e, (int64_t)offsetof(MlxHyper, class_w))}, 1, ""),
-                                          "cw")
-                         : ones_table(e);
+      LLVMValueRef cw = ones_table(e);
+      if (hyper) {
+        LLVMValueRef o = ic(e, (int64_t)offsetof(MlxHyper, class_w));
+        LLVMTypeRef i8 = LLVMInt8TypeInContext(e->c);
+        cw = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildInBoundsGEP2(e->b, i8, hyper, &o, 1, ""), "cw");
+      }
+      args[na++] = cw;
       return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
     }
     break;

@@ -2107,6 +2107,7 @@ static void model_walk(Ctx *c, Decl *d, Val *binds, RtModelDesc *desc, ModelInfo
   int loss = -1;
   bool saw_dense = false;
   Ast *drop_st = NULL;   /* the last dropout, refused in run mode after the last layer */
+  int drop_at = 0;       /* the layer count when it was seen */
   desc->name = arena_strdup(c->a, d->name);
   ld->st = NULL;
   for (int i = 0; i < blk->nkids; i++) {
@@ -2198,9 +2199,16 @@ static void model_walk(Ctx *c, Decl *d, Val *binds, RtModelDesc *desc, ModelInfo
       else if (!saw_dense) {
         if (!quiet) diag_error(nsp(st), "'dropout' must follow a 'dense' layer");
         mi->ok = false;
+      } else if (drop_st && drop_at == desc->n_layers) {
+        if (!quiet) {
+          diag_error(nsp(st), "a second 'dropout' after the same 'dense' layer");
+          diag_note(nsp(drop_st), "the first is here");
+        }
+        mi->ok = false;
       } else if (desc->n_layers > 0) {
         desc->dropout[desc->n_layers - 1] = (float)p;
         drop_st = st;
+        drop_at = desc->n_layers;
       }
     } else { /* loss NAME */
       loss_st = st;
@@ -2825,8 +2833,9 @@ static void tr_class_weights(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg,
   int nc = st->nkids;
   int n;
   Ast **it = clause(st, 0, &n);
-  if (nc == 1 && n == 1 && it[0]->kind == AST_NAME && !strcmp(it[0]->name, "balanced")) {
-    cfg->class_w_balanced = true;
+  if (!need(c, st, n, 1, "'balanced' or 'CLASS = WEIGHT, ...'")) return;
+  if (nc == 1 && it[0]->kind == AST_NAME && !strcmp(it[0]->name, "balanced")) {
+    if (no_more(c, st, it, n, 1)) cfg->class_w_balanced = true;
     return;
   }
   cfg->class_w_names = arena_alloc(c->a, sizeof(char *) * (size_t)(nc + 1));
@@ -2834,7 +2843,8 @@ static void tr_class_weights(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg,
   Scope s = {.kind = SC_CONST};
   for (int i = 0; i < nc; i++) {
     it = clause(st, i, &n);
-    if (n != 1 || it[0]->kind != AST_ASSIGN || it[0]->nkids != 2 ||
+    if (n > 1 && !no_more(c, st, it, n, 1)) return;
+    if (n < 1 || it[0]->kind != AST_ASSIGN || it[0]->nkids != 2 ||
         it[0]->kids[0]->kind != AST_NAME) {
       diag_error(n ? it[0]->span : nsp(st),
                  "expected 'balanced' or 'CLASS = WEIGHT, ...', found '%s'",
@@ -2843,7 +2853,7 @@ static void tr_class_weights(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg,
     }
     const char *name = it[0]->kids[0]->name;
     double w;
-    if (!want_num(c, &s, it[0]->kids[1], "a class weight", 0, false, INFINITY, false, false, &w))
+    if (!want_num(c, &s, it[0]->kids[1], "a class weight", 0, false, 1e9, true, false, &w))
       continue;
     bool dup = false, known = !sp || sp->n_label_map == 0;
     for (int j = 0; j < cfg->n_class_w; j++) dup |= !strcmp(cfg->class_w_names[j], name);

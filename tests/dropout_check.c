@@ -174,7 +174,8 @@ static int grad_case(const Case *c, bool masked) {
     double err = fabs(fd - g[i]) / fmax(fabs(fd) + fabs(g[i]), 1e-4);
     if (err > worst) worst = err;
     if (err > 1e-6) {
-      if (!bad) printf("%-40s FAIL param %d: grad %.12g, finite difference %.12g\n", name, i, g[i], fd);
+      if (!bad)
+        printf("%-40s FAIL param %d: grad %.12g, finite difference %.12g\n", name, i, g[i], fd);
       bad = 1;
     }
   }
@@ -259,7 +260,8 @@ static int step_case(void) {
     }
   double frac = (double)kept / (double)total;
   if (mism) {
-    printf("%-40s FAIL %ld of %ld units differ from the reference mask\n", "step masks", mism, total);
+    printf("%-40s FAIL %ld of %ld units differ from the reference mask\n", "step masks", mism,
+           total);
     bad = 1;
   } else {
     printf("%-40s ok  (%ld units, all equal to the reference)\n", "step masks", total);
@@ -299,7 +301,8 @@ int main(void) {
   Case cs[] = {
       {"relu .5 + mse", 2, {{6, RT_ACT_RELU}, {1, RT_ACT_IDENTITY}}, RT_LOSS_MSE, {0.5f, 0, 0, 0}},
       {"tanh .3 + bce", 2, {{6, RT_ACT_TANH}, {1, RT_ACT_SIGMOID}}, RT_LOSS_BCE, {0.3f, 0, 0, 0}},
-      {"sigmoid .2 + ce", 2, {{6, RT_ACT_SIGMOID}, {3, RT_ACT_SOFTMAX}}, RT_LOSS_CE, {0.2f, 0, 0, 0}},
+      {"sigmoid .2 + ce", 2, {{6, RT_ACT_SIGMOID}, {3, RT_ACT_SOFTMAX}}, RT_LOSS_CE,
+       {0.2f, 0, 0, 0}},
       {"identity .4 + mse", 2, {{6, RT_ACT_IDENTITY}, {1, RT_ACT_IDENTITY}}, RT_LOSS_MSE,
        {0.4f, 0, 0, 0}},
       {"softmax hidden .25 + mse", 2, {{5, RT_ACT_SOFTMAX}, {1, RT_ACT_IDENTITY}}, RT_LOSS_MSE,

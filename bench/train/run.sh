@@ -75,8 +75,10 @@ done
 
 # 5. PyTorch and scikit-learn, one process, data loaded once
 echo "PyTorch and scikit-learn ..."
+# OMP_WAIT_POLICY=PASSIVE: on 2 shared vCPUs, OpenMP's spinning workers made
+# torch at 2 threads 10x slower than at 1; passive waiting is its best case.
 LP=$OB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH="$LP" \
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH="$LP" OMP_WAIT_POLICY=PASSIVE \
   "$PY" "$HERE/torch_bench.py" "$DIR/train.csv" "$DIR/holdout.csv" "$LR_EP" "$MLP_EP" \
   > "$DIR/torch.json" 2> "$DIR/torch.err" || { cat "$DIR/torch.err"; exit 1; }
 sed 's/^/  /' "$DIR/torch.err"
