@@ -66,7 +66,9 @@ static const char *rate(char *buf, size_t cap, double v) {
   return buf;
 }
 
-/* The live line on a terminal: epoch, a bar, loss so far, throughput. */
+/* The live line on a terminal: epoch (1-based), a bar, loss so far,
+ * throughput, and the time left for every remaining epoch at this rate (an
+ * upper bound when early stopping ends the run sooner). */
 static void live_line(int e, int epochs, int64_t done, int64_t total, double loss,
                       double rows_s) {
   char bar[21];
@@ -74,8 +76,12 @@ static void live_line(int e, int epochs, int64_t done, int64_t total, double los
   for (int i = 0; i < 20; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
   bar[20] = 0;
   char rb[32];
-  printf("\r\033[Kepoch %d/%d [%s] %3d%%  loss %.4f  %s rows/s", e, epochs, bar,
-         total ? (int)(100 * done / total) : 100, loss, rate(rb, sizeof rb, rows_s));
+  double left = rows_s > 0 ? ((double)(epochs - e) * (double)total + (double)(total - done)) / rows_s
+                           : 0;
+  int eta = left < 359999 ? (int)(left + 0.5) : 359999;
+  printf("\r\033[Kepoch %d/%d [%s] %3d%%  loss %.4f  %s rows/s  ETA %d:%02d:%02d", e, epochs,
+         bar, total ? (int)(100 * done / total) : 100, loss, rate(rb, sizeof rb, rows_s),
+         eta / 3600, eta / 60 % 60, eta % 60);
   fflush(stdout);
 }
 
