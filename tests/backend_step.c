@@ -17,15 +17,7 @@ static double urand(void) {
   return (double)(rng >> 11) / 9007199254740992.0;
 }
 
-static int fails;
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      printf("FAIL: " __VA_ARGS__);                                            \
-      printf("\n");                                                            \
-      fails++;                                                                 \
-    }                                                                          \
-  } while (0)
+#include "check.h"
 
 typedef struct Compiled {
   Arena a;
@@ -222,6 +214,6 @@ int main(void) {
   check_predict(RT_LOSS_BCE, RT_ACT_SIGMOID, 1);
   check_predict(RT_LOSS_MSE, RT_ACT_IDENTITY, 1);
   check_train();
-  printf("%d failed\n", fails);
-  return fails ? 1 : 0;
+  printf("%d failed\n", failures);
+  return failures ? 1 : 0;
 }

@@ -10,18 +10,7 @@
 
 #include "runtime/rt.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    checks++;                                                                 \
-    if (!(cond)) {                                                            \
-      failures++;                                                             \
-      fprintf(stdout, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stdout, __VA_ARGS__);                                           \
-      fputc('\n', stdout);                                                    \
-    }                                                                         \
-  } while (0)
+#include "check.h"
 
 #define FIXTURE "tests/train/metrics_sklearn.txt"
 

@@ -19,15 +19,7 @@ static double urand(void) {
   return (double)(rng >> 11) / 9007199254740992.0;
 }
 
-static int fails;
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      printf("FAIL: " __VA_ARGS__);                                            \
-      printf("\n");                                                            \
-      fails++;                                                                 \
-    }                                                                          \
-  } while (0)
+#include "check.h"
 
 typedef struct Compiled {
   Arena a;
@@ -233,6 +225,6 @@ int main(void) {
   v = sgd, v.l2 = 0.5f, check_bias_untouched("sgd l2", v);
   v = sgd, v.l1 = 0.5f, v.clip = RT_CLIP_NORM, v.clip_bound = 1.0f;
   check_bias_untouched("sgd l1 clip norm", v);
-  printf("%d failed\n", fails);
-  return fails ? 1 : 0;
+  printf("%d failed\n", failures);
+  return failures ? 1 : 0;
 }

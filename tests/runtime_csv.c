@@ -11,19 +11,9 @@
 
 #include "runtime/rt.h"
 
-static int failures, checks;
-static char tmpdir[256];
+#include "check.h"
 
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    checks++;                                                                 \
-    if (!(cond)) {                                                            \
-      failures++;                                                             \
-      fprintf(stdout, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stdout, __VA_ARGS__);                                           \
-      fputc('\n', stdout);                                                    \
-    }                                                                         \
-  } while (0)
+static char tmpdir[256];
 
 /* ---- helpers ----------------------------------------------------------------- */
 

@@ -13,18 +13,7 @@
 
 #include "compiler/mlxc.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    checks++;                                                                 \
-    if (!(cond)) {                                                            \
-      failures++;                                                             \
-      fprintf(stdout, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stdout, __VA_ARGS__);                                           \
-      fputc('\n', stdout);                                                    \
-    }                                                                         \
-  } while (0)
+#include "check.h"
 
 #define MAXC 32
 #define MAXR 1024
