@@ -9,79 +9,7 @@
 
 #include "compiler/mlxc.h"
 
-static uint64_t rng = 88172645463325252ull;
-static double urand(void) {   /* xorshift64, uniform [0, 1) */
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (double)(rng >> 11) / 9007199254740992.0;
-}
-
-static double ref_act(RtAct a, double z) {
-  switch (a) {
-  case RT_ACT_RELU: return z > 0 ? z : 0;
-  case RT_ACT_SIGMOID: return 1 / (1 + exp(-z));
-  case RT_ACT_TANH: return tanh(z);
-  default: return z;
-  }
-}
-
-/* Summed loss over n rows by the textbook formulas; *min_gap gets the
- * smallest |pre-activation| of relu units and |z - y| for mae (kinks). */
-static double ref_loss(const RtModelDesc *m, const double *p, const double *x, const double *y,
-                       int n, double *min_gap) {
-  int64_t wo[RT_MAX_LAYERS], bo[RT_MAX_LAYERS];
-  rt_param_layout(m, wo, bo);
-  double total = 0;
-  *min_gap = 1e9;
-  for (int r = 0; r < n; r++) {
-    double cur[64], nxt[64];
-    int in = m->n_in;
-    for (int k = 0; k < in; k++) cur[k] = x[r * in + k];
-    for (int l = 0; l < m->n_layers; l++) {
-      int u = m->layers[l].units;
-      for (int j = 0; j < u; j++) {
-        double z = p[bo[l] + j];
-        for (int k = 0; k < in; k++) z += cur[k] * p[wo[l] + k * u + j];
-        nxt[j] = z;
-      }
-      bool last = l == m->n_layers - 1;
-      RtAct a = m->layers[l].act;
-      if (a == RT_ACT_SOFTMAX) {
-        if (!last) {
-          double mx = -1e300, s = 0;
-          for (int j = 0; j < u; j++) mx = fmax(mx, nxt[j]);
-          for (int j = 0; j < u; j++) s += exp(nxt[j] - mx);
-          for (int j = 0; j < u; j++) nxt[j] = exp(nxt[j] - mx) / s;
-        }
-      } else if (!(last && m->loss == RT_LOSS_BCE)) {
-        for (int j = 0; j < u; j++) {
-          if (a == RT_ACT_RELU && fabs(nxt[j]) < *min_gap) *min_gap = fabs(nxt[j]);
-          nxt[j] = ref_act(a, nxt[j]);
-        }
-      }
-      memcpy(cur, nxt, sizeof(double) * (size_t)u);
-      in = u;
-    }
-    double z = cur[0], t = y[r];
-    switch (m->loss) {
-    case RT_LOSS_MSE: total += (z - t) * (z - t); break;
-    case RT_LOSS_MAE:
-      total += fabs(z - t);
-      if (fabs(z - t) < *min_gap) *min_gap = fabs(z - t);
-      break;
-    case RT_LOSS_BCE: total += fmax(z, 0) - z * t + log1p(exp(-fabs(z))); break;
-    case RT_LOSS_CE: {
-      double mx = -1e300, s = 0;
-      for (int j = 0; j < in; j++) mx = fmax(mx, cur[j]);
-      for (int j = 0; j < in; j++) s += exp(cur[j] - mx);
-      total += mx + log(s) - cur[(int)t];
-      break;
-    }
-    }
-  }
-  return total;
-}
+#include "ref_model.h"
 
 typedef struct Case {
   const char *name;
@@ -119,12 +47,12 @@ static int run_case(const Case *c) {
   /* Redraw parameters until no relu input or mae residual sits on a kink. */
   for (int tries = 0; tries < 100; tries++) {
     for (int i = 0; i < np; i++) prm[i] = urand() * 1.6 - 0.8;
-    ref_loss(&m, prm, x, y, n, &gap);
+    ref_loss(&m, prm, x, y, n, false, 0, &gap);
     if (gap > 1e-3) break;
   }
   if (gap <= 1e-3) printf("%-28s (no kink-free parameters found; kinks may disturb)\n", c->name);
   double loss = k.grad(prm, g, work, x, y, n);
-  double want = ref_loss(&m, prm, x, y, n, &gap);
+  double want = ref_loss(&m, prm, x, y, n, false, 0, &gap);
   int bad = 0;
   double worst = 0;
   if (fabs(loss - want) > 1e-9 * fmax(1, fabs(want))) {
