@@ -19,26 +19,7 @@ static double urand(void) {
 
 #include "check.h"
 
-typedef struct Compiled {
-  Arena a;
-  Jit *jit;
-  MlxKernels k;
-} Compiled;
-
-static bool compile(Compiled *c, const RtModelDesc *m, const RtTrainCfg *cfg, bool with_grad) {
-  memset(c, 0, sizeof *c);
-  Plan *p = plan_build(&c->a, m, cfg, DT_F32);
-  grad_build(&c->a, p);
-  KernelSet *ks = fuse_build(&c->a, p, with_grad);
-  c->jit = jit_compile(llvm_emit(ks, NULL), ks, &c->k);
-  rt_diag_flush();
-  return c->jit != NULL;
-}
-
-static void release(Compiled *c) {
-  jit_free(c->jit);
-  arena_free(&c->a);
-}
+#include "jit_util.h"
 
 /* Forward pass of one row in double, as predict reports it. */
 static void ref_forward(const RtModelDesc *m, const float *p, const float *x, double *out) {

@@ -21,27 +21,7 @@ static double urand(void) {
 
 #include "check.h"
 
-typedef struct Compiled {
-  Arena a;
-  Jit *jit;
-  MlxKernels k;
-  KernelSet *ks;
-} Compiled;
-
-static bool compile(Compiled *c, const RtModelDesc *m, const RtTrainCfg *cfg) {
-  memset(c, 0, sizeof *c);
-  Plan *p = plan_build(&c->a, m, cfg, DT_F32);
-  grad_build(&c->a, p);
-  c->ks = fuse_build(&c->a, p, true);
-  c->jit = jit_compile(llvm_emit(c->ks, NULL), c->ks, &c->k);
-  rt_diag_flush();
-  return c->jit != NULL;
-}
-
-static void release(Compiled *c) {
-  jit_free(c->jit);
-  arena_free(&c->a);
-}
+#include "jit_util.h"
 
 static bool close_to(double a, double b, double tol) {
   return fabs(a - b) <= tol * fmax(1, fmax(fabs(a), fabs(b)));
@@ -104,7 +84,7 @@ static void check(const char *name, RtTrainCfg cfg) {
   cfg.name = "t";
   cfg.batch = 8;
   Compiled c;
-  if (!compile(&c, &m, &cfg)) {
+  if (!compile(&c, &m, &cfg, true)) {
     CHECK(0, "%s: did not compile", name);
     return;
   }
@@ -164,7 +144,7 @@ static void check_bias_untouched(const char *name, RtTrainCfg cfg) {
   cfg.name = "t";
   cfg.batch = 4;
   Compiled c;
-  if (!compile(&c, &m, &cfg)) {
+  if (!compile(&c, &m, &cfg, true)) {
     CHECK(0, "%s: did not compile", name);
     return;
   }

@@ -1,0 +1,36 @@
+/* jit_util.h — compiles a model description straight through the back end
+ * (plan → grad → fuse → llvm → jit) for the C drivers that call the kernels
+ * themselves (backend_step.c, optim_step.c). */
+#ifndef TESTS_JIT_UTIL_H
+#define TESTS_JIT_UTIL_H
+
+#include <string.h>
+
+#include "compiler/mlxc.h"
+
+typedef struct Compiled {
+  Arena a;        /* the compilation's arena */
+  Jit *jit;       /* owns the code the kernels point into */
+  MlxKernels k;   /* entry points and sizes */
+  KernelSet *ks;  /* what was fused, for checks on the kernel layout */
+} Compiled;
+
+/* with_grad also emits the non-updating gradient entry. False after the back
+ * end reported an error. */
+static inline bool compile(Compiled *c, const RtModelDesc *m, const RtTrainCfg *cfg,
+                           bool with_grad) {
+  memset(c, 0, sizeof *c);
+  Plan *p = plan_build(&c->a, m, cfg, DT_F32);
+  grad_build(&c->a, p);
+  c->ks = fuse_build(&c->a, p, with_grad);
+  c->jit = jit_compile(llvm_emit(c->ks, NULL), c->ks, &c->k);
+  rt_diag_flush();
+  return c->jit != NULL;
+}
+
+static inline void release(Compiled *c) {
+  jit_free(c->jit);
+  arena_free(&c->a);
+}
+
+#endif
