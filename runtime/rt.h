@@ -352,6 +352,10 @@ void rt_data_spec_free(RtDataSpec *s);
 int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
                   char *const *classes, int n_classes, bool with_label, RtSplit *out);
 void rt_split_free(RtSplit *s);
+/* The current record's label cell as a frozen model reads it (predict/eval),
+ * into *y; false after reporting. Shared by both apply paths. */
+bool rt_data_label(RtCsv *c, int label_col, const RtDataSpec *frozen, RtTask task,
+                   char *const *classes, int n_classes, float *y);
 
 /* ---- splits (rt_split.c) ---------------------------------------------------- */
 

@@ -767,6 +767,34 @@ void rt_split_free(RtSplit *s) {
   s->n = 0;
 }
 
+/* The label cell of the current record read as a model with frozen's label
+ * (and classes) expects it, into *y. False after reporting it at its cell. */
+bool rt_data_label(RtCsv *c, int label_col, const RtDataSpec *frozen, RtTask task,
+                   char *const *classes, int n_classes, float *y) {
+  char sbuf[72];
+  size_t len;
+  const char *s = rt_csv_field(c, label_col, &len);
+  int k = -1;
+  if (task == RT_TASK_REGRESSION) {
+    if (rt_parse_float(s, len, y)) k = 0;
+  } else if (frozen->n_label_map > 0) {
+    for (int m = 0; m < frozen->n_label_map && k < 0; m++)
+      if (!strcmp(frozen->label_keys[m], s)) k = (int)frozen->label_vals[m];
+  } else {
+    for (int m = 0; m < n_classes && k < 0; m++)
+      if (!strcmp(classes[m], s)) k = m;
+  }
+  if (k < 0) {
+    rt_diag(RT_ERROR, rt_csv_loc(c, label_col),
+            task == RT_TASK_REGRESSION ? "expected a number in label column '%s', found '%s'"
+                                       : "label column '%s' has '%s', not one of the model's classes",
+            frozen->label, short_cell(s, sbuf));
+    return false;
+  }
+  if (task != RT_TASK_REGRESSION) *y = (float)k;
+  return true;
+}
+
 /* Streams a CSV through frozen transforms: columns found by name once, then
  * each row's needed cells parsed; any missing or non-numeric cell stops it
  * with its row and column. */
@@ -827,29 +855,8 @@ int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
         out->x[n * nf + i] = (float)((v - f->mean) / (f->std != 0 ? f->std : 1));
       }
     }
-    if (ok && with_label) {
-      size_t len;
-      const char *s = rt_csv_field(c, label_col, &len);
-      int k = -1;
-      if (task == RT_TASK_REGRESSION) {
-        if (rt_parse_float(s, len, &out->y[n])) k = 0;
-      } else if (frozen->n_label_map > 0) {
-        for (int m = 0; m < frozen->n_label_map && k < 0; m++)
-          if (!strcmp(frozen->label_keys[m], s)) k = (int)frozen->label_vals[m];
-      } else {
-        for (int m = 0; m < n_classes && k < 0; m++)
-          if (!strcmp(classes[m], s)) k = m;
-      }
-      if (k < 0) {
-        rt_diag(RT_ERROR, rt_csv_loc(c, label_col),
-                task == RT_TASK_REGRESSION ? "expected a number in label column '%s', found '%s'"
-                                           : "label column '%s' has '%s', not one of the model's classes",
-                frozen->label, short_cell(s, sbuf));
-        ok = false;
-      } else if (task != RT_TASK_REGRESSION) {
-        out->y[n] = (float)k;
-      }
-    }
+    if (ok && with_label)
+      ok = rt_data_label(c, label_col, frozen, task, classes, n_classes, &out->y[n]);
     if (ok) n++;
   }
   if (r < 0) ok = false;

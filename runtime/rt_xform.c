@@ -1114,29 +1114,8 @@ int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
         gcodes[i][n] = code;
       }
     }
-    if (ok && with_label) {
-      size_t len;
-      const char *s = rt_csv_field(c, label_col, &len);
-      int k = -1;
-      if (task == RT_TASK_REGRESSION) {
-        if (rt_parse_float(s, len, &out->y[n])) k = 0;
-      } else if (frozen->n_label_map > 0) {
-        for (int m = 0; m < frozen->n_label_map && k < 0; m++)
-          if (!strcmp(frozen->label_keys[m], s)) k = (int)frozen->label_vals[m];
-      } else {
-        for (int m = 0; m < n_classes && k < 0; m++)
-          if (!strcmp(classes[m], s)) k = m;
-      }
-      if (k < 0) {
-        rt_diag(RT_ERROR, rt_csv_loc(c, label_col),
-                task == RT_TASK_REGRESSION ? "expected a number in label column '%s', found '%s'"
-                                           : "label column '%s' has '%s', not one of the model's classes",
-                frozen->label, short_cell(s, sbuf));
-        ok = false;
-      } else if (task != RT_TASK_REGRESSION) {
-        out->y[n] = (float)k;
-      }
-    }
+    if (ok && with_label)
+      ok = rt_data_label(c, label_col, frozen, task, classes, n_classes, &out->y[n]);
     if (ok) n++;
   }
   if (r < 0) ok = false;
