@@ -267,7 +267,9 @@ static void fuse_mark_stored(const Plan *p, const Kernel *k, bool *stored) {
 }
 
 /* Work layout: each per-row tensor some kernel stores gets batch x cols
- * elements; then the scratch row the updating weight kernel accumulates into.
+ * elements; then the scratch row the updating weight kernel accumulates into
+ * (a one-unit layer's: its whole weight column), which is also where the
+ * input-gradient kernel transposes a layer's weights.
  * Everything else stays in registers inside its kernel. */
 static void fuse_layout(Fuser *f) {
   Plan *p = f->p;
@@ -286,8 +288,15 @@ static void fuse_layout(Fuser *f) {
     T->off = off;
     off += (int64_t)T->rows * T->cols;
   }
-  for (int l = 0; l < p->model->n_layers; l++)
-    if (p->model->layers[l].units > maxu) maxu = p->model->layers[l].units;
+  /* a one-unit layer accumulates its whole weight column (its inputs) */
+  int in = p->model->n_in;
+  for (int l = 0; l < p->model->n_layers; l++) {
+    int u = p->model->layers[l].units;
+    if (u > maxu) maxu = u;
+    if (u == 1 && in > maxu) maxu = in;
+    if (l > 0 && (int64_t)in * u > maxu) maxu = in * u;   /* dense_bwd_x's transposed W */
+    in = u;
+  }
   ks->scratch = off;
   off += maxu;
   ks->grad_off = -1;

@@ -98,6 +98,8 @@ Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out) {
   if (ks->plan->dt == DT_F32) {
     if (!jit_lookup(j, "mlx_step", &fp)) goto fail;
     out->step = (MlxStepFn)fp;
+    if (!jit_lookup(j, "mlx_step_rows", &fp)) goto fail;
+    out->step_rows = (MlxStepRowsFn)fp;
   }
   if (ks->with_grad) {
     if (!jit_lookup(j, "mlx_grad", &fp)) goto fail;

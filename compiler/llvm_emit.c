@@ -36,6 +36,7 @@ typedef struct Emit {
   LLVMValueRef fn;          /* function being built */
   LLVMBasicBlockRef entry;  /* its alloca block */
   LLVMValueRef exp_fn;      /* mlx_exp: polynomial exp, inlined by O3 */
+  LLVMValueRef log1p_fn;    /* mlx_log1p: polynomial log1p, inlined by O3 */
   LLVMFastMathFlags fmf;    /* on reductions and arithmetic in kernels */
   const Plan *p;
   const KernelSet *ks;
@@ -103,15 +104,35 @@ static LLVMValueRef fexp(Emit *e, LLVMValueRef x) {
   return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(e->exp_fn), e->exp_fn, &x, 1, "");
 }
 
-/* log1p from libm (resolved by the JIT's process symbol generator); used
- * once per row by the bce loss, where accuracy near 0 matters. */
+/* log1p(x) for x in [0, 1] (the bce loss's log1p(exp(-|z|))): mlx_log1p. */
 static LLVMValueRef flog1p(Emit *e, LLVMValueRef x) {
-  const char *name = e->dt == DT_F32 ? "log1pf" : "log1p";
-  LLVMValueRef f = LLVMGetNamedFunction(e->m, name);
-  LLVMTypeRef ft = LLVMFunctionType(e->T, &e->T, 1, 0);
-  if (!f) f = LLVMAddFunction(e->m, name, ft);
-  return LLVMBuildCall2(e->b, ft, f, &x, 1, "");
+  return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(e->log1p_fn), e->log1p_fn, &x, 1, "");
 }
+
+/* ---- vectors ------------------------------------------------------------- */
+
+/* The register-blocked matmuls work on explicit vectors of VL elements (512
+ * bits: 16 floats, 8 doubles), so their accumulators stay in registers
+ * whatever the vectorizer decides; loads and stores need only element
+ * alignment. */
+static int vlanes(const Emit *e) { return e->dt == DT_F32 ? 16 : 8; }
+static LLVMTypeRef vtype(Emit *e) { return LLVMVectorType(e->T, (unsigned)vlanes(e)); }
+static LLVMValueRef vload(Emit *e, LLVMValueRef base, LLVMValueRef idx) {
+  LLVMValueRef v = LLVMBuildLoad2(e->b, vtype(e), gep(e, base, idx), "");
+  LLVMSetAlignment(v, e->dt == DT_F32 ? 4 : 8);
+  return v;
+}
+static void vstore(Emit *e, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx) {
+  LLVMSetAlignment(LLVMBuildStore(e->b, v, gep(e, base, idx)), e->dt == DT_F32 ? 4 : 8);
+}
+static LLVMValueRef vsplat(Emit *e, LLVMValueRef s) {
+  LLVMTypeRef vt = vtype(e);
+  LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), s,
+                                            LLVMConstInt(e->i32, 0, 0), "");
+  LLVMTypeRef mt = LLVMVectorType(e->i32, (unsigned)vlanes(e));
+  return LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(vt), LLVMConstNull(mt), "splat");
+}
+static LLVMValueRef vget(Emit *e, LLVMValueRef v) { return LLVMBuildLoad2(e->b, vtype(e), v, ""); }
 
 /* ---- loops --------------------------------------------------------------- */
 
@@ -149,6 +170,60 @@ static void loop_close(Emit *e, Loop *L) {
   LLVMBuildBr(e->b, L->head);
   LLVMAddIncoming(L->iv, &next, &latch, 1);
   LLVMPositionBuilderAtEnd(e->b, L->exit);
+}
+
+/* The row of the input matrix the tile's row r reads: rows[r] when the
+ * caller passed a row list (mlx_step_rows reads the shuffled rows where they
+ * lie instead of copying them), else r. The test is loop-invariant, so O3
+ * unswitches it out of the row loops. */
+static LLVMValueRef row_of(Emit *e, LLVMValueRef rows, LLVMValueRef r) {
+  if (!rows) return r;
+  LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
+  LLVMBasicBlockRef look = LLVMAppendBasicBlockInContext(e->c, e->fn, "rows.look");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->c, e->fn, "rows.join");
+  LLVMBuildCondBr(e->b, LLVMBuildIsNotNull(e->b, rows, ""), look, join);
+  LLVMPositionBuilderAtEnd(e->b, look);
+  LLVMValueRef v = LLVMBuildLoad2(e->b, e->i64, LLVMBuildInBoundsGEP2(e->b, e->i64, rows, &r, 1, ""), "");
+  LLVMBuildBr(e->b, join);
+  LLVMPositionBuilderAtEnd(e->b, join);
+  LLVMValueRef phi = LLVMBuildPhi(e->b, e->i64, "row");
+  LLVMValueRef vals[2] = {r, v};
+  LLVMBasicBlockRef bbs[2] = {from, look};
+  LLVMAddIncoming(phi, vals, bbs, 2);
+  return phi;
+}
+
+/* Asks for the cache lines of input row row_of(rows, r + ahead) of k
+ * elements, when that row is in the tile: the shuffled rows are far apart in
+ * memory, so their latencies must overlap. */
+static void prefetch_row(Emit *e, LLVMValueRef in, LLVMValueRef rows, LLVMValueRef r, int ahead,
+                         LLVMValueRef n, int k) {
+  LLVMValueRef ra = iadd(e, r, ic(e, ahead));
+  LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->c, e->fn, "pf");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->c, e->fn, "pf.done");
+  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, ra, n, ""), go, done);
+  LLVMPositionBuilderAtEnd(e->b, go);
+  LLVMValueRef row = gep(e, in, imul(e, row_of(e, rows, ra), ic(e, k)));
+  unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
+  LLVMTypeRef pt = e->ptr;
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(e->m, id, &pt, 1);
+  LLVMTypeRef ft = LLVMIntrinsicGetType(e->c, id, &pt, 1);
+  int per_line = 64 / (e->dt == DT_F32 ? 4 : 8);
+  for (int o = 0; o < k; o += per_line) {
+    LLVMValueRef args[4] = {gep(e, row, ic(e, o)), LLVMConstInt(e->i32, 0, 0),
+                            LLVMConstInt(e->i32, 3, 0), LLVMConstInt(e->i32, 1, 0)};
+    LLVMBuildCall2(e->b, ft, f, args, 4, "");
+  }
+  LLVMBuildBr(e->b, done);
+  LLVMPositionBuilderAtEnd(e->b, done);
+}
+
+/* Rows ahead of the one being read whose input is requested early. */
+enum { PREFETCH_AHEAD = 16 };
+
+/* n rounded down to a multiple of m: where a blocked loop's tail starts. */
+static LLVMValueRef round_down(Emit *e, LLVMValueRef n, int m) {
+  return LLVMBuildNSWSub(e->b, n, LLVMBuildSRem(e->b, n, ic(e, m), ""), "");
 }
 
 /* ---- functions ----------------------------------------------------------- */
@@ -234,6 +309,54 @@ static void emit_exp_fn(Emit *e) {
   LLVMBuildRet(e->b, LLVMBuildSelect(e->b, nan, x0, fmul(e, poly, scale), ""));
   fn_end(e);
   e->exp_fn = f;
+  e->fn = saved;
+  e->fmf = saved_fmf;
+  if (saved_bb) LLVMPositionBuilderAtEnd(e->b, saved_bb);
+}
+
+/* log1p(x) as a polynomial in IR, so the bce loss loop vectorizes (libm's
+ * log1pf is a scalar call, a quarter of a logistic regression epoch):
+ * w = 1 + x = 2^k m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh s with
+ * s = (m - 1) / (m + 1), |s| < 0.172, by its odd series (to s^11 for f32,
+ * s^21 for f64, truncation under half an ulp); then the rounding of 1 + x
+ * is put back: log1p x = log w + (x - (w - 1)) / w. Meant for x >= 0 (the
+ * loss's domain), exact at 0; a NaN stays NaN. No fast-math flags inside. */
+static void emit_log1p_fn(Emit *e) {
+  LLVMValueRef saved = e->fn;
+  LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(e->b);
+  LLVMFastMathFlags saved_fmf = e->fmf;
+  e->fmf = LLVMFastMathNone;
+  LLVMValueRef f = fn_begin(e, "mlx_log1p", e->T, &e->T, 1, true);
+  add_enum_attr(e, f, LLVMAttributeFunctionIndex, "alwaysinline");
+  bool s32 = e->dt == DT_F32;
+  LLVMTypeRef it = s32 ? e->i32 : e->i64;
+  LLVMValueRef x = LLVMGetParam(f, 0);
+  LLVMSetValueName2(x, "x", 1);
+  LLVMValueRef w = fadd(e, fc(e, 1), x);
+  LLVMValueRef bits = LLVMBuildBitCast(e->b, w, it, "");
+  int mant = s32 ? 23 : 52;
+  unsigned long long bias = s32 ? 127 : 1023;
+  unsigned long long mmask = (1ull << mant) - 1;
+  LLVMValueRef ex = LLVMBuildSub(e->b, LLVMBuildLShr(e->b, bits, LLVMConstInt(it, (unsigned)mant, 0), ""),
+                                 LLVMConstInt(it, bias, 0), "");
+  LLVMValueRef mb = LLVMBuildOr(e->b, LLVMBuildAnd(e->b, bits, LLVMConstInt(it, mmask, 0), ""),
+                                LLVMConstInt(it, bias << mant, 0), "");
+  LLVMValueRef m = LLVMBuildBitCast(e->b, mb, e->T, "m");   /* [1, 2) */
+  LLVMValueRef big = LLVMBuildFCmp(e->b, LLVMRealOGT, m, fc(e, 1.4142135623730951), "");
+  m = LLVMBuildSelect(e->b, big, fmul(e, m, fc(e, 0.5)), m, "");
+  ex = LLVMBuildSelect(e->b, big, LLVMBuildAdd(e->b, ex, LLVMConstInt(it, 1, 0), ""), ex, "");
+  LLVMValueRef t = fdiv(e, fsub(e, m, fc(e, 1)), fadd(e, m, fc(e, 1)));
+  LLVMValueRef t2 = fmul(e, t, t);
+  int terms = s32 ? 6 : 11;   /* 1/1, 1/3, ..., 1/(2 terms - 1) */
+  LLVMValueRef poly = fc(e, 1.0 / (2 * terms - 1));
+  for (int i = terms - 2; i >= 0; i--) poly = fadd(e, fmul(e, poly, t2), fc(e, 1.0 / (2 * i + 1)));
+  LLVMValueRef logm = fmul(e, fmul(e, fc(e, 2), t), poly);
+  LLVMValueRef kf = LLVMBuildSIToFP(e->b, ex, e->T, "");
+  LLVMValueRef logw = fadd(e, fmul(e, kf, fc(e, 0.6931471805599453)), logm);
+  LLVMValueRef corr = fdiv(e, fsub(e, x, fsub(e, w, fc(e, 1))), w);
+  LLVMBuildRet(e->b, fadd(e, logw, corr));
+  fn_end(e);
+  e->log1p_fn = f;
   e->fn = saved;
   e->fmf = saved_fmf;
   if (saved_bb) LLVMPositionBuilderAtEnd(e->b, saved_bb);
@@ -331,65 +454,158 @@ static LLVMValueRef drop_mask(Emit *e, LLVMValueRef s, LLVMValueRef idx, double 
   return LLVMBuildSelect(e->b, keep, fc(e, 1.0 / (1.0 - rate)), fc(e, 0), "mask");
 }
 
-/* dense_fwd(in, W, b, out, n): out[r,:] = act(b + in[r,:] @ W), one row at a
- * time. The inner loop runs along W's rows and out's row (both contiguous),
- * an axpy the vectorizer turns into fused multiply-adds over 16 lanes. */
+/* Register blocks: MR rows by up to NV_MAX vectors of columns in the forward
+ * and weight-gradient matmuls, MR rows by MK inputs in the input-gradient
+ * one: 16 accumulators, half the 32 vector registers of AVX-512, the rest for
+ * the operands. */
+enum { MR = 4, MK = 4, NV_MAX = 4 };
+
+/* Vectors per column block of a layer of u units (u a multiple of VL): the
+ * largest count up to NV_MAX that divides u / VL. */
+static int col_vectors(const Emit *e, int u) {
+  int nv = u / vlanes(e);
+  for (int d = NV_MAX; d > 1; d--)
+    if (nv % d == 0) return d;
+  return 1;
+}
+
+/* One forward register block: input rows irow[0..mr) times columns
+ * [j0, j0 + nv VL) of W plus the bias, into orow[i]; relu in registers when
+ * asked. Each output element sums bias, then k = 0, 1, ... in order. */
+static void fwd_block(Emit *e, LLVMValueRef *irow, LLVMValueRef *orow, int mr, LLVMValueRef w,
+                      LLVMValueRef b, int K, int U, int j0, int nv, bool relu) {
+  int VL = vlanes(e);
+  LLVMValueRef acc[MR][NV_MAX];
+  for (int v = 0; v < nv; v++) {
+    LLVMValueRef init = b ? vload(e, b, ic(e, j0 + v * VL)) : LLVMConstNull(vtype(e));
+    for (int i = 0; i < mr; i++) acc[i][v] = var(e, vtype(e), init, "acc");
+  }
+  Loop KL;
+  LLVMValueRef k = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
+  LLVMValueRef wrow = gep(e, w, iadd(e, imul(e, k, ic(e, U)), ic(e, j0)));
+  LLVMValueRef wv[NV_MAX];
+  for (int v = 0; v < nv; v++) wv[v] = vload(e, wrow, ic(e, v * VL));
+  for (int i = 0; i < mr; i++) {
+    LLVMValueRef a = vsplat(e, ld(e, irow[i], k));
+    for (int v = 0; v < nv; v++) set(e, acc[i][v], fadd(e, vget(e, acc[i][v]), fmul(e, a, wv[v])));
+  }
+  loop_close(e, &KL);
+  LLVMValueRef zero = LLVMConstNull(vtype(e));
+  for (int i = 0; i < mr; i++)
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef x = vget(e, acc[i][v]);
+      if (relu)   /* x < 0 ? 0 : x, keeping a NaN like act_val */
+        x = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, x, zero, ""), zero, x, "");
+      vstore(e, x, orow[i], ic(e, j0 + v * VL));
+    }
+}
+
+/* dense_fwd(in, W, b, out, n[, dout, seed, step], rows):
+ * out[r,:] = act(b + in[r,:] @ W). Three forms of the matmul:
+ * - units a multiple of VL: register blocks of MR rows by nv vectors, the
+ *   k loop innermost (16 fused multiply-adds per 4 loads and 4 broadcasts);
+ * - one unit: a dot product per row along the input (reassociable, so it
+ *   vectorizes along k);
+ * - otherwise an axpy per row along W's rows.
+ * Activations other than relu-in-registers, softmax and dropout follow in a
+ * pass over the tile's rows (still in cache). A layer reading the input
+ * matrix reads row rows[r] when given (see row_of). */
 static void emit_dense_fwd(Emit *e, const Kernel *k) {
   const PlanOp *mm = kfind(e, k, OP_PLAN_MATMUL);
   const PlanOp *ba = kfind(e, k, OP_PLAN_BIAS_ADD);
   const PlanOp *ac = kfind(e, k, OP_PLAN_ACT);
   const PlanOp *dp = kfind(e, k, OP_PLAN_DROPOUT);
   const Tensor *W = &e->p->t[mm->in[1]];
-  int K = W->rows, U = W->cols;
+  int K = W->rows, U = W->cols, VL = vlanes(e);
   /* with dropout: (..., n, dout, seed, step); out keeps the activation */
-  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->i64, e->i64};
-  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, dp ? 8 : 5, true);
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->i64, e->i64, e->ptr};
+  int np = dp ? 9 : 6;
+  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, np, true);
   if (dp)
-    name_params(f, (const char *const[]){"in", "w", "b", "out", "n", "dout", "seed", "step", NULL});
+    name_params(f, (const char *const[]){"in", "w", "b", "out", "n", "dout", "seed", "step", "rows", NULL});
   else
-    name_params(f, (const char *const[]){"in", "w", "b", "out", "n", NULL});
+    name_params(f, (const char *const[]){"in", "w", "b", "out", "n", "rows", NULL});
   LLVMValueRef in = LLVMGetParam(f, 0), w = LLVMGetParam(f, 1), b = LLVMGetParam(f, 2),
                out = LLVMGetParam(f, 3), n = LLVMGetParam(f, 4);
+  LLVMValueRef rows = e->p->t[mm->in[0]].buf == BUF_X ? LLVMGetParam(f, (unsigned)np - 1) : NULL;
   LLVMValueRef ds = dp && k->train ? drop_stream(e, LLVMGetParam(f, 6), LLVMGetParam(f, 7), dp->sub)
                                    : NULL;
+  RtAct act = ac ? (RtAct)ac->sub : RT_ACT_IDENTITY;
+  bool blocked = U % VL == 0;
+  bool relu_in = blocked && act == RT_ACT_RELU;
   Loop R, J, KL;
-  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
-  LLVMValueRef orow = gep(e, out, imul(e, r, ic(e, U)));
-  LLVMValueRef irow = gep(e, in, imul(e, r, ic(e, K)));
-  LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "init");
-  st(e, ba ? ld(e, b, j) : fc(e, 0), orow, j);
-  loop_close(e, &J);
-  LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
-  LLVMValueRef a = ld(e, irow, kk);
-  LLVMValueRef wrow = gep(e, w, imul(e, kk, ic(e, U)));
-  j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "axpy");
-  st(e, fadd(e, ld(e, orow, j), fmul(e, a, ld(e, wrow, j))), orow, j);
-  loop_close(e, &J);
-  loop_close(e, &KL);
-  if (ac && ac->sub == RT_ACT_SOFTMAX) {
-    emit_softmax_row(e, orow, U);
-  } else if (ac && ac->sub != RT_ACT_IDENTITY) {
-    j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "act");
-    st(e, act_val(e, (RtAct)ac->sub, ld(e, orow, j)), orow, j);
-    loop_close(e, &J);
-  }
-  if (dp) {
-    LLVMValueRef drow = gep(e, LLVMGetParam(f, 5), imul(e, r, ic(e, U)));
-    j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "drop");
-    LLVMValueRef v = ld(e, orow, j);
-    if (ds) {
-      double rate = e->p->model->dropout[dp->sub];
-      v = fmul(e, v, drop_mask(e, ds, iadd(e, imul(e, r, ic(e, U)), j), rate));
+  if (blocked) {
+    int nv = col_vectors(e, U);
+    LLVMValueRef nfull = round_down(e, n, MR);
+    for (int pass = 0; pass < 2; pass++) {
+      int mr = pass ? 1 : MR;
+      LLVMValueRef r = loop_open(e, &R, pass ? nfull : ic(e, 0), pass ? n : nfull, mr,
+                                 pass ? "row.tail" : "row.block");
+      LLVMValueRef irow[MR], orow[MR];
+      for (int i = 0; i < mr; i++) {
+        LLVMValueRef ri = iadd(e, r, ic(e, i));
+        if (rows) prefetch_row(e, in, rows, ri, PREFETCH_AHEAD, n, K);
+        irow[i] = gep(e, in, imul(e, row_of(e, rows, ri), ic(e, K)));
+        orow[i] = gep(e, out, imul(e, ri, ic(e, U)));
+      }
+      for (int j0 = 0; j0 < U; j0 += nv * VL)
+        fwd_block(e, irow, orow, mr, w, ba ? b : NULL, K, U, j0, nv, relu_in);
+      loop_close(e, &R);
     }
-    st(e, v, drow, j);
-    loop_close(e, &J);
+  } else {
+    LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+    LLVMValueRef orow = gep(e, out, imul(e, r, ic(e, U)));
+    LLVMValueRef irow = gep(e, in, imul(e, row_of(e, rows, r), ic(e, K)));
+    if (rows) prefetch_row(e, in, rows, r, PREFETCH_AHEAD, n, K);
+    if (U == 1) {
+      LLVMValueRef s = var(e, e->T, ba ? ld(e, b, ic(e, 0)) : fc(e, 0), "dot");
+      LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
+      set(e, s, fadd(e, get(e, s), fmul(e, ld(e, irow, kk), ld(e, w, kk))));
+      loop_close(e, &KL);
+      st(e, get(e, s), orow, ic(e, 0));
+    } else {
+      LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "init");
+      st(e, ba ? ld(e, b, j) : fc(e, 0), orow, j);
+      loop_close(e, &J);
+      LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
+      LLVMValueRef a = ld(e, irow, kk);
+      LLVMValueRef wrow = gep(e, w, imul(e, kk, ic(e, U)));
+      j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "axpy");
+      st(e, fadd(e, ld(e, orow, j), fmul(e, a, ld(e, wrow, j))), orow, j);
+      loop_close(e, &J);
+      loop_close(e, &KL);
+    }
+    loop_close(e, &R);
   }
-  loop_close(e, &R);
+  bool post_act = act == RT_ACT_SOFTMAX || (act != RT_ACT_IDENTITY && !relu_in);
+  if (post_act || dp) {
+    LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "post");
+    LLVMValueRef orow = gep(e, out, imul(e, r, ic(e, U)));
+    if (act == RT_ACT_SOFTMAX) {
+      emit_softmax_row(e, orow, U);
+    } else if (post_act) {
+      LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "act");
+      st(e, act_val(e, act, ld(e, orow, j)), orow, j);
+      loop_close(e, &J);
+    }
+    if (dp) {
+      LLVMValueRef drow = gep(e, LLVMGetParam(f, 5), imul(e, r, ic(e, U)));
+      LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "drop");
+      LLVMValueRef v = ld(e, orow, j);
+      if (ds) {
+        double rate = e->p->model->dropout[dp->sub];
+        v = fmul(e, v, drop_mask(e, ds, iadd(e, imul(e, r, ic(e, U)), j), rate));
+      }
+      st(e, v, drow, j);
+      loop_close(e, &J);
+    }
+    loop_close(e, &R);
+  }
   LLVMBuildRetVoid(e->b);
   fn_end(e);
 }
 
-/* loss(z, y, dz, n) -> summed loss; dz = d(mean loss)/dz, times the
+/* loss(z, y, dz, n[, cw], rows) -> summed loss; dz = d(mean loss)/dz, times the
  * activation's derivative when one sits between the logits and the loss.
  * bce and cross_entropy read logits and are stable for any magnitude. */
 static bool loss_weighted(const Emit *e) {
@@ -412,19 +628,20 @@ static void emit_loss(Emit *e, const Kernel *k) {
   RtLoss loss = (RtLoss)lo->sub;
   /* class_weights: (..., n, cw), cw[class] (f32) times the row's loss and gradient */
   bool weighted = loss_weighted(e);
-  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
-  LLVMValueRef f = fn_begin(e, k->name, e->T, ps, weighted ? 5 : 4, true);
+  /* the labels are read at row_of(rows, r), like the input */
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->ptr};
+  LLVMValueRef f = fn_begin(e, k->name, e->T, ps, weighted ? 6 : 5, true);
   if (weighted)
-    name_params(f, (const char *const[]){"z", "y", "dz", "n", "cw", NULL});
+    name_params(f, (const char *const[]){"z", "y", "dz", "n", "cw", "rows", NULL});
   else
-    name_params(f, (const char *const[]){"z", "y", "dz", "n", NULL});
+    name_params(f, (const char *const[]){"z", "y", "dz", "n", "rows", NULL});
   LLVMValueRef z = LLVMGetParam(f, 0), y = LLVMGetParam(f, 1), dz = LLVMGetParam(f, 2),
-               n = LLVMGetParam(f, 3);
+               n = LLVMGetParam(f, 3), rows = LLVMGetParam(f, weighted ? 5 : 4);
   LLVMValueRef inv_n = fdiv(e, fc(e, 1), LLVMBuildSIToFP(e->b, n, e->T, ""));
   LLVMValueRef total = var(e, e->T, fc(e, 0), "total");
   Loop R, J;
   LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
-  LLVMValueRef yv = ld(e, y, r);
+  LLVMValueRef yv = ld(e, y, row_of(e, rows, r));
   LLVMValueRef zrow = gep(e, z, imul(e, r, ic(e, U)));
   LLVMValueRef drow = gep(e, dz, imul(e, r, ic(e, U)));
   LLVMValueRef l = NULL, g = NULL;  /* per-row loss; gradient for U == 1 */
@@ -506,59 +723,104 @@ static void emit_loss(Emit *e, const Kernel *k) {
   fn_end(e);
 }
 
-/* dense_bwd_x(dz, W, a, dzp, n): dzp[r,k] = f'(a[r,k]) * sum_j dz[r,j] W[k,j].
- * The sum runs along contiguous rows of dz and W (a reassociable reduction);
- * the derivative of the layer below is applied before the store, so the
- * input gradient never reaches memory on its own. */
+/* dense_bwd_x(dz, W, a, dzp, n[, seed, step], wt):
+ * dzp[r,k] = f'(a[r,k]) * sum_j dz[r,j] W[k,j]. With inputs a multiple of
+ * VL, W is first transposed into the scratch wt (U x K, a few thousand
+ * elements) so the product is the forward's register-blocked matmul
+ * dz @ wt, vectorized along k with no reductions across lanes; the dropout
+ * mask and the derivative of the layer below follow in a pass over the
+ * tile's rows. Otherwise one reassociable dot per element. The input
+ * gradient never reaches memory without the derivative applied. */
 static void emit_dense_bwd_x(Emit *e, const Kernel *k) {
   const PlanOp *nt = kfind(e, k, OP_PLAN_MATMUL_NT);
   const PlanOp *ag = kfind(e, k, OP_PLAN_ACT_GRAD);
   const PlanOp *dg = kfind(e, k, OP_PLAN_DROPOUT_GRAD);
   const Tensor *W = &e->p->t[nt->in[1]];
-  int K = W->rows, U = W->cols;
+  int K = W->rows, U = W->cols, VL = vlanes(e);
   /* with dropout: (..., n, seed, step); the mask multiplies the upstream gradient */
-  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->i64, e->i64};
-  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, dg ? 7 : 5, true);
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->i64, e->i64, e->ptr};
+  int np = dg ? 8 : 6;
+  if (!dg) ps[5] = e->ptr;
+  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, np, true);
   if (dg)
-    name_params(f, (const char *const[]){"dz", "w", "a", "dzp", "n", "seed", "step", NULL});
+    name_params(f, (const char *const[]){"dz", "w", "a", "dzp", "n", "seed", "step", "wt", NULL});
   else
-    name_params(f, (const char *const[]){"dz", "w", "a", "dzp", "n", NULL});
+    name_params(f, (const char *const[]){"dz", "w", "a", "dzp", "n", "wt", NULL});
   LLVMValueRef dz = LLVMGetParam(f, 0), w = LLVMGetParam(f, 1), a = LLVMGetParam(f, 2),
-               dzp = LLVMGetParam(f, 3), n = LLVMGetParam(f, 4);
+               dzp = LLVMGetParam(f, 3), n = LLVMGetParam(f, 4),
+               wt = LLVMGetParam(f, (unsigned)np - 1);
   LLVMValueRef ds = dg && k->train ? drop_stream(e, LLVMGetParam(f, 5), LLVMGetParam(f, 6), dg->sub)
                                    : NULL;
+  double rate = dg ? e->p->model->dropout[dg->sub] : 0;
   RtAct act = ag ? (RtAct)ag->sub : RT_ACT_IDENTITY;
+  bool deriv = act != RT_ACT_SOFTMAX && act != RT_ACT_IDENTITY;
   Loop R, KL, J;
-  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
-  LLVMValueRef drow = gep(e, dz, imul(e, r, ic(e, U)));
-  LLVMValueRef arow = gep(e, a, imul(e, r, ic(e, K)));
-  LLVMValueRef orow = gep(e, dzp, imul(e, r, ic(e, K)));
-  LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
-  LLVMValueRef wrow = gep(e, w, imul(e, kk, ic(e, U)));
-  LLVMValueRef s = var(e, e->T, NULL, "dot");
-  set(e, s, fc(e, 0));
-  LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "dot");
-  set(e, s, fadd(e, get(e, s), fmul(e, ld(e, drow, j), ld(e, wrow, j))));
-  loop_close(e, &J);
-  LLVMValueRef v = get(e, s);
-  if (ds)
-    v = fmul(e, v, drop_mask(e, ds, iadd(e, imul(e, r, ic(e, K)), kk),
-                             e->p->model->dropout[dg->sub]));
-  if (act != RT_ACT_SOFTMAX && act != RT_ACT_IDENTITY) v = fmul(e, v, act_deriv(e, act, ld(e, arow, kk)));
-  st(e, v, orow, kk);
-  loop_close(e, &KL);
+  if (K % VL == 0) {
+    LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "wt.k");
+    LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "wt.j");
+    st(e, ld(e, w, iadd(e, imul(e, kk, ic(e, U)), j)), wt, iadd(e, imul(e, j, ic(e, K)), kk));
+    loop_close(e, &J);
+    loop_close(e, &KL);
+    int nv = col_vectors(e, K);
+    LLVMValueRef nfull = round_down(e, n, MR);
+    for (int pass = 0; pass < 2; pass++) {
+      int mr = pass ? 1 : MR;
+      LLVMValueRef r = loop_open(e, &R, pass ? nfull : ic(e, 0), pass ? n : nfull, mr,
+                                 pass ? "row.tail" : "row.block");
+      LLVMValueRef drow[MR], orow[MR];
+      for (int i = 0; i < mr; i++) {
+        LLVMValueRef ri = iadd(e, r, ic(e, i));
+        drow[i] = gep(e, dz, imul(e, ri, ic(e, U)));
+        orow[i] = gep(e, dzp, imul(e, ri, ic(e, K)));
+      }
+      for (int j0 = 0; j0 < K; j0 += nv * VL) fwd_block(e, drow, orow, mr, wt, NULL, U, K, j0, nv, false);
+      loop_close(e, &R);
+    }
+    if (ds || deriv) {
+      LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "post");
+      kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
+      LLVMValueRef at = iadd(e, imul(e, r, ic(e, K)), kk);
+      LLVMValueRef v = ld(e, dzp, at);
+      if (ds) v = fmul(e, v, drop_mask(e, ds, at, rate));
+      if (deriv) v = fmul(e, v, act_deriv(e, act, ld(e, a, at)));
+      st(e, v, dzp, at);
+      loop_close(e, &KL);
+      loop_close(e, &R);
+    }
+  } else {
+    LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+    LLVMValueRef drow = gep(e, dz, imul(e, r, ic(e, U)));
+    LLVMValueRef arow = gep(e, a, imul(e, r, ic(e, K)));
+    LLVMValueRef orow = gep(e, dzp, imul(e, r, ic(e, K)));
+    LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
+    LLVMValueRef wrow = gep(e, w, imul(e, kk, ic(e, U)));
+    LLVMValueRef s = var(e, e->T, NULL, "dot");
+    set(e, s, fc(e, 0));
+    LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "dot");
+    set(e, s, fadd(e, get(e, s), fmul(e, ld(e, drow, j), ld(e, wrow, j))));
+    loop_close(e, &J);
+    LLVMValueRef v = get(e, s);
+    if (ds) v = fmul(e, v, drop_mask(e, ds, iadd(e, imul(e, r, ic(e, K)), kk), rate));
+    if (deriv) v = fmul(e, v, act_deriv(e, act, ld(e, arow, kk)));
+    st(e, v, orow, kk);
+    loop_close(e, &KL);
+    loop_close(e, &R);
+  }
   if (act == RT_ACT_SOFTMAX) {
     /* Softmax's Jacobian couples the row: dz = a * (da - <da, a>). */
+    LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "sm.row");
+    LLVMValueRef arow = gep(e, a, imul(e, r, ic(e, K)));
+    LLVMValueRef orow = gep(e, dzp, imul(e, r, ic(e, K)));
     LLVMValueRef d = var(e, e->T, fc(e, 0), "sdot");
-    kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "sm.dot");
+    LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "sm.dot");
     set(e, d, fadd(e, get(e, d), fmul(e, ld(e, orow, kk), ld(e, arow, kk))));
     loop_close(e, &KL);
     LLVMValueRef dv = get(e, d);
     kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "sm.grad");
     st(e, fmul(e, ld(e, arow, kk), fsub(e, ld(e, orow, kk), dv)), orow, kk);
     loop_close(e, &KL);
+    loop_close(e, &R);
   }
-  loop_close(e, &R);
   LLVMBuildRetVoid(e->b);
   fn_end(e);
 }
@@ -663,57 +925,138 @@ static void emit_update(Emit *e, RtOpt opt, const Hyper *H, LLVMValueRef w, LLVM
   }
 }
 
-/* dense_bwd_w(a, dz, W, b, sW1, sW2, sb1, sb2, gW, gb, n, hyper).
- * For each input k, g = sum_r a[r,k] dz[r,:] accumulates in one row (axpy
- * over contiguous dz rows); then either the optimizer updates W[k,:] from g
- * right away (step: the gradient never exists in full) or g is the
- * gradient's row (gW + k*U). The bias is the same with a = 1. */
+/* One weight-gradient register block: inputs k0 .. k0+mk by columns
+ * [j0, j0 + nv VL) of sum_r a[r,k] dz[r,j], summed over the tile's rows in
+ * order, then either stepped by the optimizer at once (g is a scratch row)
+ * or stored as the gradient's rows (gw). */
+static void bwdw_block(Emit *e, const Kernel *k, const Hyper *H, LLVMValueRef k0, int mk, int j0,
+                       int nv, LLVMValueRef n, LLVMValueRef a, LLVMValueRef rows, LLVMValueRef dz,
+                       LLVMValueRef w, LLVMValueRef sw1, LLVMValueRef sw2, LLVMValueRef gw,
+                       int K, int U) {
+  int VL = vlanes(e), NB = nv * VL;
+  RtOpt opt = e->p->cfg->opt;
+  LLVMValueRef acc[MK][NV_MAX];
+  for (int q = 0; q < mk; q++)
+    for (int v = 0; v < nv; v++) acc[q][v] = var(e, vtype(e), LLVMConstNull(vtype(e)), "acc");
+  Loop R, J;
+  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+  LLVMValueRef arow = gep(e, a, imul(e, row_of(e, rows, r), ic(e, K)));
+  LLVMValueRef drow = gep(e, dz, iadd(e, imul(e, r, ic(e, U)), ic(e, j0)));
+  LLVMValueRef dv[NV_MAX];
+  for (int v = 0; v < nv; v++) dv[v] = vload(e, drow, ic(e, v * VL));
+  for (int q = 0; q < mk; q++) {
+    LLVMValueRef av = vsplat(e, ld(e, arow, iadd(e, k0, ic(e, q))));
+    for (int v = 0; v < nv; v++) set(e, acc[q][v], fadd(e, vget(e, acc[q][v]), fmul(e, av, dv[v])));
+  }
+  loop_close(e, &R);
+  for (int q = 0; q < mk; q++) {
+    LLVMValueRef off = iadd(e, imul(e, iadd(e, k0, ic(e, q)), ic(e, U)), ic(e, j0));
+    if (!k->update) {
+      for (int v = 0; v < nv; v++) vstore(e, vget(e, acc[q][v]), gw, iadd(e, off, ic(e, v * VL)));
+      continue;
+    }
+    for (int v = 0; v < nv; v++) vstore(e, vget(e, acc[q][v]), gw, ic(e, v * VL));
+    LLVMValueRef wrow = gep(e, w, off), s1 = gep(e, sw1, off);
+    LLVMValueRef s2 = plan_opt_slots(opt) == 2 ? gep(e, sw2, off) : s1;
+    LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, NB), 1, "upd");
+    emit_update(e, opt, H, wrow, s1, s2, j, ld(e, gw, j), true, true);
+    loop_close(e, &J);
+  }
+}
+
+/* dense_bwd_w(a, dz, W, b, sW1, sW2, sb1, sb2, gW, gb, n, hyper, rows).
+ * The weight gradient sum_r a[r,k] dz[r,j] over the tile, each element
+ * summed over the rows in order, in one of three forms:
+ * - units a multiple of VL: register blocks of MK inputs by nv vectors,
+ *   the row loop innermost;
+ * - one unit: the whole column accumulates along the inputs row by row
+ *   (an axpy over each contiguous input row);
+ * - otherwise a row of the gradient at a time (axpy over dz's rows).
+ * Then the optimizer updates those weights at once (step: the gradient never
+ * exists in full; g is the scratch row) or the sums are the gradient (gW).
+ * The bias is the same with a = 1. A layer reading the input matrix reads
+ * row rows[r] when given. */
 static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
   const PlanOp *tn = kfind(e, k, OP_PLAN_MATMUL_TN);
   const Plan *p = e->p;
   const Tensor *W = &p->t[p->t[tn->out].param];
   int K = W->rows, U = W->cols;
   RtOpt opt = p->cfg->opt;
-  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr,
-                      e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
-  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, 12, true);
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr,
+                      e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->ptr};
+  LLVMValueRef f = fn_begin(e, k->name, e->vd, ps, 13, true);
   name_params(f, (const char *const[]){"a", "dz", "w", "b", "sw1", "sw2", "sb1", "sb2", "gw", "gb",
-                                       "n", "hyper", NULL});
+                                       "n", "hyper", "rows", NULL});
   LLVMValueRef a = LLVMGetParam(f, 0), dz = LLVMGetParam(f, 1), w = LLVMGetParam(f, 2),
                b = LLVMGetParam(f, 3), sw1 = LLVMGetParam(f, 4), sw2 = LLVMGetParam(f, 5),
                sb1 = LLVMGetParam(f, 6), sb2 = LLVMGetParam(f, 7), gw = LLVMGetParam(f, 8),
                gb = LLVMGetParam(f, 9), n = LLVMGetParam(f, 10), h = LLVMGetParam(f, 11);
+  LLVMValueRef rows = p->t[tn->in[0]].buf == BUF_X ? LLVMGetParam(f, 12) : NULL;
   Hyper H = {0};
   if (k->update) H = load_hyper(e, h);
   Loop KL, R, J;
-  LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
-  LLVMValueRef off = imul(e, kk, ic(e, U));
-  LLVMValueRef g = k->update ? gw : gep(e, gw, off);
-  LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "zero");
-  st(e, fc(e, 0), g, j);
-  loop_close(e, &J);
-  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
-  LLVMValueRef av = ld(e, a, iadd(e, imul(e, r, ic(e, K)), kk));
-  LLVMValueRef drow = gep(e, dz, imul(e, r, ic(e, U)));
-  j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "axpy");
-  st(e, fadd(e, ld(e, g, j), fmul(e, av, ld(e, drow, j))), g, j);
-  loop_close(e, &J);
-  loop_close(e, &R);
-  if (k->update) {
-    LLVMValueRef wrow = gep(e, w, off), s1 = gep(e, sw1, off);
-    LLVMValueRef s2 = plan_opt_slots(opt) == 2 ? gep(e, sw2, off) : s1;
-    j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "upd");
-    emit_update(e, opt, &H, wrow, s1, s2, j, ld(e, g, j), true, true);
+  if (U % vlanes(e) == 0) {
+    int nv = col_vectors(e, U), kfull = K - K % MK;
+    for (int j0 = 0; j0 < U; j0 += nv * vlanes(e)) {
+      if (kfull > 0) {
+        LLVMValueRef k0 = loop_open(e, &KL, ic(e, 0), ic(e, kfull), MK, "k.block");
+        bwdw_block(e, k, &H, k0, MK, j0, nv, n, a, rows, dz, w, sw1, sw2, gw, K, U);
+        loop_close(e, &KL);
+      }
+      if (kfull < K) {
+        LLVMValueRef k0 = loop_open(e, &KL, ic(e, kfull), ic(e, K), 1, "k.tail");
+        bwdw_block(e, k, &H, k0, 1, j0, nv, n, a, rows, dz, w, sw1, sw2, gw, K, U);
+        loop_close(e, &KL);
+      }
+    }
+  } else if (U == 1) {
+    /* g[k] = sum_r a[r,k] dz[r]: gw is the scratch (update) or the column */
+    LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "zero");
+    st(e, fc(e, 0), gw, kk);
+    loop_close(e, &KL);
+    LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+    LLVMValueRef arow = gep(e, a, imul(e, row_of(e, rows, r), ic(e, K)));
+    LLVMValueRef d = ld(e, dz, r);
+    kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "axpy");
+    st(e, fadd(e, ld(e, gw, kk), fmul(e, ld(e, arow, kk), d)), gw, kk);
+    loop_close(e, &KL);
+    loop_close(e, &R);
+    if (k->update) {
+      kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "upd");
+      emit_update(e, opt, &H, w, sw1, plan_opt_slots(opt) == 2 ? sw2 : sw1, kk, ld(e, gw, kk),
+                  true, true);
+      loop_close(e, &KL);
+    }
+  } else {
+    LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
+    LLVMValueRef off = imul(e, kk, ic(e, U));
+    LLVMValueRef g = k->update ? gw : gep(e, gw, off);
+    LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "zero");
+    st(e, fc(e, 0), g, j);
     loop_close(e, &J);
+    LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+    LLVMValueRef av = ld(e, a, iadd(e, imul(e, row_of(e, rows, r), ic(e, K)), kk));
+    LLVMValueRef drow = gep(e, dz, imul(e, r, ic(e, U)));
+    j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "axpy");
+    st(e, fadd(e, ld(e, g, j), fmul(e, av, ld(e, drow, j))), g, j);
+    loop_close(e, &J);
+    loop_close(e, &R);
+    if (k->update) {
+      LLVMValueRef wrow = gep(e, w, off), s1 = gep(e, sw1, off);
+      LLVMValueRef s2 = plan_opt_slots(opt) == 2 ? gep(e, sw2, off) : s1;
+      j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "upd");
+      emit_update(e, opt, &H, wrow, s1, s2, j, ld(e, g, j), true, true);
+      loop_close(e, &J);
+    }
+    loop_close(e, &KL);
   }
-  loop_close(e, &KL);
   /* bias */
   LLVMValueRef gbb = k->update ? gw : gb;
-  j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "bzero");
+  LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "bzero");
   st(e, fc(e, 0), gbb, j);
   loop_close(e, &J);
-  r = loop_open(e, &R, ic(e, 0), n, 1, "brow");
-  drow = gep(e, dz, imul(e, r, ic(e, U)));
+  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "brow");
+  LLVMValueRef drow = gep(e, dz, imul(e, r, ic(e, U)));
   j = loop_open(e, &J, ic(e, 0), ic(e, U), 1, "bsum");
   st(e, fadd(e, ld(e, gbb, j), ld(e, drow, j)), gbb, j);
   loop_close(e, &J);
@@ -733,7 +1076,8 @@ static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
 /* Base pointers an entry hands to its kernels. */
 typedef struct Bases {
   LLVMValueRef params, state, work, x, y, grad, out;
-  bool predict;     /* the model output goes to out */
+  LLVMValueRef rows;  /* mlx_step_rows: the tile's row numbers in x and y (else null) */
+  bool predict;       /* the model output goes to out */
 } Bases;
 
 static LLVMValueRef tptr(Emit *e, const Bases *B, int t) {
@@ -795,7 +1139,7 @@ static LLVMValueRef ones_table(Emit *e) {
 static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMValueRef n,
                                 LLVMValueRef hyper) {
   LLVMValueRef f = LLVMGetNamedFunction(e->m, k->name);
-  LLVMValueRef args[12];
+  LLVMValueRef args[16];
   int na = 0;
   const Plan *p = e->p;
   LLVMValueRef null = LLVMConstNull(e->ptr);
@@ -811,10 +1155,11 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
       args[na++] = n;
       args[na++] = tptr(e, B, last->out);
       drop_args(e, k, hyper, args, &na);
-      return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
+      goto call;
     }
     args[na++] = tptr(e, B, last->out);
-    break;
+    args[na++] = n;
+    goto call;
   }
   case K_LOSS: {
     const PlanOp *lo = kfind(e, k, OP_PLAN_LOSS), *last = kop(e, k, k->nops - 1);
@@ -831,9 +1176,10 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
         cw = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildInBoundsGEP2(e->b, i8, hyper, &o, 1, ""), "cw");
       }
       args[na++] = cw;
-      return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
+      goto call;
     }
-    break;
+    args[na++] = n;
+    goto call;
   }
   case K_DENSE_BWD_X: {
     const PlanOp *nt = kfind(e, k, OP_PLAN_MATMUL_NT), *ag = kfind(e, k, OP_PLAN_ACT_GRAD);
@@ -842,12 +1188,10 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
     args[na++] = tptr(e, B, nt->in[1]);
     args[na++] = ag ? tptr(e, B, ag->in[1]) : null;
     args[na++] = tptr(e, B, last->out);
-    if (kfind(e, k, OP_PLAN_DROPOUT_GRAD)) {
-      args[na++] = n;
-      drop_args(e, k, hyper, args, &na);
-      return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
-    }
-    break;
+    args[na++] = n;
+    if (kfind(e, k, OP_PLAN_DROPOUT_GRAD)) drop_args(e, k, hyper, args, &na);
+    args[na++] = gep(e, B->work, ic(e, e->ks->scratch));   /* wt */
+    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
   }
   case K_DENSE_BWD_W: {
     const PlanOp *tn = kfind(e, k, OP_PLAN_MATMUL_TN), *cs = kfind(e, k, OP_PLAN_COLSUM);
@@ -874,12 +1218,16 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
     }
     args[na++] = n;
     args[na++] = hyper ? hyper : null;
-    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
+    goto call;
   }
   default:
     break;
   }
   args[na++] = n;
+  return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
+call:
+  /* the kernels that may read the input matrix or the labels take the row list last */
+  args[na++] = B->rows ? B->rows : null;
   return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
 }
 
@@ -949,15 +1297,21 @@ static void emit_clip_norm_update(Emit *e, LLVMValueRef params, LLVMValueRef sta
   }
 }
 
-/* float mlx_step(params, state, work, x, y, n, hyper): rows past the tile
- * are ignored; n <= 0 is no step at all (returns 0, parameters untouched). */
+/* float mlx_step_rows(params, state, work, x, y, rows, n, hyper): one step
+ * on rows rows[0..n) of the whole matrices x and y, read in place (rows NULL:
+ * rows 0..n); rows past the tile are ignored; n <= 0 is no step at all
+ * (returns 0, parameters untouched). float mlx_step(params, state, work, x,
+ * y, n, hyper) calls it with no row list, so both run the same code. */
 static void emit_step(Emit *e) {
-  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
-  LLVMValueRef f = fn_begin(e, "mlx_step", e->f32, ps, 7, false);
-  name_params(f, (const char *const[]){"params", "state", "work", "x", "y", "nrows", "hyper", NULL});
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
+  LLVMValueRef f = fn_begin(e, "mlx_step_rows", e->f32, ps, 8, false);
+  name_params(f, (const char *const[]){"params", "state", "work", "x", "y", "rows", "nrows",
+                                       "hyper", NULL});
   Bases B = {.params = LLVMGetParam(f, 0), .state = LLVMGetParam(f, 1),
-             .work = LLVMGetParam(f, 2), .x = LLVMGetParam(f, 3), .y = LLVMGetParam(f, 4)};
-  LLVMValueRef n = clamp_rows(e, LLVMGetParam(f, 5));
+             .work = LLVMGetParam(f, 2), .x = LLVMGetParam(f, 3), .y = LLVMGetParam(f, 4),
+             .rows = LLVMGetParam(f, 5)};
+  LLVMValueRef hyper = LLVMGetParam(f, 7);
+  LLVMValueRef n = clamp_rows(e, LLVMGetParam(f, 6));
   LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(e->c, f, "run");
   LLVMBasicBlockRef none = LLVMAppendBasicBlockInContext(e->c, f, "none");
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, n, ic(e, 0), ""), run, none);
@@ -965,10 +1319,20 @@ static void emit_step(Emit *e) {
   LLVMBuildRet(e->b, LLVMConstReal(e->f32, 0));
   LLVMPositionBuilderAtEnd(e->b, run);
   if (e->ks->grad_off >= 0) B.grad = gep(e, B.work, ic(e, e->ks->grad_off));
-  LLVMValueRef loss = run_list(e, &B, e->ks->step, e->ks->nstep, n, LLVMGetParam(f, 6));
-  if (e->ks->grad_off >= 0) emit_clip_norm_update(e, B.params, B.state, B.grad, LLVMGetParam(f, 6));
+  LLVMValueRef loss = run_list(e, &B, e->ks->step, e->ks->nstep, n, hyper);
+  if (e->ks->grad_off >= 0) emit_clip_norm_update(e, B.params, B.state, B.grad, hyper);
   if (e->dt != DT_F32) loss = LLVMBuildFPTrunc(e->b, loss, e->f32, "");
   LLVMBuildRet(e->b, loss);
+  fn_end(e);
+  add_enum_attr(e, f, LLVMAttributeFunctionIndex, "noinline");
+  LLVMValueRef rows_fn = f;
+  LLVMTypeRef ps2[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
+  f = fn_begin(e, "mlx_step", e->f32, ps2, 7, false);
+  name_params(f, (const char *const[]){"params", "state", "work", "x", "y", "nrows", "hyper", NULL});
+  LLVMValueRef args[8] = {LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2),
+                          LLVMGetParam(f, 3), LLVMGetParam(f, 4), LLVMConstNull(e->ptr),
+                          LLVMGetParam(f, 5), LLVMGetParam(f, 6)};
+  LLVMBuildRet(e->b, LLVMBuildCall2(e->b, LLVMGlobalGetValueType(rows_fn), rows_fn, args, 8, ""));
   fn_end(e);
 }
 
@@ -1047,6 +1411,7 @@ LlvmUnit *llvm_emit(KernelSet *ks, const char *cpu) {
   e.fmf = LLVMFastMathAllowReassoc | LLVMFastMathAllowContract | LLVMFastMathNoSignedZeros |
           LLVMFastMathAllowReciprocal;
   emit_exp_fn(&e);
+  emit_log1p_fn(&e);
   emit_kernels(&e, ks->predict, ks->npredict);
   emit_predict(&e);
   if (p->dt == DT_F32) {

@@ -35,6 +35,12 @@ typedef float (*MlxStepFn)(float *params, float *opt_state, float *work,
                            const float *x, const float *y, int64_t n,
                            const MlxHyper *h);
 
+/* The same step on rows rows[0..n) of the whole input matrix x and label
+ * vector y, read where they lie (the shuffled batch is never copied). */
+typedef float (*MlxStepRowsFn)(float *params, float *opt_state, float *work,
+                               const float *x, const float *y, const int64_t *rows,
+                               int64_t n, const MlxHyper *h);
+
 /* Forward pass only: out[n * n_out] gets probabilities (sigmoid/softmax) or
  * values. Any n: the kernel walks the rows in batch-sized tiles itself. */
 typedef void (*MlxPredictFn)(const float *params, float *work,
@@ -55,6 +61,7 @@ typedef struct MlxKernels {
   int64_t n_state;      /* optimizer state elements (0, n_params or 2*n_params) */
   int64_t n_work;       /* scratch elements for one batch-sized tile */
   int64_t batch;        /* tile size the kernels were compiled for */
+  MlxStepRowsFn step_rows; /* step on listed rows in place (NULL: gather, then step) */
 } MlxKernels;
 
 #endif

@@ -183,7 +183,7 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
     double sum = 0;
     for (int64_t at = 0; at < tr->n; at += B) {
       int64_t nb = tr->n - at < B ? tr->n - at : B;
-      for (int64_t i = 0; i < nb; i++) {
+      for (int64_t i = 0; !k->step_rows && i < nb; i++) {
         memcpy(bx + i * nf, tr->x + idx[at + i] * nf, sizeof(float) * (size_t)nf);
         by[i] = tr->y[idx[at + i]];
       }
@@ -194,7 +194,10 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
       h.bc1 = (float)(1 - pow(cfg->beta1, (double)t));
       h.bc2 = (float)(1 - pow(cfg->beta2, (double)t));
       h.step = t - 1;
-      sum += k->step(params, state, work, bx, by, nb, &h);
+      if (k->step_rows)   /* reads the shuffled rows in place */
+        sum += k->step_rows(params, state, work, tr->x, tr->y, idx + at, nb, &h);
+      else
+        sum += k->step(params, state, work, bx, by, nb, &h);
       if (tty) {
         double now = now_s();
         if (now - last_draw > 0.1) {

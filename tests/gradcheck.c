@@ -111,6 +111,16 @@ int main(void) {
   fails += run_case(&sig_out);
   Case wide = {"relu 37 + ce 5", 2, {{37, RT_ACT_RELU}, {5, RT_ACT_SOFTMAX}}, RT_LOSS_CE};
   fails += run_case(&wide);
+  /* widths that are multiples of the 8-double vector: the register-blocked
+   * kernels, with 7 rows (one block of 4 and a tail of 3) */
+  Case blk = {"relu 16, tanh 8 + bce", 3,
+              {{16, RT_ACT_RELU}, {8, RT_ACT_TANH}, {1, RT_ACT_SIGMOID}}, RT_LOSS_BCE};
+  fails += run_case(&blk);
+  Case blk3 = {"relu 24, softmax 16 + ce", 2, {{24, RT_ACT_RELU}, {16, RT_ACT_SOFTMAX}}, RT_LOSS_CE};
+  fails += run_case(&blk3);
+  Case blk5 = {"sigmoid 40, softmax 8 + mse", 3,
+               {{40, RT_ACT_SIGMOID}, {8, RT_ACT_SOFTMAX}, {1, RT_ACT_IDENTITY}}, RT_LOSS_MSE};
+  fails += run_case(&blk5);
   Case lin = {"no hidden layer + bce", 1, {{1, RT_ACT_SIGMOID}}, RT_LOSS_BCE};
   fails += run_case(&lin);
   Case lin2 = {"no hidden layer + mse", 1, {{1, RT_ACT_IDENTITY}}, RT_LOSS_MSE};

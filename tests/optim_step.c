@@ -77,10 +77,14 @@ static double ref_step(const RtTrainCfg *cfg, const MlxHyper *h, const bool *is_
   return scale;
 }
 
-/* Five steps of step() against ref_step, on a 5-7-9-3 softmax network. */
+/* The hidden layers of the network check() steps: 7 and 9 units take the
+ * kernels' general loops, 16 and 32 their register-blocked ones. */
+static RtLayer hidden[2] = {{7, RT_ACT_TANH}, {9, RT_ACT_RELU}};
+
+/* Five steps of step() against ref_step, on a 5-h1-h2-3 softmax network. */
 static void check(const char *name, RtTrainCfg cfg) {
   RtModelDesc m = {.name = "net", .n_in = 5, .n_layers = 3, .loss = RT_LOSS_CE,
-                   .layers = {{7, RT_ACT_TANH}, {9, RT_ACT_RELU}, {3, RT_ACT_SOFTMAX}}};
+                   .layers = {hidden[0], hidden[1], {3, RT_ACT_SOFTMAX}}};
   cfg.name = "t";
   cfg.batch = 8;
   Compiled c;
@@ -113,6 +117,33 @@ static void check(const char *name, RtTrainCfg cfg) {
   for (int i = 0; i < np; i++) ps[i] = pr[i] = (float)(urand() - 0.5);
   for (int i = 0; i < 8 * 5; i++) x[i] = (float)(urand() * 4 - 2);
   for (int r = 0; r < 8; r++) y[r] = (float)(int)(urand() * 3);
+  /* step_rows on rows perm of x must equal step on those rows gathered */
+  int64_t perm[8];
+  float xp[8 * 5], yp[8];
+  float *pq = malloc(sizeof(float) * (size_t)np), *sq = calloc((size_t)k->n_state, sizeof(float));
+  memcpy(pq, ps, sizeof(float) * (size_t)np);
+  for (int r = 0; r < 8; r++) {
+    perm[r] = (r * 3 + 1) % 8;
+    memcpy(xp + r * 5, x + perm[r] * 5, sizeof(float) * 5);
+    yp[r] = y[perm[r]];
+  }
+  float *ws = malloc(sizeof(float) * (size_t)k->n_work);
+  for (int t = 1; t <= 3; t++) {
+    MlxHyper h = {.lr = cfg.lr, .momentum = cfg.momentum, .beta1 = cfg.beta1,
+                  .beta2 = cfg.beta2, .eps = cfg.eps, .bc1 = 1 - powf(cfg.beta1, (float)t),
+                  .bc2 = 1 - powf(cfg.beta2, (float)t), .weight_decay = cfg.weight_decay,
+                  .rho = cfg.rho, .l1 = cfg.l1, .l2 = cfg.l2, .clip = cfg.clip_bound};
+    float l1 = k->step(ps, ss, work, xp, yp, n, &h);
+    float l2 = k->step_rows(pq, sq, ws, x, y, perm, n, &h);
+    CHECK(l1 == l2, "%s: step_rows loss %g, step on the gathered rows %g", name, l2, l1);
+  }
+  int differ = 0;   /* == rather than memcmp: a zero's sign is not a difference */
+  for (int i = 0; i < np; i++) differ += ps[i] != pq[i];
+  CHECK(!differ, "%s: step_rows and step on the gathered rows differ in %d parameters", name,
+        differ);
+  for (int i = 0; i < np; i++) ps[i] = pr[i];
+  memset(ss, 0, sizeof(float) * (size_t)k->n_state);
+  free(pq), free(sq), free(ws);
   double worst = 0, moved = 0;
   for (int t = 1; t <= 5; t++) {
     MlxHyper h = {.lr = cfg.lr, .momentum = cfg.momentum, .beta1 = cfg.beta1,
@@ -131,7 +162,8 @@ static void check(const char *name, RtTrainCfg cfg) {
   }
   CHECK(moved > 0, "%s: the reference never moved", name);
   CHECK(worst < 2e-5, "%s: parameters differ from the reference update by %g", name, worst);
-  printf("step %-34s ok  (%d params, 5 steps, max |difference| %.1e)\n", name, np, worst);
+  printf("step %-34s ok  (5-%d-%d-3, %d params, 5 steps, max |difference| %.1e)\n", name,
+         hidden[0].units, hidden[1].units, np, worst);
   free(ps), free(pr), free(ss), free(s1), free(s2), free(g), free(work), free(is_w);
   release(&c);
 }
@@ -179,25 +211,28 @@ int main(void) {
   RtTrainCfg rms = {.opt = RT_OPT_RMSPROP, .lr = 0.01f, .rho = 0.99f, .eps = 1e-8f};
   RtTrainCfg v;
 
-  check("sgd", sgd);
-  v = sgd, v.momentum = 0.9f, check("sgd momentum", v);
-  v = sgd, v.momentum = 0.9f, v.nesterov = true, check("sgd nesterov", v);
-  v = sgd, v.l1 = 0.01f, v.l2 = 0.02f, check("sgd l1 l2", v);
-  v = sgd, v.momentum = 0.9f, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.05f;
-  check("sgd momentum clip value", v);
-  v = sgd, v.momentum = 0.9f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.1f;
-  check("sgd momentum clip norm (scales)", v);
-  check("adam", adam);
-  v = adam, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.05f, check("adam clip value", v);
-  v = adam, v.clip = RT_CLIP_NORM, v.clip_bound = 100.0f, check("adam clip norm (no scaling)", v);
-  check("adamw", adamw);
-  v = adamw, v.l2 = 0.01f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.3f;
-  check("adamw l2 clip norm", v);
-  check("adagrad", adagrad);
-  v = adagrad, v.l1 = 0.001f, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.02f;
-  check("adagrad l1 clip value", v);
-  check("rmsprop", rms);
-  v = rms, v.momentum = 0.9f, v.l1 = 0.01f, check("rmsprop momentum l1", v);
+  for (int net = 0; net < 2; net++) {
+    if (net == 1) hidden[0] = (RtLayer){16, RT_ACT_TANH}, hidden[1] = (RtLayer){32, RT_ACT_RELU};
+    check("sgd", sgd);
+    v = sgd, v.momentum = 0.9f, check("sgd momentum", v);
+    v = sgd, v.momentum = 0.9f, v.nesterov = true, check("sgd nesterov", v);
+    v = sgd, v.l1 = 0.01f, v.l2 = 0.02f, check("sgd l1 l2", v);
+    v = sgd, v.momentum = 0.9f, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.05f;
+    check("sgd momentum clip value", v);
+    v = sgd, v.momentum = 0.9f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.1f;
+    check("sgd momentum clip norm (scales)", v);
+    check("adam", adam);
+    v = adam, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.05f, check("adam clip value", v);
+    v = adam, v.clip = RT_CLIP_NORM, v.clip_bound = 100.0f, check("adam clip norm (no scaling)", v);
+    check("adamw", adamw);
+    v = adamw, v.l2 = 0.01f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.3f;
+    check("adamw l2 clip norm", v);
+    check("adagrad", adagrad);
+    v = adagrad, v.l1 = 0.001f, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.02f;
+    check("adagrad l1 clip value", v);
+    check("rmsprop", rms);
+    v = rms, v.momentum = 0.9f, v.l1 = 0.01f, check("rmsprop momentum l1", v);
+  }
   v = rms, v.momentum = 0.5f, v.l2 = 0.05f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.2f;
   check("rmsprop momentum l2 clip norm", v);
 
