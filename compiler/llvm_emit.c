@@ -172,28 +172,16 @@ static void loop_close(Emit *e, Loop *L) {
   LLVMPositionBuilderAtEnd(e->b, L->exit);
 }
 
-/* The row of the input matrix the tile's row r reads: rows[r] when the
- * caller passed a row list (mlx_step_rows reads the shuffled rows where they
- * lie instead of copying them), else r. The test is loop-invariant, so O3
- * unswitches it out of the row loops. */
+/* The row of the input matrix the tile's row r reads: rows[r] (mlx_step_rows
+ * reads the shuffled rows where they lie instead of copying them; the other
+ * entries pass 0, 1, ... from identity_rows). A kernel that does not read
+ * the input matrix has no row list (rows NULL) and reads row r. */
 static LLVMValueRef row_of(Emit *e, LLVMValueRef rows, LLVMValueRef r) {
   if (!rows) return r;
-  LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
-  LLVMBasicBlockRef look = LLVMAppendBasicBlockInContext(e->c, e->fn, "rows.look");
-  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->c, e->fn, "rows.join");
-  LLVMBuildCondBr(e->b, LLVMBuildIsNotNull(e->b, rows, ""), look, join);
-  LLVMPositionBuilderAtEnd(e->b, look);
-  LLVMValueRef v = LLVMBuildLoad2(e->b, e->i64, LLVMBuildInBoundsGEP2(e->b, e->i64, rows, &r, 1, ""), "");
-  LLVMBuildBr(e->b, join);
-  LLVMPositionBuilderAtEnd(e->b, join);
-  LLVMValueRef phi = LLVMBuildPhi(e->b, e->i64, "row");
-  LLVMValueRef vals[2] = {r, v};
-  LLVMBasicBlockRef bbs[2] = {from, look};
-  LLVMAddIncoming(phi, vals, bbs, 2);
-  return phi;
+  return LLVMBuildLoad2(e->b, e->i64, LLVMBuildInBoundsGEP2(e->b, e->i64, rows, &r, 1, ""), "row");
 }
 
-/* Asks for the cache lines of input row row_of(rows, r + ahead) of k
+/* Asks for the cache lines of input row rows[r + ahead] of k
  * elements, when that row is in the tile: the shuffled rows are far apart in
  * memory, so their latencies must overlap. */
 static void prefetch_row(Emit *e, LLVMValueRef in, LLVMValueRef rows, LLVMValueRef r, int ahead,
@@ -473,16 +461,16 @@ static int col_vectors(const Emit *e, int u) {
  * [j0, j0 + nv VL) of W plus the bias, into orow[i]; relu in registers when
  * asked. Each output element sums bias, then k = 0, 1, ... in order. */
 static void fwd_block(Emit *e, LLVMValueRef *irow, LLVMValueRef *orow, int mr, LLVMValueRef w,
-                      LLVMValueRef b, int K, int U, int j0, int nv, bool relu) {
+                      LLVMValueRef b, int K, int U, LLVMValueRef j0, int nv, bool relu) {
   int VL = vlanes(e);
   LLVMValueRef acc[MR][NV_MAX];
   for (int v = 0; v < nv; v++) {
-    LLVMValueRef init = b ? vload(e, b, ic(e, j0 + v * VL)) : LLVMConstNull(vtype(e));
+    LLVMValueRef init = b ? vload(e, b, iadd(e, j0, ic(e, v * VL))) : LLVMConstNull(vtype(e));
     for (int i = 0; i < mr; i++) acc[i][v] = var(e, vtype(e), init, "acc");
   }
   Loop KL;
   LLVMValueRef k = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
-  LLVMValueRef wrow = gep(e, w, iadd(e, imul(e, k, ic(e, U)), ic(e, j0)));
+  LLVMValueRef wrow = gep(e, w, iadd(e, imul(e, k, ic(e, U)), j0));
   LLVMValueRef wv[NV_MAX];
   for (int v = 0; v < nv; v++) wv[v] = vload(e, wrow, ic(e, v * VL));
   for (int i = 0; i < mr; i++) {
@@ -496,7 +484,7 @@ static void fwd_block(Emit *e, LLVMValueRef *irow, LLVMValueRef *orow, int mr, L
       LLVMValueRef x = vget(e, acc[i][v]);
       if (relu)   /* x < 0 ? 0 : x, keeping a NaN like act_val */
         x = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, x, zero, ""), zero, x, "");
-      vstore(e, x, orow[i], ic(e, j0 + v * VL));
+      vstore(e, x, orow[i], iadd(e, j0, ic(e, v * VL)));
     }
 }
 
@@ -548,8 +536,10 @@ static void emit_dense_fwd(Emit *e, const Kernel *k) {
         irow[i] = gep(e, in, imul(e, row_of(e, rows, ri), ic(e, K)));
         orow[i] = gep(e, out, imul(e, ri, ic(e, U)));
       }
-      for (int j0 = 0; j0 < U; j0 += nv * VL)
-        fwd_block(e, irow, orow, mr, w, ba ? b : NULL, K, U, j0, nv, relu_in);
+      Loop C;   /* column blocks: a loop, not unrolled, to keep the code small */
+      LLVMValueRef j0 = loop_open(e, &C, ic(e, 0), ic(e, U), nv * VL, "cols");
+      fwd_block(e, irow, orow, mr, w, ba ? b : NULL, K, U, j0, nv, relu_in);
+      loop_close(e, &C);
       loop_close(e, &R);
     }
   } else {
@@ -773,7 +763,10 @@ static void emit_dense_bwd_x(Emit *e, const Kernel *k) {
         drow[i] = gep(e, dz, imul(e, ri, ic(e, U)));
         orow[i] = gep(e, dzp, imul(e, ri, ic(e, K)));
       }
-      for (int j0 = 0; j0 < K; j0 += nv * VL) fwd_block(e, drow, orow, mr, wt, NULL, U, K, j0, nv, false);
+      Loop C;
+      LLVMValueRef j0 = loop_open(e, &C, ic(e, 0), ic(e, K), nv * VL, "cols");
+      fwd_block(e, drow, orow, mr, wt, NULL, U, K, j0, nv, false);
+      loop_close(e, &C);
       loop_close(e, &R);
     }
     if (ds || deriv) {
@@ -929,7 +922,7 @@ static void emit_update(Emit *e, RtOpt opt, const Hyper *H, LLVMValueRef w, LLVM
  * [j0, j0 + nv VL) of sum_r a[r,k] dz[r,j], summed over the tile's rows in
  * order, then either stepped by the optimizer at once (g is a scratch row)
  * or stored as the gradient's rows (gw). */
-static void bwdw_block(Emit *e, const Kernel *k, const Hyper *H, LLVMValueRef k0, int mk, int j0,
+static void bwdw_block(Emit *e, const Kernel *k, const Hyper *H, LLVMValueRef k0, int mk, LLVMValueRef j0,
                        int nv, LLVMValueRef n, LLVMValueRef a, LLVMValueRef rows, LLVMValueRef dz,
                        LLVMValueRef w, LLVMValueRef sw1, LLVMValueRef sw2, LLVMValueRef gw,
                        int K, int U) {
@@ -941,7 +934,7 @@ static void bwdw_block(Emit *e, const Kernel *k, const Hyper *H, LLVMValueRef k0
   Loop R, J;
   LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
   LLVMValueRef arow = gep(e, a, imul(e, row_of(e, rows, r), ic(e, K)));
-  LLVMValueRef drow = gep(e, dz, iadd(e, imul(e, r, ic(e, U)), ic(e, j0)));
+  LLVMValueRef drow = gep(e, dz, iadd(e, imul(e, r, ic(e, U)), j0));
   LLVMValueRef dv[NV_MAX];
   for (int v = 0; v < nv; v++) dv[v] = vload(e, drow, ic(e, v * VL));
   for (int q = 0; q < mk; q++) {
@@ -950,7 +943,7 @@ static void bwdw_block(Emit *e, const Kernel *k, const Hyper *H, LLVMValueRef k0
   }
   loop_close(e, &R);
   for (int q = 0; q < mk; q++) {
-    LLVMValueRef off = iadd(e, imul(e, iadd(e, k0, ic(e, q)), ic(e, U)), ic(e, j0));
+    LLVMValueRef off = iadd(e, imul(e, iadd(e, k0, ic(e, q)), ic(e, U)), j0);
     if (!k->update) {
       for (int v = 0; v < nv; v++) vstore(e, vget(e, acc[q][v]), gw, iadd(e, off, ic(e, v * VL)));
       continue;
@@ -997,18 +990,19 @@ static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
   Loop KL, R, J;
   if (U % vlanes(e) == 0) {
     int nv = col_vectors(e, U), kfull = K - K % MK;
-    for (int j0 = 0; j0 < U; j0 += nv * vlanes(e)) {
-      if (kfull > 0) {
-        LLVMValueRef k0 = loop_open(e, &KL, ic(e, 0), ic(e, kfull), MK, "k.block");
-        bwdw_block(e, k, &H, k0, MK, j0, nv, n, a, rows, dz, w, sw1, sw2, gw, K, U);
-        loop_close(e, &KL);
-      }
-      if (kfull < K) {
-        LLVMValueRef k0 = loop_open(e, &KL, ic(e, kfull), ic(e, K), 1, "k.tail");
-        bwdw_block(e, k, &H, k0, 1, j0, nv, n, a, rows, dz, w, sw1, sw2, gw, K, U);
-        loop_close(e, &KL);
-      }
+    Loop C;
+    LLVMValueRef j0 = loop_open(e, &C, ic(e, 0), ic(e, U), nv * vlanes(e), "cols");
+    if (kfull > 0) {
+      LLVMValueRef k0 = loop_open(e, &KL, ic(e, 0), ic(e, kfull), MK, "k.block");
+      bwdw_block(e, k, &H, k0, MK, j0, nv, n, a, rows, dz, w, sw1, sw2, gw, K, U);
+      loop_close(e, &KL);
     }
+    if (kfull < K) {
+      LLVMValueRef k0 = loop_open(e, &KL, ic(e, kfull), ic(e, K), 1, "k.tail");
+      bwdw_block(e, k, &H, k0, 1, j0, nv, n, a, rows, dz, w, sw1, sw2, gw, K, U);
+      loop_close(e, &KL);
+    }
+    loop_close(e, &C);
   } else if (U == 1) {
     /* g[k] = sum_r a[r,k] dz[r]: gw is the scratch (update) or the column */
     LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "zero");
@@ -1076,7 +1070,7 @@ static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
 /* Base pointers an entry hands to its kernels. */
 typedef struct Bases {
   LLVMValueRef params, state, work, x, y, grad, out;
-  LLVMValueRef rows;  /* mlx_step_rows: the tile's row numbers in x and y (else null) */
+  LLVMValueRef rows;  /* the tile's row numbers in x and y (identity_rows but in mlx_step_rows) */
   bool predict;       /* the model output goes to out */
 } Bases;
 
@@ -1297,11 +1291,26 @@ static void emit_clip_norm_update(Emit *e, LLVMValueRef params, LLVMValueRef sta
   }
 }
 
+/* The row list 0, 1, ..., batch - 1 in a stack array of the entry being
+ * built, for the entries that read their rows in order. */
+static LLVMValueRef identity_rows(Emit *e) {
+  int64_t batch = e->p->batch > 0 ? e->p->batch : 1;
+  LLVMBuilderRef ab = LLVMCreateBuilderInContext(e->c);
+  LLVMPositionBuilderAtEnd(ab, e->entry);
+  LLVMValueRef a = LLVMBuildAlloca(ab, LLVMArrayType2(e->i64, (uint64_t)batch), "rows");
+  LLVMDisposeBuilder(ab);
+  Loop L;
+  LLVMValueRef i = loop_open(e, &L, ic(e, 0), ic(e, batch), 1, "rows.fill");
+  LLVMBuildStore(e->b, i, LLVMBuildInBoundsGEP2(e->b, e->i64, a, &i, 1, ""));
+  loop_close(e, &L);
+  return a;
+}
+
 /* float mlx_step_rows(params, state, work, x, y, rows, n, hyper): one step
- * on rows rows[0..n) of the whole matrices x and y, read in place (rows NULL:
- * rows 0..n); rows past the tile are ignored; n <= 0 is no step at all
- * (returns 0, parameters untouched). float mlx_step(params, state, work, x,
- * y, n, hyper) calls it with no row list, so both run the same code. */
+ * on rows rows[0..n) of the whole matrices x and y, read in place; rows past
+ * the tile are ignored; n <= 0 is no step at all (returns 0, parameters
+ * untouched). float mlx_step(params, state, work, x, y, n, hyper) calls it
+ * with the rows 0..n-1, so both run the same code. */
 static void emit_step(Emit *e) {
   LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
   LLVMValueRef f = fn_begin(e, "mlx_step_rows", e->f32, ps, 8, false);
@@ -1330,7 +1339,7 @@ static void emit_step(Emit *e) {
   f = fn_begin(e, "mlx_step", e->f32, ps2, 7, false);
   name_params(f, (const char *const[]){"params", "state", "work", "x", "y", "nrows", "hyper", NULL});
   LLVMValueRef args[8] = {LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2),
-                          LLVMGetParam(f, 3), LLVMGetParam(f, 4), LLVMConstNull(e->ptr),
+                          LLVMGetParam(f, 3), LLVMGetParam(f, 4), identity_rows(e),
                           LLVMGetParam(f, 5), LLVMGetParam(f, 6)};
   LLVMBuildRet(e->b, LLVMBuildCall2(e->b, LLVMGlobalGetValueType(rows_fn), rows_fn, args, 8, ""));
   fn_end(e);
@@ -1344,6 +1353,7 @@ static void emit_predict(Emit *e) {
   const Plan *p = e->p;
   int nin = p->model->n_in, nout = p->model->layers[p->model->n_layers - 1].units;
   LLVMValueRef n = LLVMGetParam(f, 3);
+  LLVMValueRef ids = identity_rows(e);
   Loop T;
   LLVMValueRef t = loop_open(e, &T, ic(e, 0), n, p->batch, "tile");
   LLVMValueRef left = LLVMBuildNSWSub(e->b, n, t, "");
@@ -1351,7 +1361,8 @@ static void emit_predict(Emit *e) {
                                       left, ic(e, p->batch), "rows");
   Bases B = {.params = LLVMGetParam(f, 0), .work = LLVMGetParam(f, 1),
              .x = gep(e, LLVMGetParam(f, 2), imul(e, t, ic(e, nin))),
-             .out = gep(e, LLVMGetParam(f, 4), imul(e, t, ic(e, nout))), .predict = true};
+             .out = gep(e, LLVMGetParam(f, 4), imul(e, t, ic(e, nout))), .rows = ids,
+             .predict = true};
   run_list(e, &B, e->ks->predict, e->ks->npredict, rows, NULL);
   loop_close(e, &T);
   LLVMBuildRetVoid(e->b);
@@ -1365,6 +1376,7 @@ static void emit_grad(Emit *e) {
   name_params(f, (const char *const[]){"params", "grad", "work", "x", "y", "nrows", NULL});
   Bases B = {.params = LLVMGetParam(f, 0), .grad = LLVMGetParam(f, 1),
              .work = LLVMGetParam(f, 2), .x = LLVMGetParam(f, 3), .y = LLVMGetParam(f, 4)};
+  B.rows = identity_rows(e);
   LLVMValueRef n = clamp_rows(e, LLVMGetParam(f, 5));
   LLVMValueRef loss = run_list(e, &B, e->ks->grad, e->ks->ngrad, n, NULL);
   if (e->dt == DT_F32) loss = LLVMBuildFPExt(e->b, loss, e->f64, "");

@@ -36,7 +36,8 @@ typedef float (*MlxStepFn)(float *params, float *opt_state, float *work,
                            const MlxHyper *h);
 
 /* The same step on rows rows[0..n) of the whole input matrix x and label
- * vector y, read where they lie (the shuffled batch is never copied). */
+ * vector y, read where they lie (the shuffled batch is never copied); rows
+ * must not be NULL. */
 typedef float (*MlxStepRowsFn)(float *params, float *opt_state, float *work,
                                const float *x, const float *y, const int64_t *rows,
                                int64_t n, const MlxHyper *h);
@@ -52,6 +53,16 @@ typedef void (*MlxPredictFn)(const float *params, float *work,
 typedef double (*MlxGradFn)(const void *params, void *grad, void *work,
                             const void *x, const void *y, int64_t n);
 
+/* The feature transforms, compiled from the frozen programs (xform_emit.c).
+ * For r in [0, n), row = rows ? rows[r] : r: input i of the row is computed
+ * in double from cols[k][row] (one column per COL op, numbered over the
+ * inputs' programs in order) or, for a onehot input, from its group's codes
+ * codes[i - cat_index][row], and stored as float in out[r * n_in + i].
+ * Returns -1, or the first value that is not a finite float as i * n + r
+ * (the smallest i, then r); out is written either way. */
+typedef int64_t (*MlxXformFn)(const double *const *cols, const int32_t *const *codes,
+                              const int64_t *rows, int64_t n, float *out);
+
 /* What a compiled model gives the runtime, from the JIT or an AOT object. */
 typedef struct MlxKernels {
   MlxStepFn step;       /* fused forward + loss + backward + update */
@@ -62,6 +73,7 @@ typedef struct MlxKernels {
   int64_t n_work;       /* scratch elements for one batch-sized tile */
   int64_t batch;        /* tile size the kernels were compiled for */
   MlxStepRowsFn step_rows; /* step on listed rows in place (NULL: gather, then step) */
+  MlxXformFn xform;     /* the model's transforms; NULL when compiled without them */
 } MlxKernels;
 
 #endif
