@@ -824,6 +824,8 @@ static void emit_dense_bwd_x(Emit *e, const Kernel *k) {
 typedef struct Hyper {
   LLVMValueRef lr, mom, b1, b2, eps, bc1, bc2, pad, wd, rho, l1, l2, clip, one_b1, one_b2,
       one_rho;
+  LLVMValueRef step_size;   /* adam: lr / bc1 */
+  LLVMValueRef inv_sqrt_bc2; /* adam: 1 / sqrt(bc2) */
 } Hyper;
 
 static Hyper load_hyper(Emit *e, LLVMValueRef h) {
@@ -838,10 +840,14 @@ static Hyper load_hyper(Emit *e, LLVMValueRef h) {
     v[i] = e->dt == DT_F32 ? x : LLVMBuildFPExt(e->b, x, e->T, "");
   }
   Hyper H = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12],
-             NULL, NULL, NULL};
+             NULL, NULL, NULL, NULL, NULL};
   H.one_b1 = fsub(e, fc(e, 1), H.b1);
   H.one_b2 = fsub(e, fc(e, 1), H.b2);
   if (H.rho) H.one_rho = fsub(e, fc(e, 1), H.rho);
+  /* adam's per-step scalars once per call, so each weight costs one square
+   * root and one division (PyTorch's form: sqrt(v) / sqrt(bc2) + eps) */
+  H.step_size = fdiv(e, H.lr, H.bc1);
+  H.inv_sqrt_bc2 = fdiv(e, fc(e, 1), fsqrt(e, H.bc2));
   return H;
 }
 
@@ -865,7 +871,7 @@ static LLVMValueRef reg_grad(Emit *e, const Hyper *H, LLVMValueRef wv, LLVMValue
  * clamps it first; the clip norm path has done both already.
  * sgd      v = momentum v + g;  w -= lr v  (nesterov: w -= lr (g + momentum v))
  * adam     m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
- *          w -= lr (m / bc1) / (sqrt(v / bc2) + eps)
+ *          w -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)
  * adamw    w *= 1 - lr weight_decay (weights only), then adam
  * adagrad  s += g^2;  w -= lr g / (sqrt(s) + eps)
  * rmsprop  s = rho s + (1-rho) g^2;  b = momentum b + g / (sqrt(s) + eps);  w -= lr b */
@@ -888,8 +894,8 @@ static void emit_update(Emit *e, RtOpt opt, const Hyper *H, LLVMValueRef w, LLVM
     LLVMValueRef v = fadd(e, fmul(e, H->b2, ld(e, s2, idx)), fmul(e, H->one_b2, fmul(e, g, g)));
     st(e, m, s1, idx);
     st(e, v, s2, idx);
-    LLVMValueRef den = fadd(e, fsqrt(e, fdiv(e, v, H->bc2)), H->eps);
-    st(e, fsub(e, wv, fdiv(e, fmul(e, H->lr, fdiv(e, m, H->bc1)), den)), w, idx);
+    LLVMValueRef den = fadd(e, fmul(e, fsqrt(e, v), H->inv_sqrt_bc2), H->eps);
+    st(e, fsub(e, wv, fdiv(e, fmul(e, H->step_size, m), den)), w, idx);
     break;
   }
   case RT_OPT_ADAGRAD: {
