@@ -824,6 +824,7 @@ static void emit_dense_bwd_x(Emit *e, const Kernel *k) {
 typedef struct Hyper {
   LLVMValueRef lr, mom, b1, b2, eps, bc1, bc2, pad, wd, rho, l1, l2, clip, one_b1, one_b2,
       one_rho;
+  LLVMValueRef l1w, l2w;     /* the penalties of the weights being stepped (NULL: none) */
   LLVMValueRef step_size;   /* adam: lr / bc1 */
   LLVMValueRef inv_sqrt_bc2; /* adam: 1 / sqrt(bc2) */
 } Hyper;
@@ -840,7 +841,9 @@ static Hyper load_hyper(Emit *e, LLVMValueRef h) {
     v[i] = e->dt == DT_F32 ? x : LLVMBuildFPExt(e->b, x, e->T, "");
   }
   Hyper H = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12],
-             NULL, NULL, NULL, NULL, NULL};
+             NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  H.l1w = H.l1;   /* the train's; layer_penalties may replace them */
+  H.l2w = H.l2;
   H.one_b1 = fsub(e, fc(e, 1), H.b1);
   H.one_b2 = fsub(e, fc(e, 1), H.b2);
   if (H.rho) H.one_rho = fsub(e, fc(e, 1), H.rho);
@@ -851,18 +854,35 @@ static Hyper load_hyper(Emit *e, LLVMValueRef h) {
   return H;
 }
 
+/* Layer l's own `l1`/`l2` replace the train's for its weights: constants
+ * of the model (a zero one removes the penalty). */
+static void layer_penalties(Emit *e, Hyper *H, int l) {
+  const RtModelDesc *m = e->p->model;
+  if (l < 0 || l >= m->n_layers) return;
+  if (m->layer_reg[l] & 1) H->l1w = m->layer_l1[l] != 0 ? fc(e, m->layer_l1[l]) : NULL;
+  if (m->layer_reg[l] & 2) H->l2w = m->layer_l2[l] != 0 ? fc(e, m->layer_l2[l]) : NULL;
+}
+
+/* The layer whose weights start at params offset off, or -1. */
+static int layer_of_weights(const Emit *e, int64_t off) {
+  int64_t wo[RT_MAX_LAYERS], bo[RT_MAX_LAYERS];
+  rt_param_layout(e->p->model, wo, bo);
+  for (int l = 0; l < e->p->model->n_layers; l++)
+    if (wo[l] == off) return l;
+  return -1;
+}
+
 /* The gradient a weight (not a bias) is stepped with under l1/l2:
- * g + l1 sign(w) + l2 w. Only the penalties the train asked for are emitted. */
+ * g + l1 sign(w) + l2 w. Only the penalties asked for are emitted. */
 static LLVMValueRef reg_grad(Emit *e, const Hyper *H, LLVMValueRef wv, LLVMValueRef g) {
-  const RtTrainCfg *cfg = e->p->cfg;
-  if (cfg->l1 != 0) {
+  if (H->l1w) {
     LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, wv, fc(e, 0), "");
     LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, wv, fc(e, 0), "");
     LLVMValueRef sg = LLVMBuildSelect(e->b, pos, fc(e, 1),
                                       LLVMBuildSelect(e->b, neg, fc(e, -1), fc(e, 0), ""), "");
-    g = fadd(e, g, fmul(e, H->l1, sg));
+    g = fadd(e, g, fmul(e, H->l1w, sg));
   }
-  if (cfg->l2 != 0) g = fadd(e, g, fmul(e, H->l2, wv));
+  if (H->l2w) g = fadd(e, g, fmul(e, H->l2w, wv));
   return g;
 }
 
@@ -992,7 +1012,10 @@ static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
                gb = LLVMGetParam(f, 9), n = LLVMGetParam(f, 10), h = LLVMGetParam(f, 11);
   LLVMValueRef rows = p->t[tn->in[0]].buf == BUF_X ? LLVMGetParam(f, 12) : NULL;
   Hyper H = {0};
-  if (k->update) H = load_hyper(e, h);
+  if (k->update) {
+    H = load_hyper(e, h);
+    layer_penalties(e, &H, layer_of_weights(e, W->off));
+  }
   Loop KL, R, J;
   if (U % vlanes(e) == 0) {
     int nv = col_vectors(e, U), kfull = K - K % MK;
@@ -1282,7 +1305,9 @@ static void emit_clip_norm_update(Emit *e, LLVMValueRef params, LLVMValueRef sta
         LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, len), 1, pass ? "cupd" : "cnorm");
         if (pass == 0) {
           LLVMValueRef gv = ld(e, g, j);
-          if (weight) gv = reg_grad(e, &H, ld(e, w, j), gv);
+          Hyper HL = H;
+          layer_penalties(e, &HL, l);
+          if (weight) gv = reg_grad(e, &HL, ld(e, w, j), gv);
           st(e, gv, g, j);
           set(e, ss, fadd(e, get(e, ss), fmul(e, gv, gv)));
         } else {

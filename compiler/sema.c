@@ -2063,7 +2063,7 @@ static void check_extern(Ctx *c, Decl *d) {
 
 /* ---- model --------------------------------------------------------------- */
 
-static const char *const model_stmts[] = {"dense", "dropout", "loss"};
+static const char *const model_stmts[] = {"dense", "dropout", "loss", "l1", "l2"};
 static const char *const acts[] = {"identity", "relu", "sigmoid", "tanh", "softmax"};
 static const RtAct act_codes[] = {RT_ACT_IDENTITY, RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_TANH,
                                   RT_ACT_SOFTMAX};
@@ -2209,6 +2209,28 @@ static void model_walk(Ctx *c, Decl *d, Val *binds, RtModelDesc *desc, ModelInfo
         desc->dropout[desc->n_layers - 1] = (float)p;
         drop_st = st;
         drop_at = desc->n_layers;
+      }
+    } else if (k == 3 || k == 4) { /* l1 X | l2 X: the dense layer before it */
+      if (!quiet && !need(c, st, n, 1, "a penalty")) continue;
+      if (n < 1) continue;
+      if (!quiet) no_more(c, st, it, n, 1);
+      double x = 0;
+      unsigned char bit = k == 3 ? 1 : 2;
+      if (!want_num(c, &s, it[0], arena_printf(c->a, "'%s'", st->name), 0, true, INFINITY, false,
+                    false, &x)) {
+        mi->ok = false;
+      } else if (!saw_dense) {
+        if (!quiet) diag_error(nsp(st), "'%s' must follow a 'dense' layer", st->name);
+        mi->ok = false;
+      } else if (desc->n_layers == 0) {
+        mi->ok = false;   /* the dense before it was in error */
+      } else if (desc->layer_reg[desc->n_layers - 1] & bit) {
+        if (!quiet) diag_error(nsp(st), "a second '%s' after the same 'dense' layer", st->name);
+        mi->ok = false;
+      } else {
+        desc->layer_reg[desc->n_layers - 1] |= bit;
+        *(k == 3 ? &desc->layer_l1[desc->n_layers - 1] : &desc->layer_l2[desc->n_layers - 1]) =
+            (float)x;
       }
     } else { /* loss NAME */
       loss_st = st;

@@ -155,6 +155,10 @@ typedef struct RtModelDesc {
   RtLoc layer_loc[RT_MAX_LAYERS]; /* each `dense` statement (filled by sema; not stored) */
   float dropout[RT_MAX_LAYERS];   /* inverted dropout rate after each layer, 0: none
                                      (training step only; not stored) */
+  /* A layer's own `l1`/`l2` (model statements after its dense), replacing
+   * the train's for that layer's weights (training step only; not stored) */
+  float layer_l1[RT_MAX_LAYERS], layer_l2[RT_MAX_LAYERS];
+  unsigned char layer_reg[RT_MAX_LAYERS];   /* bit 1: layer_l1 set, bit 2: layer_l2 set */
 } RtModelDesc;
 
 /* train's `schedule` (rt_sched.c). */

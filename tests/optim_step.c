@@ -30,14 +30,16 @@ static bool close_to(double a, double b, double tol) {
 static double sgn(double v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
 
 /* The reference step on parameters pr (kept as float, as the kernels keep
- * them) with state s1, s2 in double, from the gradient g of the mean loss.
- * Returns the clip norm scale (1 when not clipping). */
-static double ref_step(const RtTrainCfg *cfg, const MlxHyper *h, const bool *is_w, int np,
-                     float *pr, double *s1, double *s2, const float *g) {
+ * them) with state s1, s2 in double, from the gradient g of the mean loss;
+ * pen1/pen2: each parameter's l1/l2 (0 for biases). Returns the clip norm
+ * scale (1 when not clipping). */
+static double ref_step(const RtTrainCfg *cfg, const MlxHyper *h, const bool *is_w,
+                       const double *pen1, const double *pen2, int np, float *pr, double *s1,
+                       double *s2, const float *g) {
   double *gg = malloc(sizeof(double) * (size_t)np), ss = 0;
   for (int i = 0; i < np; i++) {
     double v = g[i];
-    if (is_w[i]) v += h->l1 * sgn(pr[i]) + h->l2 * (double)pr[i];
+    if (is_w[i]) v += pen1[i] * sgn(pr[i]) + pen2[i] * (double)pr[i];
     if (cfg->clip == RT_CLIP_VALUE) v = fmin(fmax(v, -h->clip), h->clip);
     gg[i] = v;
     ss += v * v;
@@ -81,10 +83,20 @@ static double ref_step(const RtTrainCfg *cfg, const MlxHyper *h, const bool *is_
  * kernels' general loops, 16 and 32 their register-blocked ones. */
 static RtLayer hidden[2] = {{7, RT_ACT_TANH}, {9, RT_ACT_RELU}};
 
+/* Per-layer `l1`/`l2` the next check() compiles into its model (the model
+ * statements after a dense): reg bit 1 sets l1, bit 2 l2. */
+static struct {
+  unsigned char reg[3];
+  float l1[3], l2[3];
+} layer_pen;
+
 /* Five steps of step() against ref_step, on a 5-h1-h2-3 softmax network. */
 static void check(const char *name, RtTrainCfg cfg) {
   RtModelDesc m = {.name = "net", .n_in = 5, .n_layers = 3, .loss = RT_LOSS_CE,
                    .layers = {hidden[0], hidden[1], {3, RT_ACT_SOFTMAX}}};
+  memcpy(m.layer_reg, layer_pen.reg, sizeof layer_pen.reg);
+  memcpy(m.layer_l1, layer_pen.l1, sizeof layer_pen.l1);
+  memcpy(m.layer_l2, layer_pen.l2, sizeof layer_pen.l2);
   cfg.name = "t";
   cfg.batch = 8;
   Compiled c;
@@ -104,9 +116,14 @@ static void check(const char *name, RtTrainCfg cfg) {
   int64_t wo[RT_MAX_LAYERS], bo[RT_MAX_LAYERS];
   rt_param_layout(&m, wo, bo);
   bool *is_w = calloc((size_t)np, 1);
+  double *pen1 = calloc((size_t)np, sizeof(double)), *pen2 = calloc((size_t)np, sizeof(double));
   int in = m.n_in;
   for (int l = 0; l < m.n_layers; l++) {
-    for (int64_t i = 0; i < (int64_t)in * m.layers[l].units; i++) is_w[wo[l] + i] = true;
+    for (int64_t i = 0; i < (int64_t)in * m.layers[l].units; i++) {
+      is_w[wo[l] + i] = true;
+      pen1[wo[l] + i] = m.layer_reg[l] & 1 ? m.layer_l1[l] : cfg.l1;
+      pen2[wo[l] + i] = m.layer_reg[l] & 2 ? m.layer_l2[l] : cfg.l2;
+    }
     in = m.layers[l].units;
   }
   float *ps = malloc(sizeof(float) * (size_t)np), *pr = malloc(sizeof(float) * (size_t)np);
@@ -154,7 +171,7 @@ static void check(const char *name, RtTrainCfg cfg) {
     float sl = k->step(ps, ss, work, x, y, n, &h);
     CHECK(close_to(gl, sl, 1e-5), "%s: step %d loss %g, grad entry %g", name, t, sl, gl);
     float before = pr[0];
-    double scale = ref_step(&cfg, &h, is_w, np, pr, s1, s2, g);
+    double scale = ref_step(&cfg, &h, is_w, pen1, pen2, np, pr, s1, s2, g);
     if (strstr(name, "(scales)")) CHECK(scale < 0.5, "%s: norm scale %g", name, scale);
     if (strstr(name, "(no scaling)")) CHECK(scale == 1, "%s: norm scale %g", name, scale);
     moved += fabs(pr[0] - before);
@@ -165,6 +182,7 @@ static void check(const char *name, RtTrainCfg cfg) {
   printf("step %-34s ok  (5-%d-%d-3, %d params, 5 steps, max |difference| %.1e)\n", name,
          hidden[0].units, hidden[1].units, np, worst);
   free(ps), free(pr), free(ss), free(s1), free(s2), free(g), free(work), free(is_w);
+  free(pen1), free(pen2);
   release(&c);
 }
 
@@ -235,6 +253,16 @@ int main(void) {
   }
   v = rms, v.momentum = 0.5f, v.l2 = 0.05f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.2f;
   check("rmsprop momentum l2 clip norm", v);
+
+  /* a layer's own penalty replaces the train's for its weights */
+  layer_pen.reg[1] = 2, layer_pen.l2[1] = 0.3f;
+  check("sgd layer-2 l2 only", sgd);
+  layer_pen.reg[0] = 1, layer_pen.l1[0] = 0;
+  layer_pen.reg[2] = 1, layer_pen.l1[2] = 0.05f;
+  v = adam, v.l1 = 0.01f, v.l2 = 0.02f, check("adam l1 l2, per-layer l1 l2", v);
+  v = sgd, v.momentum = 0.9f, v.l1 = 0.01f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.1f;
+  check("sgd per-layer l1 l2 clip norm", v);
+  memset(&layer_pen, 0, sizeof layer_pen);
 
   v = adamw, v.lr = 0.1f, v.weight_decay = 0.5f, check_bias_untouched("adamw decay", v);
   v = sgd, v.l2 = 0.5f, check_bias_untouched("sgd l2", v);

@@ -49,4 +49,46 @@ run_one adam_l1_l2_norm '  optimizer adam
   l1 1e-5
   l2 1e-4
   clip norm 0.5'
+# A layer's own l2 (a model statement after its dense) changes what trains:
+# the same train with the hidden layer's weights penalized must not give the
+# same metrics as without.
+cat > "$T/layer.mlx" <<SPEC
+dataset loans {
+  source csv("$data")
+  drop column id
+  feature * = standardize(*)
+  label defaulted = { "N": 0, "Y": 1 }
+  split train 70%, val 15%, test 15% seed 3
+}
+model plain {
+  dense 16 relu
+  dense 1 sigmoid
+  loss bce
+}
+model penalized {
+  dense 16 relu
+  l2 0.5
+  dense 1 sigmoid
+  loss bce
+}
+train a {
+  model plain
+  data loans
+  optimizer sgd(lr = 0.1)
+  epochs 4
+  seed 1
+}
+train b {
+  model penalized
+  data loans
+  optimizer sgd(lr = 0.1)
+  epochs 4
+  seed 1
+}
+SPEC
+expect_exit 0 $MLXC run "$T/layer.mlx" --out "$T/o"
+la=$(json "$T/o/a.metrics.json" .splits.train.loss)
+lb=$(json "$T/o/b.metrics.json" .splits.train.loss)
+echo "per-layer l2: train loss $la without, $lb with"
+[ "$la" != "$lb" ] || fail "the layer's l2 changed nothing"
 exit 0
