@@ -300,7 +300,7 @@ static void fuse_layout(Fuser *f) {
   ks->scratch = off;
   off += maxu;
   ks->grad_off = -1;
-  if (p->cfg && p->cfg->clip == RT_CLIP_NORM) {
+  if (p->cfg && (p->cfg->clip == RT_CLIP_NORM || p->cfg->threads > 1)) {
     ks->grad_off = off;
     off += p->n_params;
   }
@@ -316,9 +316,10 @@ KernelSet *fuse_build(Arena *a, Plan *p, bool with_grad) {
   Fuser f = {.a = a, .p = p, .ks = ks};
   if (!fuse_list(&f, MODE_PREDICT, &ks->predict, &ks->npredict)) return NULL;
   f.train = true;
-  /* clip norm needs every gradient before any update: the step runs the
-   * gradient kernels into work, and llvm_emit adds the norm and the update. */
-  bool unfused = p->cfg && p->cfg->clip == RT_CLIP_NORM;
+  /* clip norm needs every gradient before any update, and a step split
+   * between threads sums their gradients first: the step runs the gradient
+   * kernels into work, and llvm_emit adds the norm and the update. */
+  bool unfused = p->cfg && (p->cfg->clip == RT_CLIP_NORM || p->cfg->threads > 1);
   if (!fuse_list(&f, unfused ? MODE_GRAD : MODE_STEP, &ks->step, &ks->nstep)) return NULL;
   f.train = p->grad_dropout;
   if (with_grad && !fuse_list(&f, MODE_GRAD, &ks->grad, &ks->ngrad)) return NULL;

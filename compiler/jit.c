@@ -100,6 +100,12 @@ Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out) {
     out->step = (MlxStepFn)fp;
     if (!jit_lookup(j, "mlx_step_rows", &fp)) goto fail;
     out->step_rows = (MlxStepRowsFn)fp;
+    if (ks->grad_off >= 0) {   /* unfused: the parts a threaded step runs */
+      if (!jit_lookup(j, "mlx_grad_rows", &fp)) goto fail;
+      out->grad_rows = (MlxGradRowsFn)fp;
+      if (!jit_lookup(j, "mlx_update", &fp)) goto fail;
+      out->update = (MlxUpdateFn)fp;
+    }
   }
   if (ks->with_grad) {
     if (!jit_lookup(j, "mlx_grad", &fp)) goto fail;
@@ -108,6 +114,7 @@ Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out) {
   out->n_params = ks->plan->n_params;
   out->n_state = ks->plan->n_state;
   out->n_work = ks->n_work;
+  out->grad_off = ks->grad_off;
   out->batch = ks->plan->batch;
   return j;
 fail:

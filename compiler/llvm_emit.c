@@ -595,7 +595,7 @@ static void emit_dense_fwd(Emit *e, const Kernel *k) {
   fn_end(e);
 }
 
-/* loss(z, y, dz, n[, cw], rows) -> summed loss; dz = d(mean loss)/dz, times the
+/* loss(z, y, dz, n[, cw], rows, nmean) -> summed loss; dz = d(mean loss)/dz, times the
  * activation's derivative when one sits between the logits and the loss.
  * bce and cross_entropy read logits and are stable for any magnitude. */
 static bool loss_weighted(const Emit *e) {
@@ -619,15 +619,18 @@ static void emit_loss(Emit *e, const Kernel *k) {
   /* class_weights: (..., n, cw), cw[class] (f32) times the row's loss and gradient */
   bool weighted = loss_weighted(e);
   /* the labels are read at row_of(rows, r), like the input */
-  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->ptr};
-  LLVMValueRef f = fn_begin(e, k->name, e->T, ps, weighted ? 6 : 5, true);
+  /* nmean: the rows the mean is over (a thread's part of a step has fewer) */
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->ptr, e->i64};
+  ps[weighted ? 6 : 5] = e->i64;
+  LLVMValueRef f = fn_begin(e, k->name, e->T, ps, weighted ? 7 : 6, true);
   if (weighted)
-    name_params(f, (const char *const[]){"z", "y", "dz", "n", "cw", "rows", NULL});
+    name_params(f, (const char *const[]){"z", "y", "dz", "n", "cw", "rows", "nmean", NULL});
   else
-    name_params(f, (const char *const[]){"z", "y", "dz", "n", "rows", NULL});
+    name_params(f, (const char *const[]){"z", "y", "dz", "n", "rows", "nmean", NULL});
   LLVMValueRef z = LLVMGetParam(f, 0), y = LLVMGetParam(f, 1), dz = LLVMGetParam(f, 2),
-               n = LLVMGetParam(f, 3), rows = LLVMGetParam(f, weighted ? 5 : 4);
-  LLVMValueRef inv_n = fdiv(e, fc(e, 1), LLVMBuildSIToFP(e->b, n, e->T, ""));
+               n = LLVMGetParam(f, 3), rows = LLVMGetParam(f, weighted ? 5 : 4),
+               nmean = LLVMGetParam(f, weighted ? 6 : 5);
+  LLVMValueRef inv_n = fdiv(e, fc(e, 1), LLVMBuildSIToFP(e->b, nmean, e->T, ""));
   LLVMValueRef total = var(e, e->T, fc(e, 0), "total");
   Loop R, J;
   LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
@@ -1100,6 +1103,7 @@ static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
 typedef struct Bases {
   LLVMValueRef params, state, work, x, y, grad, out;
   LLVMValueRef rows;  /* the tile's row numbers in x and y (identity_rows but in mlx_step_rows) */
+  LLVMValueRef nmean; /* the rows the loss is a mean over (NULL: the tile's n) */
   bool predict;       /* the model output goes to out */
 } Bases;
 
@@ -1251,6 +1255,7 @@ static LLVMValueRef call_kernel(Emit *e, const Bases *B, const Kernel *k, LLVMVa
 call:
   /* the kernels that may read the input matrix or the labels take the row list last */
   args[na++] = B->rows ? B->rows : null;
+  if (k->kind == K_LOSS) args[na++] = B->nmean ? B->nmean : n;
   return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(f), f, args, (unsigned)na, "");
 }
 
@@ -1273,31 +1278,36 @@ static LLVMValueRef run_list(Emit *e, const Bases *B, Kernel **ks, int n, LLVMVa
   return loss;
 }
 
-/* clip norm: the gradient kernels have written the whole gradient to grad.
- * Add the l1/l2 penalties to the weights' part, take the global L2 norm,
- * scale by min(1, bound / (norm + 1e-6)) as PyTorch's clip_grad_norm_ does,
- * then step every parameter. Costs the fusion: one more pass over memory. */
-static void emit_clip_norm_update(Emit *e, LLVMValueRef params, LLVMValueRef state,
-                                  LLVMValueRef grad, LLVMValueRef hyper) {
+/* The unfused update: the gradient kernels have written the whole gradient
+ * to grad (clip norm, or a step split between threads). With clip norm: add
+ * the l1/l2 penalties to the weights' part, take the global L2 norm, scale by
+ * min(1, bound / (norm + 1e-6)) as PyTorch's clip_grad_norm_ does, then step
+ * every parameter. Otherwise one pass: penalties, clip value, step. Costs
+ * the fusion: one more pass over the parameters. */
+static void emit_full_update(Emit *e, LLVMValueRef params, LLVMValueRef state,
+                             LLVMValueRef grad, LLVMValueRef hyper) {
   const Plan *p = e->p;
   const RtModelDesc *m = p->model;
   RtOpt opt = p->cfg->opt;
+  bool norm = p->cfg->clip == RT_CLIP_NORM;
   int64_t wo[RT_MAX_LAYERS], bo[RT_MAX_LAYERS];
   rt_param_layout(m, wo, bo);
   Hyper H = load_hyper(e, hyper);
   LLVMValueRef ss = var(e, e->T, fc(e, 0), "sumsq");
   Loop J;
-  for (int pass = 0; pass < 2; pass++) {
+  for (int pass = norm ? 0 : 1; pass < 2; pass++) {
     LLVMValueRef scale = NULL;
-    if (pass == 1) {
-      LLVMValueRef norm = fsqrt(e, get(e, ss));
-      LLVMValueRef coef = fdiv(e, H.clip, fadd(e, norm, fc(e, 1e-6)));
+    if (pass == 1 && norm) {
+      LLVMValueRef nv = fsqrt(e, get(e, ss));
+      LLVMValueRef coef = fdiv(e, H.clip, fadd(e, nv, fc(e, 1e-6)));
       scale = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, coef, fc(e, 1), ""), coef,
                               fc(e, 1), "scale");
     }
     int in = m->n_in;
     for (int l = 0; l < m->n_layers; l++) {
       int u = m->layers[l].units;
+      Hyper HL = H;
+      layer_penalties(e, &HL, l);
       for (int part = 0; part < 2; part++) {
         bool weight = part == 0;
         int64_t off = weight ? wo[l] : bo[l], len = weight ? (int64_t)in * u : u;
@@ -1305,15 +1315,15 @@ static void emit_clip_norm_update(Emit *e, LLVMValueRef params, LLVMValueRef sta
         LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, len), 1, pass ? "cupd" : "cnorm");
         if (pass == 0) {
           LLVMValueRef gv = ld(e, g, j);
-          Hyper HL = H;
-          layer_penalties(e, &HL, l);
           if (weight) gv = reg_grad(e, &HL, ld(e, w, j), gv);
           st(e, gv, g, j);
           set(e, ss, fadd(e, get(e, ss), fmul(e, gv, gv)));
         } else {
           LLVMValueRef s1 = gep(e, state, ic(e, off));
           LLVMValueRef s2 = plan_opt_slots(opt) == 2 ? gep(e, state, ic(e, p->n_params + off)) : s1;
-          emit_update(e, opt, &H, w, s1, s2, j, fmul(e, ld(e, g, j), scale), weight, false);
+          LLVMValueRef gv = ld(e, g, j);
+          if (norm) gv = fmul(e, gv, scale);
+          emit_update(e, opt, &HL, w, s1, s2, j, gv, weight, !norm);
         }
         loop_close(e, &J);
       }
@@ -1360,7 +1370,7 @@ static void emit_step(Emit *e) {
   LLVMPositionBuilderAtEnd(e->b, run);
   if (e->ks->grad_off >= 0) B.grad = gep(e, B.work, ic(e, e->ks->grad_off));
   LLVMValueRef loss = run_list(e, &B, e->ks->step, e->ks->nstep, n, hyper);
-  if (e->ks->grad_off >= 0) emit_clip_norm_update(e, B.params, B.state, B.grad, hyper);
+  if (e->ks->grad_off >= 0) emit_full_update(e, B.params, B.state, B.grad, hyper);
   if (e->dt != DT_F32) loss = LLVMBuildFPTrunc(e->b, loss, e->f32, "");
   LLVMBuildRet(e->b, loss);
   fn_end(e);
@@ -1373,6 +1383,33 @@ static void emit_step(Emit *e) {
                           LLVMGetParam(f, 3), LLVMGetParam(f, 4), identity_rows(e),
                           LLVMGetParam(f, 5), LLVMGetParam(f, 6)};
   LLVMBuildRet(e->b, LLVMBuildCall2(e->b, LLVMGlobalGetValueType(rows_fn), rows_fn, args, 8, ""));
+  fn_end(e);
+}
+
+/* float mlx_grad_rows(params, work, x, y, rows, n, nmean, hyper): a thread's
+ * part of an unfused step: the gradient kernels over rows rows[0..n) into
+ * work + grad_off, the mean over nmean rows; no update. void
+ * mlx_update(params, state, grad, hyper): the update from the summed
+ * gradient. Emitted when the step is unfused. */
+static void emit_parts(Emit *e) {
+  LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->i64, e->ptr};
+  LLVMValueRef f = fn_begin(e, "mlx_grad_rows", e->f32, ps, 8, false);
+  name_params(f, (const char *const[]){"params", "work", "x", "y", "rows", "nrows", "nmean",
+                                       "hyper", NULL});
+  Bases B = {.params = LLVMGetParam(f, 0), .work = LLVMGetParam(f, 1), .x = LLVMGetParam(f, 2),
+             .y = LLVMGetParam(f, 3), .rows = LLVMGetParam(f, 4), .nmean = LLVMGetParam(f, 6)};
+  B.grad = gep(e, B.work, ic(e, e->ks->grad_off));
+  LLVMValueRef n = clamp_rows(e, LLVMGetParam(f, 5));
+  LLVMValueRef loss = run_list(e, &B, e->ks->step, e->ks->nstep, n, LLVMGetParam(f, 7));
+  if (e->dt != DT_F32) loss = LLVMBuildFPTrunc(e->b, loss, e->f32, "");
+  LLVMBuildRet(e->b, loss);
+  fn_end(e);
+  LLVMTypeRef pu[] = {e->ptr, e->ptr, e->ptr, e->ptr};
+  f = fn_begin(e, "mlx_update", e->vd, pu, 4, false);
+  name_params(f, (const char *const[]){"params", "state", "grad", "hyper", NULL});
+  emit_full_update(e, LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2),
+                   LLVMGetParam(f, 3));
+  LLVMBuildRetVoid(e->b);
   fn_end(e);
 }
 
@@ -1426,6 +1463,10 @@ static void emit_kernels(Emit *e, Kernel **ks, int n) {
     case K_DENSE_BWD_W: emit_dense_bwd_w(e, ks[i]); break;
     default: break;
     }
+    /* each kernel is optimized and compiled once, not again inside every
+     * entry that calls it: a call per tile costs nothing next to its loops */
+    LLVMValueRef kf = LLVMGetNamedFunction(e->m, ks[i]->name);
+    if (kf) add_enum_attr(e, kf, LLVMAttributeFunctionIndex, "noinline");
   }
 }
 
@@ -1460,6 +1501,7 @@ LlvmUnit *llvm_emit(KernelSet *ks, const char *cpu) {
   if (p->dt == DT_F32) {
     emit_kernels(&e, ks->step, ks->nstep);
     emit_step(&e);
+    if (ks->grad_off >= 0) emit_parts(&e);
   }
   if (ks->with_grad) {
     emit_kernels(&e, ks->grad, ks->ngrad);

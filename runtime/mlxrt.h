@@ -42,6 +42,17 @@ typedef float (*MlxStepRowsFn)(float *params, float *opt_state, float *work,
                                const float *x, const float *y, const int64_t *rows,
                                int64_t n, const MlxHyper *h);
 
+/* One thread's part of a step split by rows (kernels compiled for threads >
+ * 1): the gradient of (summed loss over rows[0..n)) / n_mean into work +
+ * grad_off (MlxKernels), dropout masks from h; returns the summed loss. */
+typedef float (*MlxGradRowsFn)(const float *params, float *work, const float *x, const float *y,
+                               const int64_t *rows, int64_t n, int64_t n_mean,
+                               const MlxHyper *h);
+
+/* The optimizer update from the whole step's gradient grad (n_params
+ * elements): penalties, clipping, then each parameter's step. */
+typedef void (*MlxUpdateFn)(float *params, float *opt_state, float *grad, const MlxHyper *h);
+
 /* Forward pass only: out[n * n_out] gets probabilities (sigmoid/softmax) or
  * values. Any n: the kernel walks the rows in batch-sized tiles itself. */
 typedef void (*MlxPredictFn)(const float *params, float *work,
@@ -73,6 +84,9 @@ typedef struct MlxKernels {
   int64_t n_work;       /* scratch elements for one batch-sized tile */
   int64_t batch;        /* tile size the kernels were compiled for */
   MlxStepRowsFn step_rows; /* step on listed rows in place (NULL: gather, then step) */
+  MlxGradRowsFn grad_rows; /* a thread's part of an unfused step (NULL: fused kernels) */
+  MlxUpdateFn update;      /* the update after the parts' gradients are summed */
+  int64_t grad_off;        /* where in work grad_rows leaves its gradient (-1: none) */
   MlxXformFn xform;     /* the model's transforms; NULL when compiled without them */
 } MlxKernels;
 

@@ -201,6 +201,10 @@ typedef struct RtTrainCfg {
   float *class_w_vals;       /* their weights; unnamed classes weigh 1 */
   bool class_w_balanced;     /* n_train / (classes * rows of the class) */
   RtLoc class_w_loc;         /* the class_weights statement */
+  /* Threads one training step runs on (rt_train.c). Above 1 the step's rows
+   * are split between threads, each gradient part summed in thread order,
+   * then one update: the kernels are compiled unfused (like clip norm). */
+  int threads;
 } RtTrainCfg;
 
 /* Offsets of layer l's weights W[in x out] (row-major) and bias b[out] in the
@@ -497,6 +501,22 @@ void rt_sched_init(RtSched *s, const RtTrainCfg *cfg, int64_t steps_per_epoch);
 double rt_sched_lr(const RtSched *s, int64_t t);   /* t: 0-based step */
 /* After each epoch: reduce_on_plateau reads val (n == 0: nothing to read). */
 void rt_sched_epoch_end(RtSched *s, const RtMetrics *val);
+
+/* ---- threads (rt_pool.c) ----------------------------------------------------- */
+
+/* n - 1 worker threads; rt_pool_run(p, fn, ctx) calls fn(ctx, part) for
+ * part 0..n-1 (part 0 on the caller) and returns when all have returned. If
+ * fewer threads could be started, rt_pool_size says how many parts a job has. */
+typedef struct RtPool RtPool;
+RtPool *rt_pool_new(int n);
+int rt_pool_size(const RtPool *p);
+void rt_pool_run(RtPool *p, void (*fn)(void *ctx, int part), void *ctx);
+void rt_pool_free(RtPool *p);
+
+/* The threads a train's step runs on: `threads` (from --threads) when the
+ * step has enough work to split (batch x parameters at least a million),
+ * else 1. A pure function of the model, the batch and `threads`. */
+int rt_step_threads(const RtModelDesc *m, int batch, int threads);
 
 /* Train cfg on d with kernels k; params initialised from cfg->seed. Prints
  * progress on stdout. Returns 0, or -1 after reporting. */

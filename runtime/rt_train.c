@@ -85,6 +85,36 @@ static void live_line(int e, int epochs, int64_t done, int64_t total, double los
   fflush(stdout);
 }
 
+int rt_step_threads(const RtModelDesc *m, int batch, int threads) {
+  if (threads <= 1) return 1;
+  int64_t w_off[RT_MAX_LAYERS], b_off[RT_MAX_LAYERS];
+  int64_t work = rt_param_layout(m, w_off, b_off) * (int64_t)batch;
+  return work >= 1000000 ? threads : 1;
+}
+
+/* One step split by rows between threads: each part's gradient lands in its
+ * own work buffer, then part 0's gets the others added in part order. */
+typedef struct StepJob {
+  const MlxKernels *k;
+  const float *params;
+  float **work;          /* one per part */
+  const float *x, *y;
+  const int64_t *rows;   /* the batch's rows */
+  int64_t nb;            /* rows in the batch */
+  int parts;
+  const MlxHyper *h;
+  float *loss;           /* per part */
+} StepJob;
+
+static void step_part(void *ctx, int t) {
+  StepJob *j = ctx;
+  int64_t lo = j->nb * t / j->parts, hi = j->nb * (t + 1) / j->parts;
+  MlxHyper h = *j->h;
+  /* each part draws its own dropout masks (their row numbers restart at 0) */
+  h.seed ^= 0x9e3779b97f4a7c15ull * (uint64_t)(t + 1);
+  j->loss[t] = j->k->grad_rows(j->params, j->work[t], j->x, j->y, j->rows + lo, hi - lo, j->nb, &h);
+}
+
 /* early_stop's state: the best value of its metric and epochs since. */
 typedef struct EarlyStop {
   double best;   /* NaN until the first epoch with a value */
@@ -147,6 +177,15 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
     exit(5);
   }
   init_params(m, w_off, b_off, params, n_params, cfg->seed);
+  /* a step split between threads: kernels compiled unfused (cfg->threads) */
+  int parts = cfg->threads > 1 && k->grad_rows && k->update && k->grad_off >= 0 ? cfg->threads : 1;
+  RtPool *pool = parts > 1 ? rt_pool_new(parts) : NULL;
+  if (pool) parts = rt_pool_size(pool);
+  float **pwork = rt_xmalloc(sizeof(float *) * (size_t)parts);
+  float *ploss = rt_xmalloc(sizeof(float) * (size_t)parts);
+  pwork[0] = work;
+  for (int t = 1; t < parts; t++)
+    pwork[t] = rt_xmalloc(sizeof(float) * (size_t)(k->n_work > 0 ? k->n_work : 1));
 
   bool tty = isatty(STDOUT_FILENO);
   MlxHyper h = {.lr = cfg->lr, .momentum = cfg->momentum, .beta1 = cfg->beta1,
@@ -183,7 +222,7 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
     double sum = 0;
     for (int64_t at = 0; at < tr->n; at += B) {
       int64_t nb = tr->n - at < B ? tr->n - at : B;
-      for (int64_t i = 0; !k->step_rows && i < nb; i++) {
+      for (int64_t i = 0; !k->step_rows && !pool && i < nb; i++) {
         memcpy(bx + i * nf, tr->x + idx[at + i] * nf, sizeof(float) * (size_t)nf);
         by[i] = tr->y[idx[at + i]];
       }
@@ -194,7 +233,17 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
       h.bc1 = (float)(1 - pow(cfg->beta1, (double)t));
       h.bc2 = (float)(1 - pow(cfg->beta2, (double)t));
       h.step = t - 1;
-      if (k->step_rows)   /* reads the shuffled rows in place */
+      if (pool) {
+        StepJob job = {k, params, pwork, tr->x, tr->y, idx + at, nb, parts, &h, ploss};
+        rt_pool_run(pool, step_part, &job);
+        float *g0 = work + k->grad_off;
+        for (int t = 1; t < parts; t++) {
+          const float *g = pwork[t] + k->grad_off;
+          for (int64_t i = 0; i < n_params; i++) g0[i] += g[i];
+        }
+        k->update(params, state, g0, &h);
+        for (int t = 0; t < parts; t++) sum += ploss[t];
+      } else if (k->step_rows)   /* reads the shuffled rows in place */
         sum += k->step_rows(params, state, work, tr->x, tr->y, idx + at, nb, &h);
       else
         sum += k->step(params, state, work, bx, by, nb, &h);
@@ -261,6 +310,10 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
     res->split[s] = split_metrics(m, d->n_classes, pred, sp->y, sp->n);
     if (res->conf_k > 0) rt_confusion(m->task, res->conf_k, pred, sp->y, sp->n, res->confusion[s]);
   }
+  rt_pool_free(pool);
+  for (int t = 1; t < parts; t++) free(pwork[t]);
+  free(pwork);
+  free(ploss);
   free(state);
   free(work);
   free(class_w);

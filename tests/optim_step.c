@@ -91,6 +91,31 @@ static struct {
 } layer_pen;
 
 /* Five steps of step() against ref_step, on a 5-h1-h2-3 softmax network. */
+/* Parts the next check() splits each step into (cfg.threads): above 1 the
+ * kernels are unfused and a step is grad_rows on each part's rows, the
+ * parts' gradients summed in order, then update. */
+static int split_parts = 1;
+
+/* One step as rt_train runs it with `parts` threads (here one after another). */
+static float split_step(const MlxKernels *k, float *params, float *state, float *work,
+                        const float *x, const float *y, int n, const MlxHyper *h, int parts) {
+  int64_t rows[8];
+  for (int r = 0; r < n; r++) rows[r] = r;
+  float *pw = malloc(sizeof(float) * (size_t)k->n_work * (size_t)parts);
+  float loss = 0;
+  for (int t = 0; t < parts; t++) {
+    int lo = n * t / parts, hi = n * (t + 1) / parts;
+    loss += k->grad_rows(params, pw + (size_t)t * (size_t)k->n_work, x, y, rows + lo, hi - lo, n, h);
+  }
+  float *g0 = pw + k->grad_off;
+  for (int t = 1; t < parts; t++)
+    for (int64_t i = 0; i < k->n_params; i++) g0[i] += pw[(size_t)t * (size_t)k->n_work + (size_t)k->grad_off + (size_t)i];
+  k->update(params, state, g0, h);
+  memcpy(work, pw, sizeof(float) * (size_t)k->n_work);
+  free(pw);
+  return loss;
+}
+
 static void check(const char *name, RtTrainCfg cfg) {
   RtModelDesc m = {.name = "net", .n_in = 5, .n_layers = 3, .loss = RT_LOSS_CE,
                    .layers = {hidden[0], hidden[1], {3, RT_ACT_SOFTMAX}}};
@@ -99,6 +124,7 @@ static void check(const char *name, RtTrainCfg cfg) {
   memcpy(m.layer_l2, layer_pen.l2, sizeof layer_pen.l2);
   cfg.name = "t";
   cfg.batch = 8;
+  cfg.threads = split_parts;
   Compiled c;
   if (!compile(&c, &m, &cfg, true)) {
     CHECK(0, "%s: did not compile", name);
@@ -108,10 +134,10 @@ static void check(const char *name, RtTrainCfg cfg) {
   int np = (int)k->n_params, n = 7;
   int slots = plan_opt_slots(cfg.opt);
   CHECK(k->n_state == slots * k->n_params, "%s: n_state %lld", name, (long long)k->n_state);
-  /* clip norm: the step entry runs unfused gradient kernels, no update kernel */
+  /* clip norm or parts: the step runs unfused gradient kernels, no update kernel */
   bool fused = false;
   for (int i = 0; i < c.ks->nstep; i++) fused |= c.ks->step[i]->update;
-  CHECK(fused == (cfg.clip != RT_CLIP_NORM), "%s: step kernels %s fused", name,
+  CHECK(fused == (cfg.clip != RT_CLIP_NORM && cfg.threads <= 1), "%s: step kernels %s fused", name,
         fused ? "are" : "are not");
   int64_t wo[RT_MAX_LAYERS], bo[RT_MAX_LAYERS];
   rt_param_layout(&m, wo, bo);
@@ -168,7 +194,8 @@ static void check(const char *name, RtTrainCfg cfg) {
                   .bc2 = 1 - powf(cfg.beta2, (float)t), .weight_decay = cfg.weight_decay,
                   .rho = cfg.rho, .l1 = cfg.l1, .l2 = cfg.l2, .clip = cfg.clip_bound};
     double gl = k->grad(pr, g, work, x, y, n);
-    float sl = k->step(ps, ss, work, x, y, n, &h);
+    float sl = split_parts > 1 ? split_step(k, ps, ss, work, x, y, n, &h, split_parts)
+                               : k->step(ps, ss, work, x, y, n, &h);
     CHECK(close_to(gl, sl, 1e-5), "%s: step %d loss %g, grad entry %g", name, t, sl, gl);
     float before = pr[0];
     double scale = ref_step(&cfg, &h, is_w, pen1, pen2, np, pr, s1, s2, g);
@@ -253,6 +280,14 @@ int main(void) {
   }
   v = rms, v.momentum = 0.5f, v.l2 = 0.05f, v.clip = RT_CLIP_NORM, v.clip_bound = 0.2f;
   check("rmsprop momentum l2 clip norm", v);
+
+  /* a step split by rows into parts (threads), summed, then one update */
+  split_parts = 3;
+  check("sgd momentum, 3 parts", (RtTrainCfg){.opt = RT_OPT_SGD, .lr = 0.05f, .momentum = 0.9f});
+  v = adam, v.l2 = 0.01f, v.clip = RT_CLIP_VALUE, v.clip_bound = 0.05f;
+  check("adam l2 clip value, 3 parts", v);
+  v = rms, v.clip = RT_CLIP_NORM, v.clip_bound = 0.2f, check("rmsprop clip norm, 3 parts", v);
+  split_parts = 1;
 
   /* a layer's own penalty replaces the train's for its weights */
   layer_pen.reg[1] = 2, layer_pen.l2[1] = 0.3f;
