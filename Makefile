@@ -12,6 +12,9 @@ DEB_PKGS = flex bison llvm-19-dev libjansson-dev jq
 # npm fetches csv-spectrum for tests/csv_spectrum.c; Debian's package only
 # when no npm is on PATH (a NodeSource nodejs already ships one).
 DEB_PKGS += $(if $(shell command -v npm 2>/dev/null),,npm)
+# chromium renders the `run --report` page headless in tests/report/report.sh
+# (about 50 s to install with its dependencies, apt-get update included).
+DEB_PKGS += chromium
 
 CFLAGS_BASE = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
               -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD)
@@ -82,6 +85,18 @@ $(BUILD)/grammar/lexer.o: $(BUILD)/grammar/lexer.c $(BUILD)/grammar/parser.h
 
 # Every compiler object may include the generated headers.
 $(COMPILER_SRCS:%.c=$(BUILD)/%.o): $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
+
+# The kernel cache's build id (compiler/kcache.c): a hash of the compiler's
+# sources, so objects cached by another compiler are never loaded. The
+# header is rewritten only when the hash changes.
+BUILD_ID = $(shell cat $(sort $(wildcard compiler/*.c compiler/*.h)) runtime/mlxrt.h | \
+             sha256sum | cut -c1-16)
+$(BUILD)/build_id.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define MLXC_BUILD_ID "$(BUILD_ID)"' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/compiler/kcache.o: $(BUILD)/build_id.h
+FORCE:
 
 # The standard library is embedded in the binary.
 $(BUILD)/stdlib_embed.c: $(wildcard stdlib/*.mlx) tests/embed.sh

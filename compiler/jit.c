@@ -1,114 +1,174 @@
-/* jit.c — the last back-end stage for `mlxc run`: hands the optimized module
- * to an ORC LLJIT (host target, process symbols so libm's logf/log1pf
- * resolve) and looks up the mlxrt.h entry points. Every LLVMErrorRef is
- * checked and reported; ownership transfers are commented where they happen. */
+/* jit.c — the last back-end stage for `mlxc run`: turns the module into a
+ * native object (default<O3>, then the host's code generator) and links it
+ * into an ORC LLJIT (process symbols so libm's logf/log1pf resolve), then
+ * looks up the mlxrt.h entry points. The object goes through the kernel
+ * cache (kcache.c): keyed by the unoptimized IR and the target, a re-run
+ * loads it and skips optimization and code generation. Every LLVMErrorRef
+ * is checked and reported; ownership transfers are commented where they
+ * happen. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
 
 #include "mlxc.h"
 
+/* How objects are generated, part of the cache key: the settings LLJIT's
+ * own IR compiler uses on x86-64 ELF (codegen -O2, PIC, small code model),
+ * so cached and uncached runs execute the same machine code. */
+#define JIT_CODEGEN "codegen O2 pic small"
+
 struct Jit {
-  LLVMOrcLLJITRef jit;   /* owns the compiled code and the module */
+  LLVMOrcLLJITRef jit;   /* owns the linked code */
+  bool quiet;            /* linking a cache entry: a failure is a miss, not an error */
 };
 
-/* Reports err (consuming it) as an error about `what`; returns true when
- * there was one. */
-static bool jit_failed(LLVMErrorRef err, const char *what) {
+/* Reports err (consuming it) as an error about `what` (when quiet, only as a
+ * --verbose note); returns true when there was one. */
+static bool jit_failed_q(LLVMErrorRef err, const char *what, bool quiet) {
   if (!err) return false;
   char *msg = LLVMGetErrorMessage(err);   /* consumes err */
-  rt_diag(RT_ERROR, rt_loc_file("jit"), "%s: %s", what, msg);
+  if (!quiet) rt_diag(RT_ERROR, rt_loc_file("jit"), "%s: %s", what, msg);
+  else if (rt_verbose) fprintf(stderr, "mlxc: kernel cache: %s: %s\n", what, msg);
   LLVMDisposeErrorMessage(msg);
   return true;
+}
+
+static bool jit_failed(LLVMErrorRef err, const char *what) {
+  return jit_failed_q(err, what, false);
+}
+
+/* The session's reporter for link errors (LLVM's default prints them). */
+static void jit_report(void *ctx, LLVMErrorRef err) {
+  jit_failed_q(err, "cannot link the kernels", ((Jit *)ctx)->quiet);
 }
 
 static bool jit_lookup(Jit *j, const char *name, void **out) {
   LLVMOrcExecutorAddress addr = 0;
   char what[96];
   snprintf(what, sizeof what, "cannot find '%s' in the compiled kernels", name);
-  if (jit_failed(LLVMOrcLLJITLookup(j->jit, &addr, name), what)) return false;
+  if (jit_failed_q(LLVMOrcLLJITLookup(j->jit, &addr, name), what, j->quiet)) return false;
   *out = (void *)(uintptr_t)addr;
   return true;
 }
 
-Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out) {
-  if (!u || !ks) {
-    llvm_unit_free(u);
-    return NULL;
-  }
-  if (llvm_optimize(u)) {
-    llvm_unit_free(u);
-    return NULL;
-  }
-  memset(out, 0, sizeof *out);
+/* LLVM's target registry is process-wide: registered once, before any
+ * thread compiles (search trials compile on several threads). */
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static void init_llvm(void) {
   LLVMInitializeNativeTarget();
   LLVMInitializeNativeAsmPrinter();
-  void *mod_v, *tsc_v;
-  llvm_unit_release(u, &mod_v, &tsc_v);   /* we own the module and context now */
-  LLVMModuleRef mod = mod_v;
-  LLVMOrcThreadSafeContextRef tsc = tsc_v;
-  /* The module moves into a ThreadSafeModule, which shares the context; our
-   * reference to the context is dropped right after. */
-  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
-  LLVMOrcDisposeThreadSafeContext(tsc);
+  LLVMInitializeNativeAsmParser();
+}
+void jit_init(void) { pthread_once(&init_once, init_llvm); }
 
-  LLVMOrcJITTargetMachineBuilderRef jtmb = NULL;
-  if (jit_failed(LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb), "cannot target this host")) {
-    LLVMOrcDisposeThreadSafeModule(tsm);
-    return NULL;
+static double jit_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The host as LLVM names it; every field is LLVM's (LLVMDisposeMessage). */
+typedef struct Host {
+  char *triple, *cpu, *features;
+} Host;
+
+static Host host_detect(void) {
+  return (Host){LLVMGetDefaultTargetTriple(), LLVMGetHostCPUName(), LLVMGetHostCPUFeatures()};
+}
+
+static void host_free(Host *h) {
+  LLVMDisposeMessage(h->triple);
+  LLVMDisposeMessage(h->cpu);
+  LLVMDisposeMessage(h->features);
+}
+
+/* The cache key of the unit as emitted (before optimization). */
+static bool unit_key(LlvmUnit *u, const Host *h, KcacheKey *k) {
+  char *ir = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&ir, &len);
+  if (!f) return false;
+  llvm_dump_ir(f, u);
+  if (fclose(f) || !ir) {
+    free(ir);
+    return false;
   }
+  const char *target[] = {h->triple, h->cpu, h->features, JIT_CODEGEN};
+  kcache_key(k, ir, len, target, 4);
+  free(ir);
+  return true;
+}
+
+/* A new LLJIT for the host that resolves the process's symbols. */
+static Jit *jit_new(bool quiet) {
+  LLVMOrcJITTargetMachineBuilderRef jtmb = NULL;
+  if (jit_failed_q(LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb), "cannot target this host",
+                   quiet))
+    return NULL;
   LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
   LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);   /* jtmb → builder */
   Jit *j = calloc(1, sizeof *j);
   if (!j) {
     LLVMOrcDisposeLLJITBuilder(builder);
-    LLVMOrcDisposeThreadSafeModule(tsm);
     return NULL;
   }
+  j->quiet = quiet;
   /* builder → LLJIT, even when creation fails. */
-  if (jit_failed(LLVMOrcCreateLLJIT(&j->jit, builder), "cannot create the JIT")) {
-    LLVMOrcDisposeThreadSafeModule(tsm);
+  if (jit_failed_q(LLVMOrcCreateLLJIT(&j->jit, builder), "cannot create the JIT", quiet)) {
     free(j);
     return NULL;
   }
-  LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(j->jit);
+  LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(j->jit), jit_report, j);
   LLVMOrcDefinitionGeneratorRef gen = NULL;
-  if (jit_failed(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
-                     &gen, LLVMOrcLLJITGetGlobalPrefix(j->jit), NULL, NULL),
-                 "cannot search the process for symbols")) {
-    LLVMOrcDisposeThreadSafeModule(tsm);
+  if (jit_failed_q(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+                       &gen, LLVMOrcLLJITGetGlobalPrefix(j->jit), NULL, NULL),
+                   "cannot search the process for symbols", quiet)) {
     jit_free(j);
     return NULL;
   }
-  LLVMOrcJITDylibAddGenerator(jd, gen);                        /* gen → jd */
-  if (jit_failed(LLVMOrcLLJITAddLLVMIRModule(j->jit, jd, tsm),  /* tsm → LLJIT */
-                 "cannot add the kernels to the JIT")) {
-    jit_free(j);
-    return NULL;
-  }
+  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->jit), gen);   /* gen → dylib */
+  return j;
+}
+
+/* Links the object (copied) into j and fills *out; false after reporting
+ * (a --verbose note when j is quiet). */
+static bool jit_link(Jit *j, const void *obj, size_t len, const char *name, const KernelSet *ks,
+                     MlxKernels *out) {
+  LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, name);
+  /* buf → LLJIT, even when adding fails. */
+  if (jit_failed_q(LLVMOrcLLJITAddObjectFile(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), buf),
+                   "cannot add the kernels to the JIT", j->quiet))
+    return false;
   void *fp = NULL;
-  /* Lookups compile the module; the step entry exists only for f32. */
-  if (!jit_lookup(j, "mlx_predict", &fp)) goto fail;
+  /* Lookups link the object; the step entry exists only for f32. */
+  if (!jit_lookup(j, "mlx_predict", &fp)) return false;
   out->predict = (MlxPredictFn)fp;
+  if (ks->plan->model->xfeats) {   /* the transforms (xform_emit.c) */
+    if (!jit_lookup(j, "mlx_xform", &fp)) return false;
+    out->xform = (MlxXformFn)fp;
+  }
   if (ks->plan->dt == DT_F32) {
-    if (!jit_lookup(j, "mlx_step", &fp)) goto fail;
+    if (!jit_lookup(j, "mlx_step", &fp)) return false;
     out->step = (MlxStepFn)fp;
-    if (!jit_lookup(j, "mlx_step_rows", &fp)) goto fail;
+    if (!jit_lookup(j, "mlx_step_rows", &fp)) return false;
     out->step_rows = (MlxStepRowsFn)fp;
     if (ks->grad_off >= 0) {   /* unfused: the parts a threaded step runs */
-      if (!jit_lookup(j, "mlx_grad_rows", &fp)) goto fail;
+      if (!jit_lookup(j, "mlx_grad_rows", &fp)) return false;
       out->grad_rows = (MlxGradRowsFn)fp;
-      if (!jit_lookup(j, "mlx_update", &fp)) goto fail;
+      if (!jit_lookup(j, "mlx_update", &fp)) return false;
       out->update = (MlxUpdateFn)fp;
     }
   }
   if (ks->with_grad) {
-    if (!jit_lookup(j, "mlx_grad", &fp)) goto fail;
+    if (!jit_lookup(j, "mlx_grad", &fp)) return false;
     out->grad = (MlxGradFn)fp;
   }
   out->n_params = ks->plan->n_params;
@@ -116,11 +176,112 @@ Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out) {
   out->n_work = ks->n_work;
   out->grad_off = ks->grad_off;
   out->batch = ks->plan->batch;
-  return j;
-fail:
-  jit_free(j);
+  return true;
+}
+
+/* Optimizes the unit (taking it) and generates the host's object code;
+ * NULL after reporting. Code generation mutates the module, which is
+ * dropped right after. */
+static LLVMMemoryBufferRef jit_codegen(LlvmUnit *u, const Host *h, double *t_opt) {
+  double t0 = jit_now();
+  if (llvm_optimize(u)) {
+    llvm_unit_free(u);
+    return NULL;
+  }
+  *t_opt = jit_now() - t0;
+  void *mod_v, *tsc_v;
+  llvm_unit_release(u, &mod_v, &tsc_v);   /* we own the module and context now */
+  LLVMModuleRef mod = mod_v;
+  LLVMTargetRef target;
+  LLVMMemoryBufferRef obj = NULL;   /* ours once emitted */
+  char *err = NULL;
+  if (LLVMGetTargetFromTriple(h->triple, &target, &err)) {
+    rt_diag(RT_ERROR, rt_loc_file("jit"), "no target for this host: %s", err);
+  } else {
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, h->triple, h->cpu, h->features,
+                                                      LLVMCodeGenLevelDefault, LLVMRelocPIC,
+                                                      LLVMCodeModelSmall);
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &err, &obj)) {
+      rt_diag(RT_ERROR, rt_loc_file("jit"), "code generation failed: %s", err);
+      obj = NULL;
+    }
+    LLVMDisposeTargetMachine(tm);
+  }
+  LLVMDisposeMessage(err);
+  LLVMDisposeModule(mod);   /* before the context it lives in */
+  LLVMOrcDisposeThreadSafeContext(tsc_v);
+  return obj;
+}
+
+Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out) {
+  jit_init();
+  if (!u || !ks) {
+    llvm_unit_free(u);
+    return NULL;
+  }
   memset(out, 0, sizeof *out);
-  return NULL;
+  double t0 = jit_now();
+  Host h = host_detect();
+  char *dir = kcache_dir();
+  KcacheKey key = {.hex = "nokey"};
+  if (dir && !unit_key(u, &h, &key)) {
+    free(dir);
+    dir = NULL;
+  }
+  Jit *j = NULL;
+  if (dir) {
+    size_t len = 0;
+    const char *why = NULL;
+    void *obj = kcache_load(dir, &key, &len, &why);
+    if (obj) {
+      if ((j = jit_new(true)) && !jit_link(j, obj, len, key.hex, ks, out)) {
+        jit_free(j);
+        j = NULL;
+      }
+      free(obj);
+      if (!j) {
+        memset(out, 0, sizeof *out);
+        why = "the JIT rejected it";
+      }
+    }
+    if (j) {
+      j->quiet = false;   /* linked: any later error is a real one */
+      if (rt_verbose)
+        fprintf(stderr, "mlxc: kernel cache: hit %s (%.1f ms)\n", key.hex, (jit_now() - t0) * 1e3);
+      llvm_unit_free(u);
+      host_free(&h);
+      free(dir);
+      return j;
+    }
+    if (why && rt_verbose)
+      fprintf(stderr, "mlxc: kernel cache: ignoring %s/%s.o: %s\n", dir, key.hex, why);
+  }
+  double t_opt = 0, t1 = jit_now();
+  LLVMMemoryBufferRef obj = jit_codegen(u, &h, &t_opt);   /* takes u */
+  double t_gen = jit_now() - t1 - t_opt;
+  if (obj) {
+    const char *bytes = LLVMGetBufferStart(obj);
+    size_t len = LLVMGetBufferSize(obj);
+    t1 = jit_now();
+    if ((j = jit_new(false)) && !jit_link(j, bytes, len, dir ? key.hex : "kernels", ks, out)) {
+      jit_free(j);
+      j = NULL;
+      memset(out, 0, sizeof *out);
+    }
+    double t_link = jit_now() - t1;
+    if (j && rt_verbose)
+      fprintf(stderr, "mlxc: kernel cache: %s%s (optimize %.1f ms, codegen %.1f ms, link %.1f ms)\n",
+              dir ? "miss " : "off", dir ? key.hex : "", t_opt * 1e3, t_gen * 1e3, t_link * 1e3);
+    /* Stored only once it linked: the cache never holds what failed here. */
+    const char *why = NULL;
+    if (j && dir && kcache_store(dir, &key, bytes, len, &why) && rt_verbose)
+      fprintf(stderr, "mlxc: kernel cache: cannot store %s/%s.o: %s (not cached)\n", dir, key.hex,
+              why);
+    LLVMDisposeMemoryBuffer(obj);
+  }
+  host_free(&h);
+  free(dir);
+  return j;
 }
 
 void jit_free(Jit *j) {

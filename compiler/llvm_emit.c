@@ -1498,6 +1498,7 @@ LlvmUnit *llvm_emit(KernelSet *ks, const char *cpu) {
   emit_log1p_fn(&e);
   emit_kernels(&e, ks->predict, ks->npredict);
   emit_predict(&e);
+  if (p->model->xfeats) xform_emit(e.c, e.m, p->model->xfeats, p->model->n_xfeats);
   if (p->dt == DT_F32) {
     emit_kernels(&e, ks->step, ks->nstep);
     emit_step(&e);
@@ -1532,12 +1533,8 @@ static void llvm_report(LlvmUnit *u, const char *what, char *msg) {
   if (msg) LLVMDisposeMessage(msg);
 }
 
-/* The native target is registered once per process (idempotent in LLVM). */
-static void llvm_init_native(void) {
-  LLVMInitializeNativeTarget();
-  LLVMInitializeNativeAsmPrinter();
-  LLVMInitializeNativeAsmParser();
-}
+/* The native target is registered once per process (jit.c, under pthread_once). */
+static void llvm_init_native(void) { jit_init(); }
 
 /* A target machine for the unit's CPU (the host's name and features when
  * none was asked for), tagged onto the module and every function so the

@@ -25,6 +25,8 @@ static const char usage_text[] =
     "                                 DIR/NAME.metrics.json (DIR defaults to out);\n"
     "                                 then every search block: its trials,\n"
     "                                 DIR/NAME.search.json and the winner\n"
+    "      [--report FILE.html]       also one self-contained page: curves per\n"
+    "                                 epoch, ROC, confusion, metrics, gates\n"
     "  predict MODEL.mlxm [CSV|-]     one prediction per row of CSV (stdin if -)\n"
     "  data FILE [NAME] [--json]      describe dataset NAME (default: the first):\n"
     "                                 rows, splits, and per column type, count,\n"
@@ -35,6 +37,10 @@ static const char usage_text[] =
     "  --diag=json                    diagnostics as one JSON object a line\n"
     "  --Werror                       treat warnings as errors\n"
     "  --verbose                      print the time of each phase\n"
+    "  --no-cache                     run, predict: compile the kernels anew, without\n"
+    "                                 the kernel cache (also MLXC_CACHE=off)\n"
+    "  --threads N                    run: search trials at once (default: the CPUs);\n"
+    "                                 a large training step split N ways (default 1)\n"
     "  --help, --version\n"
     "\n"
     "exit: 0 ok, 1 spec error, 2 usage, 3 gate failed, 4 bad data or model file,\n"
@@ -45,8 +51,11 @@ typedef struct Opts {
   const char *cmd;         /* check run predict dump */
   const char *dump;        /* --dump=STAGE */
   const char *out_dir;     /* --out */
+  const char *report;      /* --report FILE.html: the run's page (rt_html.c) */
   bool json;               /* --json: `data` prints one JSON document */
   bool verbose;            /* --verbose: phase timings on stderr */
+  int threads;             /* --threads N: search trials at once (0: the online CPUs), and
+                              the threads a large training step is split across (0: 1) */
   const char **args;       /* positional arguments after the command */
   int nargs;
 } Opts;
@@ -58,7 +67,7 @@ static double now_s(void) {
 }
 
 static bool verbose;
-static double phase_t0;
+static _Thread_local double phase_t0;   /* search trials compile on several threads */
 
 /* --verbose: the time of the phase that just ended. */
 static void phase(const char *name) {
@@ -156,8 +165,6 @@ static Jit *compile_model(Arena *a, const RtModelDesc *m, const RtTrainCfg *cfg,
   phase("fuse");
   LlvmUnit *u = llvm_emit(ks, NULL);
   phase("llvm emit");
-  llvm_optimize(u);
-  phase("llvm optimize");
   Jit *j = jit_compile(u, ks, k);
   phase("jit");
   return j;
@@ -175,10 +182,17 @@ static SemaSearch *find_search(Program *p, const char *name) {
   return NULL;
 }
 
-/* rt_run_search compiles each trial through these; ctx is the run's arena. */
+/* rt_run_search compiles each trial through these, from several threads:
+ * each compilation has its own arena, freed once the kernels exist (they
+ * keep nothing in it). */
 static void *search_compile(void *ctx, const RtModelDesc *m, const RtTrainCfg *cfg,
                             MlxKernels *k) {
-  return compile_model(ctx, m, cfg, k);
+  (void)ctx;
+  Arena a = {0};
+  phase_t0 = now_s();
+  Jit *j = compile_model(&a, m, cfg, k);
+  arena_free(&a);
+  return j;
 }
 static void search_release(void *j) { jit_free(j); }
 
@@ -199,14 +213,29 @@ static bool make_dir(const char *dir) {
   return true;
 }
 
+/* The gates a train block names (`gate NAME` lines), for --report. */
+static const char **train_gates(Arena *a, const Ast *node, int *n) {
+  *n = 0;
+  const char **g = arena_alloc(a, sizeof(char *) * (size_t)(node ? node->nkids + 1 : 1));
+  for (int i = 0; node && i < node->nkids; i++) {
+    const Ast *st = node->kids[i];
+    if (st->kind == AST_STMT && st->name && !strcmp(st->name, "gate") && st->nkids > 0 &&
+        st->kids[0]->nkids > 0 && st->kids[0]->kids[0]->kind == AST_NAME)
+      g[(*n)++] = st->kids[0]->kids[0]->name;
+  }
+  return g;
+}
+
 /* mlxc run: train each selected train block, evaluate, save, report. */
 static int cmd_run(const Opts *o) {
   if (o->nargs < 1) return usage_error("%s", "run needs a spec file");
   Arena a = {0};
   int code = EXIT_OK;
+  RtHtml *html = NULL;   /* --report */
   const char *path = o->args[0];
   Program *p = front_end(&a, path, SEMA_RUN, &code);
   if (!p) goto done;
+  kcache_spec_hash = p->spec_hash;
   if (p->ntrains == 0 && p->nsearches == 0) {
     rt_diag(RT_ERROR, rt_loc_file(path), "nothing to run: the spec has no train block");
     code = EXIT_SPEC;
@@ -218,6 +247,11 @@ static int cmd_run(const Opts *o) {
       code = EXIT_USAGE;
       goto done;
     }
+  /* --report: an unwritable page fails now, not after the training */
+  if (o->report && !(html = rt_html_open(o->report, path, p->spec_hash))) {
+    code = EXIT_ENV;
+    goto done;
+  }
   if (!make_dir(o->out_dir)) {
     code = EXIT_ENV;
     goto done;
@@ -236,11 +270,16 @@ static int cmd_run(const Opts *o) {
     }
     t_load = now_s() - t_load;
     t->model->n_in = d->n_feats;
+    t->model->xfeats = d->feats, t->model->n_xfeats = d->n_feats;   /* mlx_xform */
     if (!check_outputs(t, d)) {
       rt_data_free(d);
       code = EXIT_SPEC;
       goto done;
     }
+    /* --threads N splits a large step's rows between N threads (compiled
+     * unfused); without it one thread runs the fused step: on two vCPUs that
+     * share a core the split was not faster (bench/README.md) */
+    t->cfg->threads = rt_step_threads(t->model, t->cfg->batch, o->threads);
     double t_compile = now_s();
     MlxKernels k;
     Jit *j = compile_model(&a, t->model, t->cfg, &k);
@@ -251,7 +290,8 @@ static int cmd_run(const Opts *o) {
     }
     t_compile = now_s() - t_compile;
     RtRunInfo info = {.spec_hash = p->spec_hash, .compile_ms = t_compile * 1e3,
-                      .load_s = t_load, .out_dir = o->out_dir};
+                      .load_s = t_load, .out_dir = o->out_dir, .html = html, .kind = "train"};
+    info.gates = train_gates(&a, t->node, &info.n_gates);
     code = rt_run_train(t->cfg, t->model, t->data, &k, d, &info);
     phase("train");
     jit_free(j);
@@ -274,6 +314,7 @@ static int cmd_run(const Opts *o) {
     bool ok = true;
     for (int m = 0; m < s->nmodels && ok; m++) {
       s->models[m]->n_in = d->n_feats;
+      s->models[m]->xfeats = d->feats, s->models[m]->n_xfeats = d->n_feats;
       SemaTrain st = {.node = s->node, .data = s->data, .model = s->models[m]};
       ok = check_outputs(&st, d);
     }
@@ -282,8 +323,12 @@ static int cmd_run(const Opts *o) {
       code = EXIT_SPEC;
       goto done;
     }
+    s->train->cfg->threads = 1;   /* trials run side by side, each on one thread */
     RtRunInfo info = {.spec_hash = p->spec_hash, .load_s = now_s() - t_load,
-                      .out_dir = o->out_dir};
+                      .out_dir = o->out_dir,
+                      .threads = o->threads ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
+                      .html = html, .kind = "search"};
+    info.gates = train_gates(&a, s->train->node, &info.n_gates);
     code = rt_run_search(s->desc, s->train->cfg, s->models, s->data, d, search_compile,
                          search_release, &a, &info);
     phase("search");
@@ -291,6 +336,8 @@ static int cmd_run(const Opts *o) {
     if (code) goto done;
   }
 done:
+  if (html && code == EXIT_OK && rt_html_write(html)) code = EXIT_ENV;
+  rt_html_free(html);
   rt_diag_flush();
   arena_free(&a);
   return code;
@@ -357,6 +404,7 @@ static int cmd_predict(const Opts *o) {
     code = EXIT_DATA;
     goto done;
   }
+  kcache_spec_hash = m->spec_hash;
   RtTrainCfg cfg = {.name = m->desc.name, .batch = 256, .opt = RT_OPT_SGD};
   MlxKernels k;
   Jit *j = compile_model(&a, &m->desc, &cfg, &k);
@@ -478,10 +526,21 @@ int main(int argc, char **argv) {
       return usage_error("unknown diagnostic format '%s' (json)", s + 7);
     } else if (!strcmp(s, "--Werror")) {
       rt_diag_werror = true;
+    } else if (!strcmp(s, "--no-cache")) {
+      kcache_disabled = true;
     } else if (!strcmp(s, "--verbose")) {
       verbose = o.verbose = rt_verbose = true;
     } else if (!strcmp(s, "--json")) {
       o.json = true;
+    } else if (!strcmp(s, "--threads")) {
+      char *end = NULL;
+      long v = ++i < argc ? strtol(argv[i], &end, 10) : 0;
+      if (i == argc || !end || *end || end == argv[i] || v < 1 || v > 1024)
+        return usage_error("%s needs a number of threads from 1 to 1024", s);
+      o.threads = (int)v;
+    } else if (!strcmp(s, "--report")) {
+      if (++i == argc) return usage_error("%s needs a file name", s);
+      o.report = argv[i];
     } else if (!strcmp(s, "--out") || !strcmp(s, "-o")) {
       if (++i == argc) return usage_error("%s needs a directory", s);
       o.out_dir = argv[i];
@@ -497,6 +556,8 @@ int main(int argc, char **argv) {
     o.args++;
     o.nargs--;
   }
+  if (o.report && (o.dump || !o.cmd || strcmp(o.cmd, "run")))
+    return usage_error("%s applies to 'run' only", "--report");
   int code;
   if (o.dump) {
     code = cmd_dump(&o);

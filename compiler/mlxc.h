@@ -351,5 +351,38 @@ void llvm_unit_release(LlvmUnit *u, void **mod, void **tsc);
  * *out with the entry points. Returns NULL after reporting. */
 Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out);
 void jit_free(Jit *j);
+void jit_init(void);   /* LLVM's native target, once per process (thread-safe) */
+
+/* ---- kernel cache (kcache.c): jit_compile's optimized objects on disk ------ */
+
+typedef struct KcacheKey {
+  uint8_t b[32];       /* BLAKE3 of everything that decides the object */
+  char hex[33];        /* the file name: the first 16 bytes in hex */
+} KcacheKey;
+
+extern bool kcache_disabled;          /* --no-cache */
+extern const char *kcache_spec_hash;  /* mixed into every key (main sets it) */
+
+/* The key over the unoptimized IR, the target fields (triple, CPU, features,
+ * code generation settings), the LLVM version, MLXC_BUILD_ID and the spec hash. */
+void kcache_key(KcacheKey *k, const char *ir, size_t ir_len, const char *const *target,
+                int ntarget);
+/* The cache directory (malloc'd): $MLXC_CACHE_DIR, $XDG_CACHE_HOME/mlxc or
+ * ~/.cache/mlxc; NULL when the cache is off (--no-cache, MLXC_CACHE=off). */
+char *kcache_dir(void);
+/* The object bytes of DIR/KEY.o (malloc'd, *len), or NULL: a miss when *why
+ * is NULL, else why the entry is unusable (it will be overwritten). */
+void *kcache_load(const char *dir, const KcacheKey *k, size_t *len, const char **why);
+/* Stores the object atomically; 0, or -1 with *why. */
+int kcache_store(const char *dir, const KcacheKey *k, const void *obj, size_t len,
+                 const char **why);
+
+/* ---- compiled transforms (xform_emit.c) ---------------------------------- */
+
+/* Adds `mlx_xform` (mlxrt.h MlxXformFn) computing inputs in[0..n) from
+ * their frozen programs to the module mod (an LLVMModuleRef) of context ctx
+ * (its LLVMContextRef). Same double arithmetic, in the same order, as the
+ * interpreter in rt_xform.c, so the values are bit-identical. */
+void xform_emit(void *ctx, void *mod, const RtFeature *in, int n);
 
 #endif

@@ -1639,9 +1639,9 @@ static bool xp_emit(Ctx *c, DataInfo *di, XProg *p, Ast *e, const XBind *b, int 
   return false;
 }
 
-/* A feature the plain standardize path does not cover: onehot(COLUMN,
- * unseen = ...) or a program; `feature * = EXPR` keeps its program for
- * each column it covers. */
+/* A feature as the runtime runs it: onehot(COLUMN, unseen = ...) or a
+ * postfix program; `feature * = EXPR` keeps its program for each column
+ * it covers. */
 static void ds_feature_prog(Ctx *c, DataInfo *di, Ast *st, Ast *t, Ast *v, bool star) {
   RtDataSpec *sp = di->spec;
   RtFeature f = {.loc = loc_of(c, st->span)};
@@ -1685,10 +1685,9 @@ static void ds_feature_prog(Ctx *c, DataInfo *di, Ast *st, Ast *t, Ast *v, bool 
   sp->feats = nf;
 }
 
-/* feature NAME = EXPR | feature * = TRANSFORM(*). standardize(COLUMN) stays
- * a plain feature; onehot and other expressions go to ds_feature_prog. */
+/* feature NAME = EXPR | feature * = TRANSFORM(*): checked, then compiled
+ * by ds_feature_prog (onehot or a postfix program). */
 static void ds_feature(Ctx *c, DataInfo *di, Ast *st, PtrVec *feats) {
-  RtDataSpec *sp = di->spec;
   int n;
   Ast **it = clause(st, 0, &n);
   if (!one_clause(c, st)) return;
@@ -1722,27 +1721,9 @@ static void ds_feature(Ctx *c, DataInfo *di, Ast *st, PtrVec *feats) {
                node_text(c, v));
     return;
   }
-  /* what the runtime executes now: standardize(COLUMN) and standardize(*) */
-  bool simple = v->kind == AST_CALL && !strcmp(v->name, "standardize") && v->nkids == 1 &&
-                v->kids[0]->kind == (star ? AST_STAR : AST_NAME);
-  if (!simple) {
-    ds_feature_prog(c, di, st, t, v, star);
-    return;
-  }
-  if (star) {
-    sp->star = true;
-    sp->star_xform = RT_XF_STANDARDIZE;
-    sp->star_loc = loc_of(c, st->span);
-    return;
-  }
-  RtFeature *nf = arena_alloc(c->a, sizeof(RtFeature) * (size_t)(sp->n_feats + 1));
-  if (sp->n_feats) memcpy(nf, sp->feats, sizeof(RtFeature) * (size_t)sp->n_feats);
-  RtFeature *f = &nf[sp->n_feats++];
-  f->name = arena_strdup(c->a, t->name);
-  f->column = arena_strdup(c->a, v->kids[0]->name);
-  f->xform = RT_XF_STANDARDIZE;
-  f->loc = loc_of(c, st->span);
-  sp->feats = nf;
+  /* every feature is a program (rt_xform.c), standardize(COLUMN) included,
+   * so training, predict and eval run one preprocessing path */
+  ds_feature_prog(c, di, st, t, v, star);
 }
 
 /* label NAME | label NAME = { "key": CLASS, ... }. */
@@ -2896,8 +2877,66 @@ static void tr_class_weights(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg,
 
 /* ---- search -------------------------------------------------------------- */
 
-static const char *const search_stmts[] = {"train", "vary", "strategy", "pick"};
+static const char *const search_stmts[] = {"train", "vary", "strategy", "pick", "budget"};
 static const char *const train_fields[] = {"epochs", "batch", "seed", "l1", "l2"};
+static const char *const range_fns[] = {"uniform", "loguniform", "range"};
+
+/* vary PATH in uniform|loguniform|range(LO, HI): both bounds are values of the
+ * setting (ty, integer, lo, lo_incl as se_vary found them), LO < HI,
+ * loguniform's LO > 0; range draws whole numbers, the others any number. */
+static void se_range(Ctx *c, Ast *call, RtVary *out, Ty ty, bool integer, double lo,
+                     bool lo_incl, const char *what) {
+  int k = word_index(call->name, range_fns, NELEM(range_fns));
+  if (call->nkids != 2 || call->kids[0]->kind == AST_ARG || call->kids[1]->kind == AST_ARG) {
+    diag_error(call->span, "expected '%s(LO, HI)', found '%s'", call->name, node_text(c, call));
+    return;
+  }
+  if (ty == TY_BOOL || ty == TY_STR) {
+    diag_error(call->span, "a range draws numbers; '%s' takes %s", what,
+               ty == TY_BOOL ? "a bool" : "a string");
+    diag_note(call->span, "list the values to try: 'in [V, ...]'");
+    return;
+  }
+  if (integer && k != 2) {
+    diag_error(call->span, "'%s' takes whole numbers; use 'range(LO, HI)', found '%s'", what,
+               node_text(c, call));
+    return;
+  }
+  if (!integer && k == 2 && ty == TY_NUM) {
+    diag_error(call->span, "'range' draws whole numbers and '%s' takes any number; use "
+               "'uniform(LO, HI)' or 'loguniform(LO, HI)'", what);
+    return;
+  }
+  Scope s = {.kind = SC_CONST};
+  double b[2] = {NAN, NAN};
+  for (int i = 0; i < 2; i++) {
+    if (!want_num(c, &s, call->kids[i], what, lo, lo_incl, INFINITY, false, k == 2, &b[i]))
+      return;
+    if (isnan(b[i])) {
+      diag_error(call->kids[i]->span, "expected a constant bound, found '%s'",
+                 node_text(c, call->kids[i]));
+      return;
+    }
+  }
+  if (k == 1 && b[0] <= 0) {
+    diag_error(call->kids[0]->span, "'loguniform' needs LO > 0, found '%s'",
+               node_text(c, call->kids[0]));
+    return;
+  }
+  if (!(b[0] < b[1])) {
+    diag_error(call->span, "expected LO < HI, found '%s'", node_text(c, call));
+    return;
+  }
+  if (k == 2 && b[1] - b[0] >= 1e9) {
+    diag_error(call->span, "'range' may span at most 1000000000 values, found '%s'",
+               node_text(c, call));
+    return;
+  }
+  out->range = (RtRange)(RT_RANGE_UNIFORM + k);
+  out->lo = b[0];
+  out->hi = b[1];
+  out->n = k == 2 ? (int)(b[1] - b[0]) + 1 : 1;
+}
 
 /* vary PATH in [v, ...]: PATH is optimizer.ARG, model.PARAM or a train field;
  * every value must be what that setting takes. */
@@ -2907,12 +2946,15 @@ static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths, RtVary *out, 
   if (!one_clause(c, st) || !need(c, st, n, 2, "'PATH in [VALUES]'")) return;
   no_more(c, st, it, n, 2);
   Ast *p = it[0], *in = it[1];
-  if (in->kind != AST_MOD || !in->name || strcmp(in->name, "in") || !in->nkids ||
-      in->kids[0]->kind != AST_LIST) {
-    diag_error(in->span, "expected 'in [VALUES]', found '%s'", node_text(c, in));
+  Ast *list = in->kind == AST_MOD && in->name && !strcmp(in->name, "in") && in->nkids
+                  ? in->kids[0] : NULL;
+  bool is_range = list && list->kind == AST_CALL && list->name &&
+                  word_index(list->name, range_fns, NELEM(range_fns)) >= 0;
+  if (!list || (list->kind != AST_LIST && !is_range)) {
+    diag_error(in->span, "expected 'in [VALUES]' or 'in uniform|loguniform|range(LO, HI)', "
+               "found '%s'", node_text(c, in));
     return;
   }
-  Ast *list = in->kids[0];
   char *key = node_text(c, p);
   for (int i = 0; i < paths->len; i++) {
     Ast *o = paths->items[i];
@@ -2923,7 +2965,7 @@ static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths, RtVary *out, 
     }
   }
   ptrvec_push(c->a, paths, p);
-  if (list->nkids == 0) {
+  if (!is_range && list->nkids == 0) {
     diag_error(list->span, "expected at least one value to try, found '[]'");
     return;
   }
@@ -2989,6 +3031,11 @@ static void se_vary(Ctx *c, TrainInfo *ti, Ast *st, PtrVec *paths, RtVary *out, 
   Scope s = {.kind = SC_CONST};
   out->path = key;
   out->is_bool = ty == TY_BOOL;
+  if (is_range) {
+    se_range(c, list, out, ty, integer, lo, lo_incl, what);
+    *vlist = list;
+    return;
+  }
   out->num = arena_alloc(c->a, sizeof(double) * (size_t)list->nkids);
   out->text = arena_alloc(c->a, sizeof(char *) * (size_t)list->nkids);
   *vlist = list;
@@ -3028,7 +3075,27 @@ static void search_build(Ctx *c, Decl *d, RtSearch *sd, TrainInfo *ti, Ast **vli
     diag_note(nsp(d->node), "use 'strategy random(N)' to try N of them");
     return;
   }
+  /* a drawn model parameter: a model per trial, from the draws run will make */
+  bool per_trial = false;
   for (int i = 0; i < sd->n_vary; i++)
+    per_trial |= sd->vary[i].kind == RT_VARY_MODEL &&
+                 (sd->vary[i].range == RT_RANGE_UNIFORM || sd->vary[i].range == RT_RANGE_LOG);
+  int *tch = NULL;
+  double *tval = NULL;
+  size_t nv = (size_t)(sd->n_vary > 0 ? sd->n_vary : 1);
+  if (per_trial) {
+    nm = rt_search_trials(sd, ti->st.cfg->seed, &tch, &tval);
+    if (nm > 1000) {
+      diag_error(nsp(d->node), "search '%s' tries more than 1000 models", d->name);
+      diag_note(nsp(d->node), "a uniform or loguniform model parameter builds a model per "
+                "trial: at most 1000 trials");
+      free(tch);
+      free(tval);
+      return;
+    }
+    sd->model_per_trial = true;
+  }
+  for (int i = 0; i < sd->n_vary && !per_trial; i++)
     if (sd->vary[i].kind == RT_VARY_MODEL && (nm *= sd->vary[i].n) > 1000) {
       diag_error(nsp(d->node), "search '%s' tries more than 1000 models", d->name);
       diag_note(vlists[i]->span, "the model parameters varied multiply up to here");
@@ -3053,11 +3120,16 @@ static void search_build(Ctx *c, Decl *d, RtSearch *sd, TrainInfo *ti, Ast **vli
     for (int i = sd->n_vary - 1, r = g; i >= 0; i--) {
       RtVary *v = &sd->vary[i];
       if (v->kind != RT_VARY_MODEL) continue;
-      Ast *e = vlists[i]->kids[r % v->n];
-      r /= v->n;
+      int ch = per_trial ? tch[(size_t)g * nv + (size_t)i] : r % v->n;
+      double xv = per_trial ? tval[(size_t)g * nv + (size_t)i] : v->lo + (double)ch;
+      Ast *e = v->range ? vlists[i] : vlists[i]->kids[ch];
+      Val x = v->range ? (Val){.ty = TY_NUM, .known = true,
+                               .is_int = v->range == RT_RANGE_INT, .num = xv}
+                       : ex_eval(c, &s, e);
+      if (!per_trial) r /= v->n;
       for (int p = 0; p < np; p++)
         if (!strcmp(blk->params[p]->name, v->arg)) {
-          binds[p] = ex_eval(c, &s, e);
+          binds[p] = x;
           binds[p].src = e;
           binds[p].from_arg = true;
         }
@@ -3069,10 +3141,43 @@ static void search_build(Ctx *c, Decl *d, RtSearch *sd, TrainInfo *ti, Ast **vli
     c->instantiating = true;
     model_walk(c, ti->model, binds, desc, &tmp, &ld);
     c->instantiating = false;
-    if (diag_error_count() != errs || !tmp.ok) return;   /* reported at the value */
+    if (diag_error_count() != errs || !tmp.ok) break;   /* reported at the value */
     ss->models[ss->nmodels++] = desc;
   }
-  d->info = ss;
+  free(tch);
+  free(tval);
+  if (ss->nmodels == nm) d->info = ss;
+}
+
+/* budget N trials | budget DURATION: each kind once (budget[0], budget[1]). */
+static void se_budget(Ctx *c, Ast *st, Ast **budget, RtSearch *sd) {
+  static const char *const units[] = {"trial", "trials"};
+  Scope s = {.kind = SC_CONST};
+  int n;
+  Ast **it = clause(st, 0, &n);
+  if (!one_clause(c, st) || !need(c, st, n, 1, "'N trials' or a duration like '10m'")) return;
+  Val v = it[0]->kind == AST_DUR ? ex_eval(c, &s, it[0]) : (Val){0};
+  int kind = v.ty == TY_DUR;
+  if (budget[kind]) {
+    diag_error(nsp(st), "duplicate 'budget %s'", kind ? "DURATION" : "N trials");
+    diag_note(nsp(budget[kind]), "the first is here");
+    return;
+  }
+  budget[kind] = st;
+  if (kind) {
+    if (!no_more(c, st, it, n, 1)) return;
+    if (v.num <= 0)
+      diag_error(it[0]->span, "expected a duration > 0, found '%s'", node_text(c, it[0]));
+    else
+      sd->budget_s = v.num;
+    return;
+  }
+  int i = 1;
+  double x;
+  if (!want_count(c, st, it[0], it, n, &i, units, NELEM(units), &x) || !no_more(c, st, it, n, i))
+    return;
+  if (x > 10000) diag_error(it[0]->span, "at most 10000 trials, found '%s'", node_text(c, it[0]));
+  else sd->budget_trials = (int)x;
 }
 
 /* search NAME { train T  vary ...  strategy grid|random(N)  pick max|min val.M } */
@@ -3088,6 +3193,8 @@ static void check_search(Ctx *c, Decl *d) {
   sd->loc = loc_of(c, nsp(blk));
   sd->vary = arena_alloc(c->a, sizeof(RtVary) * (size_t)(blk->nkids + 1));
   Ast **vlists = arena_alloc(c->a, sizeof(Ast *) * (size_t)(blk->nkids + 1));
+  bool random = false;           /* a `strategy random(...)` line, even a wrong one */
+  Ast *budget[2] = {NULL, NULL};   /* `budget N trials`, `budget DURATION` */
   for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < blk->nkids; i++) {
       Ast *st = blk->kids[i];
@@ -3099,8 +3206,8 @@ static void check_search(Ctx *c, Decl *d) {
         continue;
       }
       int k = stmt_word(c, st, "search", search_stmts, NELEM(search_stmts));
-      if (k < 0 || (k != 1 && !once(seen, k, st))) continue;
-      if (k == 1) seen[1] = st;
+      if (k < 0 || (k != 1 && k != 4 && !once(seen, k, st))) continue;
+      if (k == 1 || k == 4) seen[k] = st;
       int n;
       Ast **it = clause(st, 0, &n);
       if (k == 0) {
@@ -3123,6 +3230,7 @@ static void check_search(Ctx *c, Decl *d) {
           continue;
         Ast *x = it[0];
         if (x->kind == AST_CALL && !strcmp(x->name, "random")) {
+          random = true;
           double v;
           if (x->nkids != 1 || x->kids[0]->kind == AST_ARG)
             diag_error(x->span, "expected 'random(N)', found '%s'", node_text(c, x));
@@ -3138,6 +3246,8 @@ static void check_search(Ctx *c, Decl *d) {
         } else {
           want_word(c, x, "strategy", strats, 2);
         }
+      } else if (k == 4) {
+        se_budget(c, st, budget, sd);
       } else {
         const char *dirs[] = {"max", "min"};
         /* `min` is a modifier word: `pick min val.loss` arrives as MOD(min, PATH) */
@@ -3175,6 +3285,11 @@ static void check_search(Ctx *c, Decl *d) {
   if (!seen[0]) diag_error(nsp(blk), "search '%s' has no 'train' line", d->name);
   if (!seen[1]) diag_error(nsp(blk), "search '%s' has no 'vary' line", d->name);
   if (!seen[3]) diag_error(nsp(blk), "search '%s' has no 'pick' line", d->name);
+  for (int i = 0; i < sd->n_vary; i++)
+    if (sd->vary[i].range && !random) {
+      diag_error(vlists[i]->span, "a range needs 'strategy random(N)'");
+      diag_note(vlists[i]->span, "a grid tries listed values: 'in [V, ...]'");
+    }
   if (diag_error_count() == errs && ti && ti->ok) search_build(c, d, sd, ti, vlists);
 }
 

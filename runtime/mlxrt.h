@@ -65,14 +65,14 @@ typedef double (*MlxGradFn)(const void *params, void *grad, void *work,
                             const void *x, const void *y, int64_t n);
 
 /* The feature transforms, compiled from the frozen programs (xform_emit.c).
- * For r in [0, n), row = rows ? rows[r] : r: input i of the row is computed
- * in double from cols[k][row] (one column per COL op, numbered over the
- * inputs' programs in order) or, for a onehot input, from its group's codes
- * codes[i - cat_index][row], and stored as float in out[r * n_in + i].
- * Returns -1, or the first value that is not a finite float as i * n + r
- * (the smallest i, then r); out is written either way. */
+ * For each row r in [0, n), input i is computed in double from cols[k][r]
+ * (one column per COL op, numbered over the inputs' programs in order) or,
+ * for a onehot input, from its group's codes codes[i - cat_index][r], and
+ * stored as float in out[r * n_in + i]. Returns -1, or the first value that
+ * is not a finite float as i * n + r (the smallest i, then r); out is
+ * written either way. */
 typedef int64_t (*MlxXformFn)(const double *const *cols, const int32_t *const *codes,
-                              const int64_t *rows, int64_t n, float *out);
+                              int64_t n, float *out);
 
 /* What a compiled model gives the runtime, from the JIT or an AOT object. */
 typedef struct MlxKernels {

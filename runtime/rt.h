@@ -89,7 +89,9 @@ typedef struct RtFeature {
   RtXform xform;     /* transform applied */
   double mean, std;  /* frozen statistics, fitted on the train split */
   RtLoc loc;         /* the `feature` statement, or the `feature *` line */
-  RtXop *prog;       /* the expression as a postfix program, or NULL: `xform` of `column` */
+  RtXop *prog;       /* the expression as a postfix program (sema always gives one); NULL
+                        only in a hand-built spec or an old .mlxm: `xform` of `column`,
+                        run as the program rt_xform_programs makes of it */
   int n_prog;
   RtOnehot onehot;   /* onehot(column, unseen = ...): one input per category */
   char *cat;         /* onehot input: its category; NULL for the "other" input */
@@ -155,6 +157,9 @@ typedef struct RtModelDesc {
   RtLoc layer_loc[RT_MAX_LAYERS]; /* each `dense` statement (filled by sema; not stored) */
   float dropout[RT_MAX_LAYERS];   /* inverted dropout rate after each layer, 0: none
                                      (training step only; not stored) */
+  /* The inputs whose frozen programs become mlx_xform (xform_emit.c): set
+   * after the statistics are fitted (a loaded model: its own); NULL: none */
+  const RtFeature *xfeats; int n_xfeats;
   /* A layer's own `l1`/`l2` (model statements after its dense), replacing
    * the train's for that layer's weights (training step only; not stored) */
   float layer_l1[RT_MAX_LAYERS], layer_l2[RT_MAX_LAYERS];
@@ -201,6 +206,9 @@ typedef struct RtTrainCfg {
   float *class_w_vals;       /* their weights; unnamed classes weigh 1 */
   bool class_w_balanced;     /* n_train / (classes * rows of the class) */
   RtLoc class_w_loc;         /* the class_weights statement */
+  /* rt_train's epoch lines go here (a search trial's buffer); NULL: stdout,
+   * with the live line when it is a terminal */
+  FILE *log;
   /* Threads one training step runs on (rt_train.c). Above 1 the step's rows
    * are split between threads, each gradient part summed in thread order,
    * then one update: the kernels are compiled unfused (like clip norm). */
@@ -297,6 +305,7 @@ const char *rt_csv_field(const RtCsv *c, int i, size_t *len);
  * points just past the end of the record. Valid until the next rt_csv_next. */
 RtLoc rt_csv_loc(RtCsv *c, int i);
 int64_t rt_csv_records(const RtCsv *c);      /* data records read so far */
+int64_t rt_csv_line(const RtCsv *c);         /* file line where the current record starts */
 /* FNV-1a 64 of the bytes read so far; meant for after the last record (a
  * file of 8 MiB or more is hashed whole on a second thread, joined here). */
 uint64_t rt_csv_hash(const RtCsv *c);
@@ -338,6 +347,8 @@ typedef struct RtData {
   double load_s;            /* wall time of rt_data_load */
   RtMissing *fills; int n_fills; /* `missing` rules per used column with their fitted
                                     fills (rt_xload_finish), owned; frozen into the .mlxm */
+  struct RtXraw *xraw;      /* the cleaned columns and row order the inputs were computed
+                               from, until rt_data_xform recomputes them (rt_xform.c) */
 } RtData;
 
 /* Load, clean, fit statistics on train (written back into spec->feats /
@@ -359,6 +370,15 @@ void rt_data_spec_free(RtDataSpec *s);
  * Returns 0, or -1 after reporting (exit 4). Free with rt_split_free. */
 int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
                   char *const *classes, int n_classes, bool with_label, RtSplit *out);
+/* rt_data_apply with the inputs computed by xf (the model's compiled
+ * transforms, MlxKernels.xform) instead of the interpreter; xf NULL: the same. */
+int rt_data_apply_xf(const RtDataSpec *frozen, const char *csv_path, RtTask task,
+                     char *const *classes, int n_classes, bool with_label, MlxXformFn xf,
+                     RtSplit *out);
+/* Recomputes d's three matrices with xf (compiled from d->feats) from the
+ * cleaned columns rt_data_load kept, then frees those. 0 (nothing to do when
+ * they are gone or xf is NULL), or -1 after reporting (exit 4). */
+int rt_data_xform(RtData *d, MlxXformFn xf);
 void rt_split_free(RtSplit *s);
 /* The current record's label cell as a frozen model reads it (predict/eval),
  * into *y; false after reporting. Shared by both apply paths. */
@@ -385,9 +405,9 @@ void rt_split_class_counts(const RtSplit *s, int n_classes, int64_t *counts);
 
 /* ---- transforms and cleaning (rt_xform.c) ----------------------------------- */
 
-/* True when spec uses what rt_xform runs: `drop duplicates`, `missing`
- * rules, onehot, or feature programs. rt_data_load and rt_data_apply then
- * hand those parts to the functions below. */
+/* True when spec uses `drop duplicates`, `missing` rules, onehot or feature
+ * programs. rt_data_load and rt_data_apply hand every spec to the functions
+ * below (there is no other path); this only describes a spec. */
 bool rt_xform_active(const RtDataSpec *spec);
 /* The rule covering column name (its own, else `missing *`), or NULL. */
 const RtMissing *rt_xform_rule(const RtDataSpec *spec, const char *name);
@@ -396,6 +416,10 @@ const RtMissing *rt_xform_rule(const RtDataSpec *spec, const char *name);
  * 1 read by an explicit feature, 2 a `feature *` column, 3 the label. */
 typedef struct RtXload RtXload;
 RtXload *rt_xload_new(const RtDataSpec *spec, RtCsv *c, const unsigned char *use);
+/* The current record's cell j, read as a number, was a plain decimal
+ * ([+-]digits[.digits], at most 15 digits): a number that fits a float, so
+ * rt_data_load's check need not parse it again. */
+bool rt_xload_number(const RtXload *x, int j);
 /* Column j is read only as categories (onehot): no number check. */
 bool rt_xload_text(const RtXload *x, int j);
 /* Sees each record first: 1 keep it as row n, 0 dropped (duplicate or
@@ -420,6 +444,10 @@ int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
  * (with d: the fitted ones rt_xload_finish left in d and spec). */
 void rt_xform_freeze(RtDataSpec *dst, const RtDataSpec *src, const RtData *d);
 void rt_xform_spec_free(RtDataSpec *s);   /* what rt_xform_freeze added */
+/* Gives every plain feature of s (no program, not onehot: a minor 0 .mlxm or
+ * a hand-built spec) the equivalent program: COLUMN, then standardize with
+ * its mean and std when xform says so. */
+void rt_xform_programs(RtDataSpec *s);
 /* The .mlxm payload part of minor version 1 (malloc'd bytes), and its
  * reader: NULL, or the name of the field that is bad. */
 unsigned char *rt_xform_encode(const RtDataSpec *s, size_t *len);
@@ -529,6 +557,10 @@ typedef struct RtRunInfo {
   double compile_ms;       /* plan .. jit */
   double load_s;           /* rt_data_load wall time */
   const char *out_dir;     /* where NAME.mlxm and NAME.metrics.json go */
+  int threads;             /* `--threads N`: search trials run at once (< 1: one) */
+  struct RtHtml *html;     /* --report: the page collecting each block (NULL: none) */
+  const char *kind;        /* the block run: "train" (NULL too) or "search" */
+  const char *const *gates; int n_gates;   /* the gates the train block names */
 } RtRunInfo;
 
 /* train → metrics table → OUT/NAME.metrics.json → OUT/NAME.mlxm. Returns an
@@ -592,6 +624,8 @@ void rt_model_free(RtModel *m);             /* NULL is fine */
 typedef enum { RT_VARY_EPOCHS, RT_VARY_BATCH, RT_VARY_SEED, RT_VARY_L1, RT_VARY_L2,
                RT_VARY_OPT, RT_VARY_MODEL } RtVaryKind;
 
+typedef enum { RT_RANGE_NONE, RT_RANGE_UNIFORM, RT_RANGE_LOG, RT_RANGE_INT } RtRange;
+
 typedef struct RtVary {
   const char *path;    /* as written: "optimizer.lr", "model.hidden", "epochs" */
   RtVaryKind kind;
@@ -600,6 +634,11 @@ typedef struct RtVary {
   double *num;         /* the values (a bool is 0 or 1) */
   const char **text;   /* the values as written (a string: its bytes, and num is NaN) */
   bool is_bool;
+  /* A range instead of a list (num and text unused): uniform(lo, hi) or
+   * loguniform(lo, hi) draws a number per trial; range(lo, hi) is the whole
+   * numbers lo..hi, n of them (value i is lo + i) */
+  RtRange range;
+  double lo, hi;
 } RtVary;
 
 /* A search block: trials of its train with the varied settings. */
@@ -612,6 +651,9 @@ typedef struct RtSearch {
   const char *pick_metric; /* a metric name */
   RtLoc loc;               /* the search's name */
   int pick_split;          /* the split pick reads: 0 train, 1 val */
+  int budget_trials;       /* `budget N trials`: at most N trials (0: no cap) */
+  double budget_s;         /* `budget DURATION`: no new trial after this wall time (0: none) */
+  bool model_per_trial;    /* a uniform/loguniform model.PARAM: models[i] is trial i+1's */
 } RtSearch;
 
 /* Compiles model m under cfg into *k; returns a handle for release (NULL
@@ -631,11 +673,42 @@ int rt_run_search(const RtSearch *s, const RtTrainCfg *base, RtModelDesc *const 
                   const RtDataSpec *spec, RtData *d, RtCompileFn compile,
                   RtReleaseFn release, void *ctx, const RtRunInfo *info);
 
+/* The trials rt_run_search will run with this seed (the base train's), in
+ * order: returns their number and sets *choice and *val (malloc'd, n x
+ * n_vary: each vary's value index, 0 for a uniform/loguniform range, and its
+ * value). For sema, which builds a model per trial when a drawn range varies
+ * a model parameter. */
+int rt_search_trials(const RtSearch *s, uint64_t seed, int **choice, double **val);
+
 /* ---- class weights (rt_classw.c) ------------------------------------------ */
 
 /* The weight of each of d's classes (malloc'd, n_classes), or NULL when cfg
  * has no class_weights; a named class the data lacks is reported at the
  * statement, sets *err and returns NULL. */
 float *rt_class_weights(const RtTrainCfg *cfg, const RtData *d, bool *err);
+
+/* ---- HTML report (rt_html.c) ------------------------------------------------ */
+
+/* `mlxc run --report FILE.html`: one self-contained page (inline CSS and SVG)
+ * with a section per block run. rt_html_open checks now that path can be
+ * written (NULL after reporting: exit 6); rt_run_train adds each block with
+ * rt_html_add (which predicts the eval split for the ROC with k and params);
+ * rt_html_write writes the page atomically (0, or -1 after reporting). */
+typedef struct RtHtml RtHtml;
+RtHtml *rt_html_open(const char *path, const char *spec, const char *spec_hash);
+int rt_html_add(RtHtml *h, const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k,
+                const float *params, const RtData *d, const RtTrainResult *res,
+                const RtRunInfo *info);
+int rt_html_write(RtHtml *h);
+void rt_html_free(RtHtml *h);   /* NULL is fine */
+
+/* ROC curve of binary scores (y >= 0.5 positive): one point per distinct
+ * score from (0,0) to (1,1), points on a line with their neighbours dropped;
+ * beyond max_pts, the ends and then, greedily, the corner farthest from the
+ * chord of its piece, until max_pts (fpr/tpr hold max_pts).
+ * *area: the trapezoid area of the whole curve, equal to rt_metrics' auc
+ * (NaN with one class). Returns the points written (0 with one class). */
+int rt_roc(const float *score, const float *y, int64_t n, int max_pts, double *fpr,
+           double *tpr, double *area);
 
 #endif

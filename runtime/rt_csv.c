@@ -82,6 +82,10 @@ struct RtCsv {
   bool pending;            /* the first record (no header) is split, not yet returned */
   bool keep_ragged;        /* return records of the wrong width unreported */
   CsvHasher *hasher;       /* the hash thread of a large file, or NULL (inline) */
+  bool quiet;              /* the pipeline's reader: fail without reporting */
+  bool pipe_ok;            /* a large file: rt_csv_next starts the pipeline */
+  bool piped;              /* the pipeline ran (it starts at most once) */
+  struct CsvPipe *pipe;    /* a large file's records split on a thread, or NULL */
 };
 
 /* Reads more bytes after [pos, len), first moving the unconsumed tail to the
@@ -102,6 +106,7 @@ static ssize_t csv_fill(RtCsv *c) {
     ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
+      if (c->quiet) return -1;
       rt_diag(RT_ERROR, rt_loc_file(c->path), "cannot read data: %s", strerror(errno));
       return -1;
     }
@@ -191,6 +196,7 @@ static bool csv_utf8(RtCsv *c) {
     i += k + 1;
     continue;
   bad: {
+    if (c->quiet) return false;
     int lo, col;
     csv_pos(c, i, &lo, &col);
     c->ascii_text = true;
@@ -245,6 +251,7 @@ static bool csv_split(RtCsv *c) {
       for (;;) {
         const char *e = memchr(r + q, c->quote, n - q);
         if (!e) {   /* the extent scan makes this unreachable; stay safe */
+          if (c->quiet) return false;
           rt_diag(RT_ERROR, csv_loc_at(c, flo, col), "unterminated quoted field");
           return false;
         }
@@ -268,6 +275,7 @@ static bool csv_split(RtCsv *c) {
       c->nf++;
       c->fbuf[fused++] = 0;
       if (p < n && r[p] != c->delim) {
+        if (c->quiet) return false;
         int ccol = (int)(p - bol) + 1;
         unsigned char ch = (unsigned char)r[p];
         char dl[8];
@@ -322,6 +330,7 @@ static bool csv_split(RtCsv *c) {
 /* Reports the record at pos (bytes up to end) as too long; inq: a quoted
  * field opened at record offset qstart is still open. Returns -1. */
 static int csv_overlong(RtCsv *c, size_t end, bool inq, size_t qstart) {
+  if (c->quiet) return -1;
   c->rec = c->buf + c->pos;
   c->rec_len = end - c->pos;
   c->rec_line = c->line;
@@ -379,6 +388,7 @@ static int csv_record(RtCsv *c) {
       if (c->eof) {
         end = c->len;
         if (inq) {
+          if (c->quiet) return -1;
           c->rec = c->buf + c->pos;
           c->rec_len = end - c->pos;
           c->rec_line = c->line;
@@ -483,7 +493,7 @@ RtCsv *rt_csv_open_opts(const char *path, const RtCsvOpts *o) {
     rt_csv_close(c);
     return NULL;
   }
-  struct stat st;
+  struct stat st = {0};
   if (!fstat(c->fd, &st) && S_ISREG(st.st_mode) && st.st_size >= (off_t)CSV_HASH_THREAD) {
     c->hasher = rt_xmalloc(sizeof *c->hasher);
     c->hasher->fd = c->fd;
@@ -493,6 +503,11 @@ RtCsv *rt_csv_open_opts(const char *path, const RtCsvOpts *o) {
       c->hasher = NULL;
     }
   }
+  /* the pipeline for regular files of CSV_HASH_THREAD bytes or more; the
+   * tests lower the bound with MLXC_CSV_PIPE_MIN (bytes, any input) */
+  const char *pm = getenv("MLXC_CSV_PIPE_MIN");
+  if (pm && *pm) c->pipe_ok = st.st_size >= strtoll(pm, NULL, 10) || !S_ISREG(st.st_mode);
+  else c->pipe_ok = c->hasher != NULL;
   if (!csv_header(c)) {
     rt_csv_close(c);
     return NULL;
@@ -500,9 +515,230 @@ RtCsv *rt_csv_open_opts(const char *path, const RtCsvOpts *o) {
   return c;
 }
 
+/* ---- the pipeline of a large file ------------------------------------------
+ * A regular file of CSV_HASH_THREAD bytes or more is read, cut into records
+ * and split into fields on a thread (a second RtCsv, `quiet`), batch after
+ * batch, while the caller's thread converts the fields it gets from
+ * rt_csv_next. The thread stops at the end of the file and at the first
+ * record the serial reader would report (a bad byte, a bad quote, a record of
+ * the wrong width, a read error): it leaves its buffer at that record's
+ * start, and once the caller has taken every batch before it, the serial
+ * reader goes on from there — so every diagnostic is the serial reader's own,
+ * reported in file order. */
+#define CSV_PIPE_BATCH (256u << 10)   /* raw record bytes per batch */
+#define CSV_PIPE_NB 4                 /* batches in flight */
+
+typedef struct CsvBrec {   /* one record of a batch: offsets into its arrays */
+  size_t raw, rec_len, fb, fld;
+  int64_t line;
+  int nf, end_line, end_col;
+} CsvBrec;
+
+typedef struct CsvBatch {
+  char *raw, *fb;                  /* the records' bytes; their fields (as fbuf) */
+  size_t raw_len, raw_cap, fb_len, fb_cap;
+  size_t *foff, *flen;             /* per field, as in RtCsv */
+  int *fline, *fcol;
+  size_t nfld, fld_cap;
+  CsvBrec *recs;
+  size_t nrec, rec_cap, at;        /* at: the next record to hand out */
+  bool last;                       /* the thread stopped after this batch */
+} CsvBatch;
+
+typedef struct CsvPipe {
+  pthread_t th;
+  RtCsv *w;                        /* the thread's reader */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  uint64_t produced, consumed;     /* batches published / given back */
+  bool stop;                       /* the caller closed early */
+  CsvBatch *cur;                   /* the caller's batch (taken, not given back) */
+  CsvBatch b[CSV_PIPE_NB];
+} CsvPipe;
+
+static void *csv_grow_to(void *p, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return p;
+  size_t n = *cap ? *cap : 4096;
+  while (n < need) n *= 2;
+  *cap = n;
+  return rt_xrealloc(p, n * elem);
+}
+
+/* Appends the thread reader's current record (split) to batch b. */
+static void csv_batch_add(CsvBatch *b, const RtCsv *w) {
+  size_t fbn = w->nf ? w->foff[w->nf - 1] + w->flen[w->nf - 1] + 1 : 0, k = (size_t)w->nf;
+  b->recs = csv_grow_to(b->recs, &b->rec_cap, b->nrec + 1, sizeof *b->recs);
+  b->raw = csv_grow_to(b->raw, &b->raw_cap, b->raw_len + w->rec_len + 1, 1);
+  b->fb = csv_grow_to(b->fb, &b->fb_cap, b->fb_len + fbn + 1, 1);
+  if (b->nfld + k > b->fld_cap) {
+    size_t cap = b->fld_cap;
+    b->foff = csv_grow_to(b->foff, &cap, b->nfld + k, sizeof *b->foff);
+    b->flen = rt_xrealloc(b->flen, cap * sizeof *b->flen);
+    b->fline = rt_xrealloc(b->fline, cap * sizeof *b->fline);
+    b->fcol = rt_xrealloc(b->fcol, cap * sizeof *b->fcol);
+    b->fld_cap = cap;
+  }
+  CsvBrec *r = &b->recs[b->nrec++];
+  *r = (CsvBrec){.raw = b->raw_len, .rec_len = w->rec_len, .fb = b->fb_len, .fld = b->nfld,
+                 .line = w->rec_line, .nf = w->nf, .end_line = w->end_line,
+                 .end_col = w->end_col};
+  memcpy(b->raw + b->raw_len, w->rec, w->rec_len);
+  b->raw_len += w->rec_len;
+  memcpy(b->fb + b->fb_len, w->fbuf, fbn);
+  b->fb_len += fbn;
+  memcpy(b->foff + b->nfld, w->foff, k * sizeof *b->foff);
+  memcpy(b->flen + b->nfld, w->flen, k * sizeof *b->flen);
+  memcpy(b->fline + b->nfld, w->fline, k * sizeof *b->fline);
+  memcpy(b->fcol + b->nfld, w->fcol, k * sizeof *b->fcol);
+  b->nfld += k;
+}
+
+static void *csv_pipe_main(void *arg) {
+  CsvPipe *p = arg;
+  RtCsv *w = p->w;
+  for (bool done = false; !done;) {
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop && p->produced - p->consumed >= CSV_PIPE_NB)
+      pthread_cond_wait(&p->cv, &p->mu);
+    bool stop = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    if (stop) break;
+    CsvBatch *b = &p->b[p->produced % CSV_PIPE_NB];
+    b->raw_len = b->fb_len = b->nfld = b->nrec = b->at = 0;
+    while (b->raw_len < CSV_PIPE_BATCH) {
+      int r = csv_record(w);
+      if (r > 0 && csv_utf8(w) && csv_split(w) && (w->nf == w->ncols || w->keep_ragged)) {
+        csv_batch_add(b, w);
+        continue;
+      }
+      if (r > 0) {   /* back to the record's start: the serial reader reports it */
+        w->pos = (size_t)(w->rec - w->buf);
+        w->line = w->rec_line;
+      }
+      done = true;   /* r <= 0: the buffer is still at the record's start */
+      break;
+    }
+    b->last = done;
+    pthread_mutex_lock(&p->mu);
+    p->produced++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+  }
+  return NULL;
+}
+
+/* The current record's arrays point into a batch while the pipeline runs. */
+static void csv_unborrow(RtCsv *c) {
+  c->fbuf = NULL, c->fbuf_cap = 0;
+  c->foff = c->flen = NULL;
+  c->fline = c->fcol = NULL;
+  c->nf_cap = 0;
+  c->rec = NULL;
+}
+
+/* Starts the pipeline: the thread's reader takes over the block buffer. */
+static void csv_pipe_start(RtCsv *c) {
+  c->piped = true;
+  CsvPipe *p = rt_xmalloc(sizeof *p);
+  memset(p, 0, sizeof *p);
+  RtCsv *w = rt_xmalloc(sizeof *w);
+  memset(w, 0, sizeof *w);
+  w->path = c->path, w->fd = c->fd, w->eof = c->eof;
+  w->buf = c->buf, w->cap = c->cap, w->len = c->len, w->pos = c->pos, w->line = c->line;
+  w->ncols = c->ncols, w->delim = c->delim, w->quote = c->quote;
+  w->keep_ragged = c->keep_ragged, w->hasher = c->hasher, w->hash = c->hash, w->quiet = true;
+  p->w = w;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  c->buf = NULL;
+  if (pthread_create(&p->th, NULL, csv_pipe_main, p)) {
+    c->buf = w->buf;
+    free(w);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+    return;
+  }
+  free(c->fbuf), free(c->foff), free(c->flen), free(c->fline), free(c->fcol);
+  csv_unborrow(c);
+  c->pipe = p;
+}
+
+/* Ends the pipeline: joins the thread and takes the buffer back (where the
+ * thread stopped, or wherever it got to when the caller closes early). */
+static void csv_pipe_end(RtCsv *c) {
+  CsvPipe *p = c->pipe;
+  pthread_mutex_lock(&p->mu);
+  p->stop = true;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  pthread_join(p->th, NULL);
+  RtCsv *w = p->w;
+  c->buf = w->buf, c->cap = w->cap, c->len = w->len, c->pos = w->pos;
+  c->line = w->line, c->eof = w->eof, c->hash = w->hash;
+  free(w->fbuf), free(w->foff), free(w->flen), free(w->fline), free(w->fcol);
+  free(w->text);
+  free(w);
+  for (int i = 0; i < CSV_PIPE_NB; i++) {
+    CsvBatch *b = &p->b[i];
+    free(b->raw), free(b->fb), free(b->foff), free(b->flen), free(b->fline), free(b->fcol);
+    free(b->recs);
+  }
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
+  free(p);
+  c->pipe = NULL;
+  csv_unborrow(c);
+  c->nf = 0;
+}
+
+/* The next record from the pipeline: 1, or 0 once the thread has stopped and
+ * every batch is taken (the serial reader goes on). The lock is taken once a
+ * batch. */
+static int csv_pipe_next(RtCsv *c) {
+  CsvPipe *p = c->pipe;
+  for (;;) {
+    CsvBatch *b = p->cur;
+    if (b && b->at < b->nrec) {
+      const CsvBrec *r = &b->recs[b->at++];
+      c->rec = b->raw + r->raw;
+      c->rec_len = r->rec_len;
+      c->rec_line = r->line;
+      c->fbuf = b->fb + r->fb;
+      c->foff = b->foff + r->fld;
+      c->flen = b->flen + r->fld;
+      c->fline = b->fline + r->fld;
+      c->fcol = b->fcol + r->fld;
+      c->nf = r->nf;
+      c->end_line = r->end_line;
+      c->end_col = r->end_col;
+      return 1;
+    }
+    pthread_mutex_lock(&p->mu);
+    if (b) {   /* give the finished batch back */
+      p->consumed++;
+      pthread_cond_broadcast(&p->cv);
+      p->cur = NULL;
+      if (b->last) {
+        pthread_mutex_unlock(&p->mu);
+        csv_pipe_end(c);
+        return 0;
+      }
+    }
+    while (p->produced == p->consumed) pthread_cond_wait(&p->cv, &p->mu);
+    p->cur = &p->b[p->consumed % CSV_PIPE_NB];
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
 int rt_csv_next(RtCsv *c) {
   if (c->pending) {   /* header = false: the first record, split by csv_header */
     c->pending = false;
+    c->records++;
+    return 1;
+  }
+  if (!c->piped && c->pipe_ok) csv_pipe_start(c);
+  if (c->pipe && csv_pipe_next(c)) {
     c->records++;
     return 1;
   }
@@ -526,6 +762,7 @@ int rt_csv_ncols(const RtCsv *c) { return c->ncols; }
 int rt_csv_nfields(const RtCsv *c) { return c->nf; }
 const char *rt_csv_name(const RtCsv *c, int i) { return c->names[i]; }
 int64_t rt_csv_records(const RtCsv *c) { return c->records; }
+int64_t rt_csv_line(const RtCsv *c) { return c->rec_line; }
 uint64_t rt_csv_hash(const RtCsv *c) {
   if (!c->hasher) return c->hash;
   if (!c->hasher->joined) {
@@ -546,6 +783,7 @@ const char *rt_csv_field(const RtCsv *c, int i, size_t *len) {
 
 void rt_csv_close(RtCsv *c) {
   if (!c) return;
+  if (c->pipe) csv_pipe_end(c);
   if (c->hasher) {
     if (!c->hasher->joined) {
       atomic_store(&c->hasher->stop, true);

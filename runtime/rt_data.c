@@ -1,7 +1,8 @@
 /* rt_data.c — from a checked dataset description and its CSV to the train,
  * val and test matrices the kernels read. Resolves columns (drop, label,
  * explicit features, `feature *`), reads the file once through rt_csv, splits
- * with the seeded PRNG, fits statistics on train only and applies them.
+ * with the seeded PRNG; cleaning, statistics (fitted on train only) and
+ * every feature program run in rt_xform.c, for every spec (one path).
  * rt_data_apply does the same with frozen statistics for `predict`/`eval`. */
 #include <math.h>
 #include <stdlib.h>
@@ -159,7 +160,6 @@ typedef enum { COL_UNUSED, COL_DROP, COL_LABEL, COL_FEAT, COL_STAR } ColRole;
 typedef struct Col {
   ColRole role;
   bool numeric;      /* every non-missing cell so far parsed */
-  float *vals;       /* one per row; NaN where missing */
   Saved bad;         /* first cell that is not a number */
   Saved missing;     /* first missing cell */
   int64_t bad_row, missing_row;   /* record index of each (for ordering) */
@@ -414,7 +414,7 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   if (ok && task != RT_TASK_REGRESSION && spec->n_label_map > 0)
     ok = map_classes(spec, task, &map_names, &n_map);
   if (!ok) goto fail;
-  if (rt_xform_active(spec)) {
+  {   /* cleaning and transforms run in rt_xform.c for every spec */
     unsigned char *use = rt_xmalloc((size_t)ncols + 1);
     for (int j = 0; j < ncols; j++)
       use[j] = cols[j].role == COL_FEAT ? 1 : cols[j].role == COL_STAR ? 2
@@ -438,9 +438,6 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
     if (keep == 0) continue;   /* a duplicate, or a `drop_row` rule */
     if (n == cap) {
       cap = cap ? cap * 2 : 1024;
-      for (int j = 0; j < ncols; j++)
-        if (cols[j].role == COL_FEAT || cols[j].role == COL_STAR)
-          cols[j].vals = rt_xrealloc(cols[j].vals, sizeof(float) * (size_t)cap);
       y = rt_xrealloc(y, sizeof(float) * (size_t)cap);
       if (task != RT_TASK_REGRESSION && !n_map) yid = rt_xrealloc(yid, sizeof(int) * (size_t)cap);
       if (key_col >= 0) keyh = rt_xrealloc(keyh, sizeof(uint64_t) * (size_t)cap);
@@ -460,8 +457,10 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
         if (!col->missing.set) saved_set(&col->missing, rt_csv_loc(c, j), s), col->missing_row = n;
       } else if (col->text) {
         /* a category: rt_xload_row read it */
+      } else if (rt_xload_number(xl, j)) {
+        col->seen |= 1;   /* a plain decimal: rt_xload_row parsed it */
       } else if (rt_parse_float(s, len, &v)) {
-        col->seen |= 1;
+        col->seen |= 1;   /* rt_xload_row keeps the value (as a double) */
       } else if (col->type != RT_COL_CATEGORY && rt_parse_bool(s, len, &v)) {
         col->seen |= 2;   /* true/false, yes/no: a 1/0 feature */
         if (!col->boolcell.set) saved_set(&col->boolcell, rt_csv_loc(c, j), s);
@@ -473,7 +472,6 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
           col->bad_row = n;
         }
       }
-      col->vals[n] = v;
     }
     size_t len;
     const char *s = rt_csv_field(c, label_col, &len);
@@ -579,7 +577,6 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   d->n_feats = nf;
   d->feats = rt_xmalloc(sizeof(RtFeature) * (size_t)(nf + 1));
   d->feat_names = rt_xmalloc(sizeof(char *) * (size_t)(nf + 1));
-  int *fcol = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));
   int fi = 0;
   for (int i = 0; i < spec->n_feats; i++, fi++) {
     const RtFeature *f = &spec->feats[i];
@@ -588,14 +585,13 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
     d->feats[fi].prog = NULL, d->feats[fi].n_prog = 0, d->feats[fi].cat = NULL;
     d->feats[fi].name = rt_xstrdup(f->name ? f->name : cname);
     d->feats[fi].column = rt_xstrdup(cname);
-    fcol[fi] = find_col(c, cname);
   }
   for (int j = 0; j < ncols; j++)
     if (cols[j].role == COL_STAR) {
       d->feats[fi] = (RtFeature){.name = rt_xstrdup(rt_csv_name(c, j)),
                                  .column = rt_xstrdup(rt_csv_name(c, j)),
                                  .xform = spec->star_xform, .loc = spec->star_loc};
-      fcol[fi++] = j;
+      fi++;
     }
   for (int i = 0; i < nf; i++) d->feat_names[i] = rt_xstrdup(d->feats[i].name);
 
@@ -604,7 +600,6 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   int64_t cnt[3];
   if (rt_split_rows(spec, n, y, d->n_classes, keyh, idx, cnt)) {
     free(idx);
-    free(fcol);
     goto fail;
   }
   if (cnt[0] == 0) {
@@ -612,62 +607,13 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
             "the train split is empty: %lld row%s in '%s'", (long long)n, n == 1 ? "" : "s",
             spec->csv_path);
     free(idx);
-    free(fcol);
     goto fail;
   }
-  if (xl) {   /* fills, statistics, onehot and programs (rt_xform.c) */
-    ok = rt_xload_finish(xl, spec, d, idx, cnt, y) == 0;
-    free(idx);
-    free(fcol);
-    if (!ok) goto fail;
-    goto loaded;
-  }
-
-  /* statistics from the train rows (population std; a constant column
-   * keeps std 1 so it maps to 0 instead of dividing by zero) */
-  for (int i = 0; i < nf; i++) {
-    RtFeature *f = &d->feats[i];
-    if (f->xform == RT_XF_NONE) {
-      f->mean = 0;
-      f->std = 1;
-      continue;
-    }
-    const float *v = cols[fcol[i]].vals;
-    double sum = 0;
-    for (int64_t r2 = 0; r2 < cnt[0]; r2++) sum += v[idx[r2]];
-    double mean = sum / (double)cnt[0], ss = 0;
-    for (int64_t r2 = 0; r2 < cnt[0]; r2++) {
-      double e = v[idx[r2]] - mean;
-      ss += e * e;
-    }
-    double sd = sqrt(ss / (double)cnt[0]);
-    f->mean = mean;
-    f->std = sd > 0 && isfinite(sd) ? sd : 1;
-  }
-  for (int i = 0; i < spec->n_feats; i++) {
-    spec->feats[i].mean = d->feats[i].mean;
-    spec->feats[i].std = d->feats[i].std;
-  }
-
-  /* matrices */
-  int64_t at = 0;
-  for (int s = 0; s < 3; s++) {
-    RtSplit *sp = &d->split[s];
-    sp->n = cnt[s];
-    sp->x = rt_xmalloc(sizeof(float) * (size_t)(cnt[s] * nf + 1));
-    sp->y = rt_xmalloc(sizeof(float) * (size_t)(cnt[s] + 1));
-    for (int64_t r2 = 0; r2 < cnt[s]; r2++) {
-      int64_t row = idx[at + r2];
-      float *x = sp->x + r2 * nf;
-      for (int i = 0; i < nf; i++)
-        x[i] = (float)((cols[fcol[i]].vals[row] - d->feats[i].mean) / d->feats[i].std);
-      sp->y[r2] = y[row];
-    }
-    at += cnt[s];
-  }
+  /* fills, statistics, onehot and programs (rt_xform.c): every input is a
+   * program evaluated in double, so train, predict and eval agree exactly */
+  ok = rt_xload_finish(xl, spec, d, idx, cnt, y) == 0;
   free(idx);
-  free(fcol);
-loaded:
+  if (!ok) goto fail;
   d->rows_read = rt_csv_records(c);
   d->rows_bad = badrows.n;
   rt_badrows_report(&badrows, spec->csv_path, d->rows_read, spec->source_loc);
@@ -679,7 +625,6 @@ fail:
   d = NULL;
 done:
   for (int j = 0; j < ncols; j++) {
-    free(cols[j].vals);
     saved_free(&cols[j].bad);
     saved_free(&cols[j].missing);
     saved_free(&cols[j].boolcell);
@@ -795,78 +740,9 @@ bool rt_data_label(RtCsv *c, int label_col, const RtDataSpec *frozen, RtTask tas
   return true;
 }
 
-/* Streams a CSV through frozen transforms: columns found by name once, then
- * each row's needed cells parsed; any missing or non-numeric cell stops it
- * with its row and column. */
+/* Streams a CSV through the frozen cleaning and programs: rt_xform_apply,
+ * the same code training ran (there is no other path). */
 int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
                   char *const *classes, int n_classes, bool with_label, RtSplit *out) {
-  memset(out, 0, sizeof *out);
-  if (rt_xform_active(frozen))   /* cleaning and transforms: rt_xform.c */
-    return rt_xform_apply(frozen, csv_path, task, classes, n_classes, with_label, out);
-  RtCsvOpts copts = {.delim = frozen->csv_delim, .quote = frozen->csv_quote,
-                     .no_header = frozen->csv_no_header};
-  RtCsv *c = rt_csv_open_opts(csv_path, &copts);
-  if (!strcmp(csv_path, "-")) csv_path = "<stdin>";
-  if (!c) return -1;
-  int nf = frozen->n_feats;
-  int *fcol = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));
-  int label_col = -1;
-  bool ok = true;
-  for (int i = 0; i < nf; i++) {
-    fcol[i] = find_col(c, frozen->feats[i].column);
-    if (fcol[i] < 0) {
-      rt_diag(RT_ERROR, header_loc(csv_path), "missing column '%s': the model's feature '%s' reads it",
-              frozen->feats[i].column, frozen->feats[i].name);
-      ok = false;
-    }
-  }
-  if (with_label) {
-    label_col = frozen->label ? find_col(c, frozen->label) : -1;
-    if (label_col < 0) {
-      rt_diag(RT_ERROR, header_loc(csv_path), "missing label column '%s'",
-              frozen->label ? frozen->label : "?");
-      ok = false;
-    }
-  }
-  int64_t n = 0, cap = 0;
-  char sbuf[72];
-  int r = 0;
-  while (ok && (r = rt_csv_next(c)) > 0) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 1024;
-      out->x = rt_xrealloc(out->x, sizeof(float) * (size_t)(cap * nf + 1));
-      if (with_label) out->y = rt_xrealloc(out->y, sizeof(float) * (size_t)cap);
-    }
-    for (int i = 0; i < nf && ok; i++) {
-      size_t len;
-      const char *s = rt_csv_field(c, fcol[i], &len);
-      float v;
-      if (is_missing(frozen, s, len)) {
-        rt_diag(RT_ERROR, rt_csv_loc(c, fcol[i]), "missing value in column '%s'",
-                frozen->feats[i].column);
-        ok = false;
-      } else if (!rt_parse_float(s, len, &v)) {
-        rt_diag(RT_ERROR, rt_csv_loc(c, fcol[i]),
-                "expected a number in column '%s', found '%s'",
-                frozen->feats[i].column, short_cell(s, sbuf));
-        ok = false;
-      } else {
-        const RtFeature *f = &frozen->feats[i];
-        out->x[n * nf + i] = (float)((v - f->mean) / (f->std != 0 ? f->std : 1));
-      }
-    }
-    if (ok && with_label)
-      ok = rt_data_label(c, label_col, frozen, task, classes, n_classes, &out->y[n]);
-    if (ok) n++;
-  }
-  if (r < 0) ok = false;
-  free(fcol);
-  rt_csv_close(c);
-  if (!ok) {
-    rt_split_free(out);
-    return -1;
-  }
-  out->n = n;
-  if (!out->x) out->x = rt_xmalloc(sizeof(float));
-  return 0;
+  return rt_xform_apply(frozen, csv_path, task, classes, n_classes, with_label, out);
 }

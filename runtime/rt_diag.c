@@ -2,6 +2,7 @@
  * and the runtime (data and model-file errors). A diagnostic is held until the
  * next one starts or rt_diag_flush, so its notes print with it. */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ typedef struct Pending {
 
 static Pending pend;
 static int nerrors;
+/* Search trials run on several threads: one diagnostic at a time. */
+static pthread_mutex_t diag_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *sev_name(RtSeverity s) {
   return s == RT_ERROR ? "error" : s == RT_WARNING ? "warning" : "note";
@@ -71,7 +74,7 @@ static json_t *loc_json(RtLoc l, const char *sev, const char *msg) {
   return o;
 }
 
-void rt_diag_flush(void) {
+static void flush_locked(void) {
   if (!pend.live) return;
   pend.live = false;
   if (rt_diag_json) {
@@ -98,6 +101,12 @@ void rt_diag_flush(void) {
     }
   }
   fflush(stderr);
+}
+
+void rt_diag_flush(void) {
+  pthread_mutex_lock(&diag_mu);
+  flush_locked();
+  pthread_mutex_unlock(&diag_mu);
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 when it is invalid. */
@@ -143,7 +152,8 @@ static void copy_loc(RtLoc *dst, RtLoc src, char *buf, size_t cap, char *fbuf, s
 }
 
 void rt_diag(RtSeverity sev, RtLoc loc, const char *fmt, ...) {
-  rt_diag_flush();
+  pthread_mutex_lock(&diag_mu);
+  flush_locked();
   if (sev == RT_WARNING && rt_diag_werror) sev = RT_ERROR;
   if (sev == RT_ERROR) nerrors++;
   memset(&pend, 0, sizeof pend);
@@ -154,10 +164,15 @@ void rt_diag(RtSeverity sev, RtLoc loc, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(pend.msg, sizeof pend.msg, fmt, ap);
   va_end(ap);
+  pthread_mutex_unlock(&diag_mu);
 }
 
 void rt_note(RtLoc loc, const char *fmt, ...) {
-  if (!pend.live || pend.nnotes == MAX_NOTES) return;
+  pthread_mutex_lock(&diag_mu);
+  if (!pend.live || pend.nnotes == MAX_NOTES) {
+    pthread_mutex_unlock(&diag_mu);
+    return;
+  }
   int i = pend.nnotes++;
   copy_loc(&pend.note_loc[i], loc, pend.note_text[i], sizeof pend.note_text[i],
            pend.note_file[i], sizeof pend.note_file[i]);
@@ -165,6 +180,7 @@ void rt_note(RtLoc loc, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(pend.note_msg[i], sizeof pend.note_msg[i], fmt, ap);
   va_end(ap);
+  pthread_mutex_unlock(&diag_mu);
 }
 
 int rt_diag_errors(void) { return nerrors; }

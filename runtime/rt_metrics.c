@@ -80,17 +80,20 @@ static double auc(const float *out, const float *y, int64_t n) {
     exit(5);
   }
   int64_t pos = 0;
+  bool nan = false;   /* a diverged model's NaN scores have no ranks: no auc */
   for (int64_t i = 0; i < n; i++) {
     s[i] = (Scored){out[i], y[i] >= 0.5f};
     pos += s[i].pos;
+    nan |= isnan(out[i]);
   }
   double r = NAN;
-  if (pos > 0 && pos < n) {
+  if (pos > 0 && pos < n && !nan) {
     qsort(s, (size_t)n, sizeof *s, by_score);
     double ranks = 0;
     for (int64_t i = 0; i < n;) {
       int64_t j = i, npos = 0;
-      while (j < n && s[j].p == s[i].p) npos += s[j++].pos;
+      /* j == i: a NaN score equals nothing, not even itself, yet the run must advance */
+      while (j < n && (j == i || s[j].p == s[i].p)) npos += s[j++].pos;
       ranks += (double)npos * ((double)(i + 1) + (double)j) / 2;   /* mean of ranks i+1..j */
       i = j;
     }

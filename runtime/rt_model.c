@@ -16,7 +16,9 @@
  * append fields to the payload, which older readers skip. Minor 1 appends
  * u32 length + the transforms and cleaning blob (rt_xform_encode); minor 2
  * appends the CSV shape (u8 delimiter, u8 quote, u8 no-header; 0 = default).
- * A minor 0 file has plain standardize features and still loads. */
+ * A minor 0 file has plain standardize features (u8 transform, f64 mean,
+ * f64 std per feature, still written) and still loads: rt_xform_programs
+ * turns each into the program COLUMN, standardize with those statistics. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,6 +464,9 @@ RtModel *rt_model_load(const char *path) {
     m = NULL;
     goto out;
   }
+  rt_xform_programs(m->data);   /* a minor 0 file's plain features become programs */
+  m->desc.xfeats = m->data->feats;   /* predict compiles them (xform_emit.c) */
+  m->desc.n_xfeats = m->data->n_feats;
   m->path = strdup(path);
 out:
   free(buf);
@@ -479,6 +484,8 @@ RtModel *rt_model_new(const RtModelDesc *desc, const RtDataSpec *frozen, int n_c
   m->desc.name = dup_s(desc->name);
   memset(m->desc.layer_loc, 0, sizeof m->desc.layer_loc);
   if (frozen) m->data = rt_data_freeze(frozen, NULL);
+  m->desc.xfeats = m->data ? m->data->feats : NULL;   /* its own, not desc's */
+  m->desc.n_xfeats = m->data ? m->data->n_feats : 0;
   if (n_classes > 0 && class_names) {
     m->class_names = calloc((size_t)n_classes, sizeof(char *));
     if (!m->class_names) goto oom;

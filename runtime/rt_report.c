@@ -51,7 +51,7 @@ char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *
   json_object_set_new(o, "spec_hash", json_string(spec_hash ? spec_hash : ""));
   json_object_set_new(o, "data_hash", json_string(d->data_hash));
   json_object_set_new(o, "seed", json_integer((json_int_t)cfg->seed));
-  json_object_set_new(o, "threads", json_integer(1));
+  json_object_set_new(o, "threads", json_integer(cfg->threads > 1 ? cfg->threads : 1));
   json_object_set_new(o, "device", json_string("cpu"));
   json_t *rows = json_object();
   json_object_set_new(rows, "read", json_integer(d->rows_read));

@@ -36,6 +36,12 @@ int rt_run_train(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *
     code = 1;
     goto done;
   }
+  /* the inputs again through the compiled transforms (xform_emit.c), which
+   * replace the interpreter's: train, predict and eval run the same code */
+  if (rt_data_xform(d, k->xform)) {
+    code = 4;
+    goto done;
+  }
   /* `cv N`: the folds first, then the final model on train+val (rt_split.c) */
   RtTrainResult *cvr = spec && spec->cv_folds > 0 ? rt_xmalloc(sizeof *cvr) : NULL;
   if (cvr && rt_cv(cfg, m, k, d, spec, cvr)) {
@@ -56,6 +62,7 @@ int rt_run_train(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *
     free(cvr);
   }
   rt_report_print(stdout, m->task, d, res);
+  if (info && info->html) rt_html_add(info->html, cfg, m, k, params, d, res, info);   /* --report */
   json = rt_report_json(cfg, m, d, res, info ? info->spec_hash : NULL,
                         info ? info->compile_ms : 0, info ? info->load_s : d->load_s);
   if (!json) {
@@ -121,7 +128,8 @@ static void csv_put(FILE *f, const char *s) {
  * (malloc'd). Returns 0, or -1 after reporting. */
 static int predict_file(const RtModel *m, const MlxKernels *k, const char *csv,
                         bool with_label, RtSplit *s, float **pred) {
-  if (rt_data_apply(m->data, csv, m->desc.task, m->class_names, m->n_classes, with_label, s))
+  if (rt_data_apply_xf(m->data, csv, m->desc.task, m->class_names, m->n_classes, with_label,
+                       k->xform, s))
     return -1;
   if (k->n_params != m->n_params) {
     rt_diag(RT_ERROR, rt_loc_file(m->path ? m->path : "model"),

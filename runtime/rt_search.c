@@ -1,14 +1,19 @@
 /* rt_search.c — `mlxc run` of a search block: the trials (the whole grid, or
- * random(N) combinations drawn from the grid with the train's seed), one
- * after another on the same loaded data, each compiled by main.c's callback
- * and trained by rt_train; then the table sorted by the pick,
- * OUT/NAME.search.json, and the winner re-trained by rt_run_train (training
- * is deterministic, so it reproduces the trial) to write OUT/NAME.mlxm and
- * OUT/NAME.metrics.json. */
+ * random(N) combinations drawn with the train's seed, ranges drawn per
+ * trial), at most `budget N trials` of them and none started after `budget
+ * DURATION`, run by `--threads N` workers on the same loaded data (read
+ * only), each compiled by main.c's callback and trained by rt_train into its
+ * own output buffer, printed in trial order; then the table sorted by the
+ * pick, OUT/NAME.search.json, and the winner re-trained by rt_run_train
+ * (training is deterministic, so it reproduces the trial) to write
+ * OUT/NAME.mlxm and OUT/NAME.metrics.json. Output and results are the same
+ * whatever the number of threads (a time budget aside). */
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rt.h"
 
@@ -24,14 +29,28 @@ static const int task_nmetrics[3] = {5, 7, 9};
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 typedef struct Trial {
-  int *choice;        /* value index per vary */
+  int *choice;        /* value index per vary (0 for a uniform/loguniform range) */
+  double *val;        /* the value per vary (a string's is NaN) */
   RtMetrics split[2]; /* train and val metrics after training */
   double pick;        /* the picked metric (NaN: missing) */
   int id;             /* 1-based, in run order */
+  char *out;          /* what the trial printed, until it is printed */
+  size_t out_len;
+  bool done;
 } Trial;
 
-/* Number of grid combinations, saturating at cap + 1. */
+static bool drawn(const RtVary *v) {
+  return v->range == RT_RANGE_UNIFORM || v->range == RT_RANGE_LOG;
+}
+
+/* Number of grid combinations (a drawn range counts 1), saturating at cap + 1. */
 static int64_t grid_count(const RtSearch *s, int64_t cap) {
   int64_t n = 1;
   for (int i = 0; i < s->n_vary; i++) {
@@ -54,17 +73,41 @@ static bool same_choice(const int *a, const int *b, int n) {
   return !memcmp(a, b, sizeof(int) * (size_t)n);
 }
 
-/* The trials to run; *n gets their number. random(N) with N at least the
- * grid runs the grid; otherwise N distinct combinations drawn with seed: the
- * first N of a shuffled grid when it is small, else draws without repeats. */
+/* x rounded to 6 significant digits (what the trial line prints, so the
+ * printed value is the one used), kept within [lo, hi]. */
+static double round6(double x, double lo, double hi) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.6g", x);
+  double r = strtod(buf, NULL);
+  return r < lo ? lo : r > hi ? hi : r;
+}
+
+/* One draw of a uniform or loguniform range. */
+static double draw(const RtVary *v, RtRand *r) {
+  double u = rt_rand_double(r);
+  double x = v->range == RT_RANGE_LOG ? exp(log(v->lo) + (log(v->hi) - log(v->lo)) * u)
+                                      : v->lo + (v->hi - v->lo) * u;
+  return round6(x, v->lo, v->hi);
+}
+
+/* The trials to run; *n gets their number. Without a drawn range: random(N)
+ * with N at least the grid runs the grid; otherwise N distinct combinations
+ * drawn with seed: the first N of a shuffled grid when it is small, else
+ * draws without repeats. With one, each trial draws every vary in order (a
+ * list or range(LO, HI) an index, uniform/loguniform a number). `budget N
+ * trials` keeps the first N. */
 static Trial *make_trials(const RtSearch *s, uint64_t seed, int *n) {
+  bool draws = false;
+  for (int v = 0; v < s->n_vary; v++) draws |= drawn(&s->vary[v]);
   int64_t g = grid_size(s);
-  bool grid = s->random_n <= 0 || s->random_n >= g;
+  bool grid = !draws && (s->random_n <= 0 || s->random_n >= g);
   *n = grid ? (int)g : s->random_n;
+  if (s->budget_trials > 0 && s->budget_trials < *n) *n = s->budget_trials;
   Trial *t = rt_xmalloc(sizeof(Trial) * (size_t)*n);
+  memset(t, 0, sizeof(Trial) * (size_t)*n);
   RtRand r;
   rt_rand_seed(&r, seed ^ 0x5ea5c4ull);
-  int64_t small = grid ? 0 : grid_count(s, 1000000), *perm = NULL;
+  int64_t small = grid || draws ? 0 : grid_count(s, 1000000), *perm = NULL;
   if (small > 0 && small <= 1000000) {
     perm = rt_xmalloc(sizeof(int64_t) * (size_t)small);
     for (int64_t i = 0; i < small; i++) perm[i] = i;
@@ -72,29 +115,55 @@ static Trial *make_trials(const RtSearch *s, uint64_t seed, int *n) {
   }
   for (int i = 0; i < *n; i++) {
     t[i].choice = rt_xmalloc(sizeof(int) * (size_t)(s->n_vary + 1));
+    t[i].val = rt_xmalloc(sizeof(double) * (size_t)(s->n_vary + 1));
     t[i].id = i + 1;
     t[i].pick = NAN;
     if (grid || perm) {
       grid_choice(s, perm ? perm[i] : i, t[i].choice);
-      continue;
+    } else {
+      for (;;) {
+        for (int v = 0; v < s->n_vary; v++) {
+          const RtVary *x = &s->vary[v];
+          t[i].choice[v] = drawn(x) ? 0 : (int)rt_rand_below(&r, (uint64_t)x->n);
+          if (drawn(x)) t[i].val[v] = draw(x, &r);
+        }
+        bool dup = false;   /* drawn numbers practically never repeat */
+        for (int j = 0; j < i && !dup && !draws; j++)
+          dup = same_choice(t[i].choice, t[j].choice, s->n_vary);
+        if (!dup) break;
+      }
     }
-    for (;;) {
-      for (int v = 0; v < s->n_vary; v++)
-        t[i].choice[v] = (int)rt_rand_below(&r, (uint64_t)s->vary[v].n);
-      bool dup = false;
-      for (int j = 0; j < i && !dup; j++) dup = same_choice(t[i].choice, t[j].choice, s->n_vary);
-      if (!dup) break;
+    for (int v = 0; v < s->n_vary; v++) {
+      const RtVary *x = &s->vary[v];
+      if (x->range == RT_RANGE_INT) t[i].val[v] = x->lo + t[i].choice[v];
+      else if (!drawn(x)) t[i].val[v] = x->num[t[i].choice[v]];
     }
   }
   free(perm);
   return t;
 }
 
+int rt_search_trials(const RtSearch *s, uint64_t seed, int **choice, double **val) {
+  int n;
+  Trial *t = make_trials(s, seed, &n);
+  size_t nv = (size_t)(s->n_vary > 0 ? s->n_vary : 1);
+  *choice = rt_xmalloc(sizeof(int) * (size_t)n * nv);
+  *val = rt_xmalloc(sizeof(double) * (size_t)n * nv);
+  for (int i = 0; i < n; i++) {
+    memcpy(*choice + (size_t)i * nv, t[i].choice, sizeof(int) * (size_t)s->n_vary);
+    memcpy(*val + (size_t)i * nv, t[i].val, sizeof(double) * (size_t)s->n_vary);
+    free(t[i].choice);
+    free(t[i].val);
+  }
+  free(t);
+  return n;
+}
+
 /* The base cfg with a trial's values (model parameters aside). */
-static void apply(const RtSearch *s, const int *choice, RtTrainCfg *cfg) {
+static void apply(const RtSearch *s, const double *val, RtTrainCfg *cfg) {
   for (int i = 0; i < s->n_vary; i++) {
     const RtVary *v = &s->vary[i];
-    double x = v->num[choice[i]];
+    double x = val[i];
     switch (v->kind) {
     case RT_VARY_EPOCHS: cfg->epochs = (int)x; break;
     case RT_VARY_BATCH: cfg->batch = (int)x; break;
@@ -116,27 +185,38 @@ static void apply(const RtSearch *s, const int *choice, RtTrainCfg *cfg) {
   }
 }
 
-/* Index of the trial's model: mixed radix over the model.PARAM varies. */
-static int model_index(const RtSearch *s, const int *choice) {
+/* Index of the trial's model: its own (model_per_trial), else mixed radix
+ * over the model.PARAM varies. */
+static int model_index(const RtSearch *s, const Trial *t) {
+  if (s->model_per_trial) return t->id - 1;
+  const int *choice = t->choice;
   int k = 0;
   for (int i = 0; i < s->n_vary; i++)
     if (s->vary[i].kind == RT_VARY_MODEL) k = k * s->vary[i].n + choice[i];
   return k;
 }
 
-static void print_values(FILE *f, const RtSearch *s, const int *choice) {
-  for (int i = 0; i < s->n_vary; i++)
-    fprintf(f, isnan(s->vary[i].num[choice[i]]) ? "%s%s = \"%s\"" : "%s%s = %s", i ? ", " : "",
-            s->vary[i].path, s->vary[i].text[choice[i]]);
+static void print_values(FILE *f, const RtSearch *s, const Trial *t) {
+  for (int i = 0; i < s->n_vary; i++) {
+    const RtVary *v = &s->vary[i];
+    const char *sep = i ? ", " : "";
+    if (v->range == RT_RANGE_INT) fprintf(f, "%s%s = %.0f", sep, v->path, t->val[i]);
+    else if (v->range) fprintf(f, "%s%s = %.6g", sep, v->path, t->val[i]);
+    else
+      fprintf(f, isnan(v->num[t->choice[i]]) ? "%s%s = \"%s\"" : "%s%s = %s", sep, v->path,
+              v->text[t->choice[i]]);
+  }
 }
 
-static json_t *values_obj(const RtSearch *s, const int *choice) {
+static json_t *values_obj(const RtSearch *s, const Trial *t) {
   json_t *o = json_object();
   for (int i = 0; i < s->n_vary; i++) {
     const RtVary *v = &s->vary[i];
-    double x = v->num[choice[i]];
-    json_t *j = isnan(x) ? json_string(v->text[choice[i]])
-                : v->is_bool ? json_boolean(x != 0)
+    double x = t->val[i];
+    json_t *j = v->range == RT_RANGE_INT ? json_integer((json_int_t)x)
+                : v->range            ? json_real(x)
+                : isnan(x)            ? json_string(v->text[t->choice[i]])
+                : v->is_bool          ? json_boolean(x != 0)
                 : x == floor(x) && fabs(x) < 9e15 ? json_integer((json_int_t)x)
                                                   : json_real(x);
     json_object_set_new(o, v->path, j);
@@ -157,13 +237,6 @@ static int by_pick(const void *pa, const void *pb) {
   return a->id - b->id;
 }
 
-/* "val.auc": the split and metric pick reads. */
-static const char *pick_name(const RtSearch *s) {
-  static char buf[128];
-  snprintf(buf, sizeof buf, "%s.%s", s->pick_split ? "val" : "train", s->pick_metric);
-  return buf;
-}
-
 static char *out_path(const char *dir, const char *name, const char *ext) {
   size_t n = strlen(dir) + strlen(name) + strlen(ext) + 3;
   char *p = rt_xmalloc(n);
@@ -173,17 +246,23 @@ static char *out_path(const char *dir, const char *name, const char *ext) {
 
 /* OUT/NAME.search.json: every trial's values and val metrics, the winner. */
 static int write_json(const RtSearch *s, RtTask task, const Trial *t, int n, const Trial *win,
-                      const char *dir) {
+                      const char *metric, bool out_of_time, const char *dir) {
   json_t *root = json_object();
   json_object_set_new(root, "search", json_string(s->name));
   json_object_set_new(root, "train", json_string(s->train));
   json_object_set_new(root, "strategy", json_string(s->random_n > 0 ? "random" : "grid"));
   json_t *pick = json_object();
-  char metric[128];
-  snprintf(metric, sizeof metric, "%s", pick_name(s));
   json_object_set_new(pick, "metric", json_string(metric));
   json_object_set_new(pick, "direction", json_string(s->pick_max ? "max" : "min"));
   json_object_set_new(root, "pick", pick);
+  if (s->budget_trials > 0 || s->budget_s > 0) {
+    json_t *b = json_object();
+    json_object_set_new(b, "trials", s->budget_trials > 0 ? json_integer(s->budget_trials)
+                                                          : json_null());
+    json_object_set_new(b, "seconds", s->budget_s > 0 ? json_real(s->budget_s) : json_null());
+    json_object_set_new(b, "stopped", json_boolean(out_of_time));
+    json_object_set_new(root, "budget", b);
+  }
   json_t *arr = json_array();
   for (int i = 0; i < n; i++) {   /* in run order */
     const Trial *x = NULL;
@@ -191,7 +270,7 @@ static int write_json(const RtSearch *s, RtTask task, const Trial *t, int n, con
       if (t[j].id == i + 1) x = &t[j];
     json_t *o = json_object();
     json_object_set_new(o, "trial", json_integer(x->id));
-    json_object_set_new(o, "values", values_obj(s, x->choice));
+    json_object_set_new(o, "values", values_obj(s, x));
     for (int sp = 0; sp < 2; sp++) {
       json_t *m = json_object();
       for (int k = 0; k < task_nmetrics[task]; k++)
@@ -204,7 +283,7 @@ static int write_json(const RtSearch *s, RtTask task, const Trial *t, int n, con
   json_object_set_new(root, "trials", arr);
   json_t *w = json_object();
   json_object_set_new(w, "trial", json_integer(win->id));
-  json_object_set_new(w, "values", values_obj(s, win->choice));
+  json_object_set_new(w, "values", values_obj(s, win));
   json_object_set_new(w, metric, num(win->pick));
   json_object_set_new(root, "winner", w);
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
@@ -223,6 +302,115 @@ static int write_json(const RtSearch *s, RtTask task, const Trial *t, int n, con
   return code;
 }
 
+/* What the workers share; mu guards next, printed, code, out_of_time and
+ * each trial's done/out. */
+typedef struct Runner {
+  const RtSearch *s;
+  const RtTrainCfg *base;
+  RtModelDesc *const *models;
+  RtData *d;   /* read only from here on */
+  RtCompileFn compile;
+  RtReleaseFn release;
+  void *ctx;
+  Trial *t;
+  int n;
+  const char *metric;   /* "val.auc" */
+  double t0;            /* when the first trial started */
+  pthread_mutex_t mu;
+  int next;             /* the next trial to start */
+  int printed;          /* trials whose output is on stdout */
+  int code;             /* the first failure's exit code */
+  bool out_of_time;     /* `budget DURATION` stopped new trials */
+} Runner;
+
+/* Compiles and trains trial i, writing its lines to its own buffer. */
+static int run_trial(Runner *R, int i) {
+  const RtSearch *s = R->s;
+  Trial *x = &R->t[i];
+  FILE *f = open_memstream(&x->out, &x->out_len);
+  if (!f) return 5;
+  RtTrainCfg cfg = *R->base;
+  apply(s, x->val, &cfg);
+  cfg.log = f;
+  const RtModelDesc *m = R->models[model_index(s, x)];
+  fprintf(f, "trial %d/%d: ", i + 1, R->n);
+  print_values(f, s, x);
+  fprintf(f, "\n");
+  int code = 0;
+  MlxKernels k;
+  void *h = R->compile(R->ctx, m, &cfg, &k);
+  if (!h) {
+    fclose(f);
+    return 5;
+  }
+  float *params = rt_xmalloc(sizeof(float) * (size_t)(k.n_params > 0 ? k.n_params : 1));
+  RtTrainResult *res = rt_xmalloc(sizeof *res);
+  if (rt_train(&cfg, m, &k, R->d, params, res)) {
+    code = 5;
+  } else {
+    x->split[0] = res->split[0];
+    x->split[1] = res->split[1];
+    x->pick = rt_metric_get(&x->split[s->pick_split], s->pick_metric);
+    if (isnan(x->pick)) fprintf(f, "trial %d/%d: %s -\n", i + 1, R->n, R->metric);
+    else fprintf(f, "trial %d/%d: %s %.6g\n", i + 1, R->n, R->metric, x->pick);
+  }
+  free(res);
+  free(params);
+  R->release(h);
+  fclose(f);
+  return code;
+}
+
+/* Takes trials in order until none is left, one failed or the time budget
+ * is spent; prints every finished trial whose predecessors are printed. */
+static void *worker(void *arg) {
+  Runner *R = arg;
+  pthread_mutex_lock(&R->mu);
+  for (;;) {
+    if (R->code || R->next >= R->n) break;
+    if (R->s->budget_s > 0 && R->next > 0 && now_s() - R->t0 >= R->s->budget_s) {
+      R->out_of_time = true;
+      break;
+    }
+    int i = R->next++;
+    pthread_mutex_unlock(&R->mu);
+    int code = run_trial(R, i);
+    pthread_mutex_lock(&R->mu);
+    R->t[i].done = true;
+    if (code && !R->code) R->code = code;
+    while (R->printed < R->next && R->t[R->printed].done) {
+      Trial *x = &R->t[R->printed++];
+      if (x->out) fwrite(x->out, 1, x->out_len, stdout);
+      free(x->out);
+      x->out = NULL;
+    }
+    fflush(stdout);
+  }
+  pthread_mutex_unlock(&R->mu);
+  return NULL;
+}
+
+/* Runs R's trials on up to `threads` threads (the caller's among them);
+ * returns how many ran. */
+static int run_trials(Runner *R, int threads) {
+  if (threads > R->n) threads = R->n;
+  if (threads < 1) threads = 1;
+  pthread_t *th = rt_xmalloc(sizeof(pthread_t) * (size_t)threads);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, (size_t)16 << 20);   /* LLVM recurses */
+  int started = 0;
+  for (int i = 1; i < threads; i++) {
+    if (pthread_create(&th[i], &attr, worker, R)) break;   /* fewer threads, same results */
+    started = i;
+  }
+  pthread_attr_destroy(&attr);
+  worker(R);
+  for (int i = 1; i <= started; i++) pthread_join(th[i], NULL);
+  free(th);
+  return R->next;
+}
+
 int rt_run_search(const RtSearch *s, const RtTrainCfg *base, RtModelDesc *const *models,
                   const RtDataSpec *spec, RtData *d, RtCompileFn compile,
                   RtReleaseFn release, void *ctx, const RtRunInfo *info) {
@@ -232,73 +420,63 @@ int rt_run_search(const RtSearch *s, const RtTrainCfg *base, RtModelDesc *const 
             s->name, RT_SEARCH_MAX_TRIALS);
     return 1;
   }
+  char metric[128];
+  snprintf(metric, sizeof metric, "%s.%s", s->pick_split ? "val" : "train", s->pick_metric);
   int n;
   Trial *t = make_trials(s, base->seed, &n);
   RtTask task = models[0]->task;
-  int code = 0;
   printf("search %s: %d trial%s of train %s, pick %s %s\n", s->name, n, n == 1 ? "" : "s",
-         s->train, s->pick_max ? "max" : "min", pick_name(s));
+         s->train, s->pick_max ? "max" : "min", metric);
   fflush(stdout);
-  for (int i = 0; i < n && !code; i++) {
-    RtTrainCfg cfg = *base;
-    apply(s, t[i].choice, &cfg);
-    const RtModelDesc *m = models[model_index(s, t[i].choice)];
-    printf("trial %d/%d: ", i + 1, n);
-    print_values(stdout, s, t[i].choice);
-    printf("\n");
-    fflush(stdout);
-    MlxKernels k;
-    void *h = compile(ctx, m, &cfg, &k);
-    if (!h) {
-      code = 5;
-      break;
-    }
-    float *params = rt_xmalloc(sizeof(float) * (size_t)(k.n_params > 0 ? k.n_params : 1));
-    RtTrainResult *res = rt_xmalloc(sizeof *res);
-    if (rt_train(&cfg, m, &k, d, params, res)) {
-      code = 5;
-    } else {
-      t[i].split[0] = res->split[0];
-      t[i].split[1] = res->split[1];
-      t[i].pick = rt_metric_get(&t[i].split[s->pick_split], s->pick_metric);
-      if (isnan(t[i].pick)) printf("trial %d/%d: %s -\n", i + 1, n, pick_name(s));
-      else printf("trial %d/%d: %s %.6g\n", i + 1, n, pick_name(s), t[i].pick);
-      fflush(stdout);
-    }
-    free(res);
-    free(params);
-    release(h);
-  }
+  Runner R = {.s = s, .base = base, .models = models, .d = d, .compile = compile,
+              .release = release, .ctx = ctx, .t = t, .n = n, .metric = metric,
+              .t0 = now_s()};
+  pthread_mutex_init(&R.mu, NULL);
+  int ran = run_trials(&R, info ? info->threads : 1);
+  pthread_mutex_destroy(&R.mu);
+  int code = R.code;
+  for (int i = 0; i < n; i++) free(t[i].out);
   if (code) goto done;
+  if (R.out_of_time) {
+    double b = s->budget_s;
+    char when[48];
+    if (b >= 3600 && fmod(b, 3600) == 0) snprintf(when, sizeof when, "%gh", b / 3600);
+    else if (b >= 60 && fmod(b, 60) == 0) snprintf(when, sizeof when, "%gm", b / 60);
+    else if (b >= 1) snprintf(when, sizeof when, "%gs", b);
+    else if (b >= 1e-3) snprintf(when, sizeof when, "%gms", b * 1e3);
+    else snprintf(when, sizeof when, "%gus", b * 1e6);
+    printf("budget: the time budget (%s) ran out; %d of %d trials ran\n", when, ran, n);
+    fflush(stdout);
+  }
   sort_s = s;
-  qsort(t, (size_t)n, sizeof *t, by_pick);
+  qsort(t, (size_t)ran, sizeof *t, by_pick);
   if (isnan(t[0].pick)) {
-    rt_diag(RT_ERROR, s->loc, "search '%s': no trial has %s", s->name, pick_name(s));
+    rt_diag(RT_ERROR, s->loc, "search '%s': no trial has %s", s->name, metric);
     rt_note(s->loc, "does the dataset split off %s rows?", s->pick_split ? "val" : "train");
     code = 4;
     goto done;
   }
   printf("\nsearch %s, best first:\n", s->name);
-  int w = (int)strlen(pick_name(s));
+  int w = (int)strlen(metric);
   if (w < 10) w = 10;
-  printf("  rank  trial  %-*s  values\n", w, pick_name(s));
-  for (int i = 0; i < n; i++) {
+  printf("  rank  trial  %-*s  values\n", w, metric);
+  for (int i = 0; i < ran; i++) {
     if (isnan(t[i].pick)) printf("  %4d  %5d  %-*s  ", i + 1, t[i].id, w, "-");
     else printf("  %4d  %5d  %-*.6g  ", i + 1, t[i].id, w, t[i].pick);
-    print_values(stdout, s, t[i].choice);
+    print_values(stdout, s, &t[i]);
     printf("\n");
   }
   printf("winner: trial %d (", t[0].id);
-  print_values(stdout, s, t[0].choice);
-  printf("), %s %.6g; re-training it as %s\n", pick_name(s), t[0].pick, s->name);
+  print_values(stdout, s, &t[0]);
+  printf("), %s %.6g; re-training it as %s\n", metric, t[0].pick, s->name);
   fflush(stdout);
-  code = write_json(s, task, t, n, &t[0], dir);
+  code = write_json(s, task, t, ran, &t[0], metric, R.out_of_time, dir);
   if (code) goto done;
   {
     RtTrainCfg cfg = *base;
-    apply(s, t[0].choice, &cfg);
+    apply(s, t[0].val, &cfg);
     cfg.name = rt_xstrdup(s->name);
-    const RtModelDesc *m = models[model_index(s, t[0].choice)];
+    const RtModelDesc *m = models[model_index(s, &t[0])];
     MlxKernels k;
     void *h = compile(ctx, m, &cfg, &k);
     if (!h) code = 5;
@@ -307,7 +485,10 @@ int rt_run_search(const RtSearch *s, const RtTrainCfg *base, RtModelDesc *const 
     free(cfg.name);
   }
 done:
-  for (int i = 0; i < n; i++) free(t[i].choice);
+  for (int i = 0; i < n; i++) {
+    free(t[i].choice);
+    free(t[i].val);
+  }
   free(t);
   return code;
 }

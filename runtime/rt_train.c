@@ -187,7 +187,8 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
   for (int t = 1; t < parts; t++)
     pwork[t] = rt_xmalloc(sizeof(float) * (size_t)(k->n_work > 0 ? k->n_work : 1));
 
-  bool tty = isatty(STDOUT_FILENO);
+  FILE *out = cfg->log ? cfg->log : stdout;   /* a search trial's buffer, or stdout */
+  bool tty = !cfg->log && isatty(STDOUT_FILENO);
   MlxHyper h = {.lr = cfg->lr, .momentum = cfg->momentum, .beta1 = cfg->beta1,
                 .beta2 = cfg->beta2, .eps = cfg->eps, .weight_decay = cfg->weight_decay,
                 .rho = cfg->rho, .l1 = cfg->l1, .l2 = cfg->l2, .clip = cfg->clip_bound,
@@ -283,15 +284,15 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
     val_words(vw, sizeof vw, m->task, &v);
     char rb[32];
     if (tty)
-      printf("\r\033[Kepoch %d/%d  loss %.4f%s  %s rows/s\n", e + 1, cfg->epochs, train_loss,
+      fprintf(out, "\r\033[Kepoch %d/%d  loss %.4f%s  %s rows/s\n", e + 1, cfg->epochs, train_loss,
              vw, rate(rb, sizeof rb, dt > 0 ? (double)tr->n / dt : 0.0));
     else
-      printf("epoch %d/%d  loss %.4f%s\n", e + 1, cfg->epochs, train_loss, vw);
-    fflush(stdout);
+      fprintf(out, "epoch %d/%d  loss %.4f%s\n", e + 1, cfg->epochs, train_loss, vw);
+    fflush(out);
     if (rt_verbose) fprintf(stderr, "mlxc: epoch %-8d %8.1f ms\n", e + 1, dt * 1e3);
     if (cfg->es_metric && va->n > 0 && es.wait >= cfg->es_patience && e + 1 < cfg->epochs) {
       res->stopped_epoch = e + 1;
-      printf("early stop: val.%s has not improved for %d epoch%s; keeping epoch %d\n",
+      fprintf(out, "early stop: val.%s has not improved for %d epoch%s; keeping epoch %d\n",
              cfg->es_metric, es.wait, es.wait == 1 ? "" : "s", res->best_epoch);
       fflush(stdout);
       break;

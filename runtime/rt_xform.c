@@ -2,15 +2,28 @@
  * `drop duplicates`, `missing` rules, onehot and feature programs (postfix
  * RtXop code that sema compiles from `feature` expressions). rt_data_load
  * calls the rt_xload_* hooks during and after its single pass; predict and
- * eval come through rt_xform_apply. Both fill and evaluate with the same
+ * eval come through rt_data_apply_xf. Both fill and evaluate with the same
  * functions (fill_col, eval_prog, onehot_code), the second time with the
- * statistics frozen in the .mlxm, so train and predict agree exactly. */
+ * statistics frozen in the .mlxm, so train and predict agree exactly.
+ * Every input is a program (rt_xform_programs converts an old plain
+ * feature). The interpreter here fits the statistics and is the reference;
+ * the values the model reads come from the same programs compiled with
+ * LLVM (xform_emit.c, MlxKernels.xform) when the kernels have them:
+ * rt_data_xform redoes the training matrices from the cleaned columns kept
+ * in RtData.xraw, rt_data_apply_xf the predict/eval ones. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rt.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 #define MAX_CATS 65536     /* distinct categories a onehot column may have */
 #define TEXT_KEEP 200      /* bytes of a CSV line kept for a later diagnostic */
@@ -303,6 +316,13 @@ static RtXop *legacy_prog(const RtFeature *f, int *np) {
   return p;
 }
 
+void rt_xform_programs(RtDataSpec *s) {
+  for (int i = 0; s && s->feats && i < s->n_feats; i++) {
+    RtFeature *f = &s->feats[i];
+    if (f->onehot == RT_OH_NONE && !f->prog && f->column) f->prog = legacy_prog(f, &f->n_prog);
+  }
+}
+
 /* A deep copy; COL ops without a column read `star` instead. */
 static RtXop *prog_copy(const RtXop *p, int np, const char *star) {
   RtXop *q = rt_xmalloc(sizeof(RtXop) * (size_t)(np + 1));
@@ -363,6 +383,7 @@ typedef struct XCol {
   bool has_prev;        /* ffill: a value seen above */
   double prev;
   int prev_id;
+  bool fast;            /* the current row's cell is a plain decimal (fast_double) */
 } XCol;
 
 /* Fills the missing cells of col's rows [0, n) with its fitted fill (m:
@@ -459,6 +480,10 @@ RtXload *rt_xload_new(const RtDataSpec *spec, RtCsv *c, const unsigned char *use
     return NULL;
   }
   return x;
+}
+
+bool rt_xload_number(const RtXload *x, int j) {
+  return j >= 0 && j < x->ncols && x->col[j].num && x->col[j].fast;
 }
 
 bool rt_xload_text(const RtXload *x, int j) {
@@ -563,6 +588,7 @@ int rt_xload_row(RtXload *x, RtCsv *c, int64_t n) {
   for (int j = 0; j < x->ncols; j++) {
     XCol *col = &x->col[j];
     if (!col->num && !col->cat) continue;
+    col->fast = false;
     size_t len;
     const char *s = rt_csv_field(c, j, &len);
     if (is_missing(spec, s, len)) {
@@ -582,7 +608,11 @@ int rt_xload_row(RtXload *x, RtCsv *c, int64_t n) {
       if (col->cat) col->id[n] = -1;
       continue;
     }
-    if (col->num) col->prev = col->v[n] = cell_num(s, len);
+    if (col->num) {   /* one parse: rt_data.c's check reuses it (rt_xload_number) */
+      double v;
+      col->fast = fast_double(s, len, &v);
+      col->prev = col->v[n] = col->fast ? v : cell_num(s, len);
+    }
     if (col->cat) {
       RtLoc at = rt_csv_loc(c, j);
       int id = cats_intern(&col->cats, s, len, &at);
@@ -595,7 +625,7 @@ int rt_xload_row(RtXload *x, RtCsv *c, int64_t n) {
     }
     col->has_prev = true;
   }
-  x->line[n] = rt_csv_loc(c, 0).line;
+  x->line[n] = rt_csv_line(c);
   if (spec->drop_dups) dup_add(x, n, h, keylen);
   return 1;
 }
@@ -711,6 +741,36 @@ static RtFeature *inputs_add(Inputs *in) {
   return &in->f[in->n++];
 }
 
+/* rt_xload_finish's inputs kept for rt_data_xform: the cleaned (filled)
+ * number columns by header index, onehot codes by input, the row order. */
+struct RtXraw {
+  int ncols;
+  char **names;       /* header names */
+  double **v;         /* number columns, NULL where not read as one */
+  int64_t *line;      /* CSV line of each kept row */
+  const char *path;   /* the CSV (the spec's string) */
+  int64_t *idx;       /* rows in split order: train, val, test */
+  int64_t cnt[3];
+  int **codes;        /* n_in: a onehot group's codes at its first input, else NULL */
+  int n_in;
+};
+typedef struct RtXraw RtXraw;
+
+static void xraw_free(RtXraw *w) {
+  if (!w) return;
+  for (int j = 0; j < w->ncols; j++) {
+    free(w->names[j]);
+    free(w->v[j]);
+  }
+  for (int i = 0; i < w->n_in; i++) free(w->codes[i]);
+  free(w->names);
+  free(w->v);
+  free(w->line);
+  free(w->idx);
+  free(w->codes);
+  free(w);
+}
+
 static void feats_free(RtFeature *f, int n) {
   for (int i = 0; f && i < n; i++) {
     free(f[i].name);
@@ -722,6 +782,8 @@ static void feats_free(RtFeature *f, int n) {
 }
 
 void rt_xform_data_free(RtData *d) {
+  xraw_free(d->xraw);
+  d->xraw = NULL;
   for (int i = 0; d->feats && i < d->n_feats; i++) {
     free(d->feats[i].cat);
     prog_free(d->feats[i].prog, d->feats[i].n_prog);
@@ -968,11 +1030,123 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t
   in.f = NULL;
   in.n = 0;
   d->rows_dropped += x->dropped;
+  /* what rt_data_xform needs to compute the inputs again (compiled) */
+  RtXraw *w = rt_xmalloc(sizeof *w);
+  w->ncols = x->ncols;
+  w->names = rt_xmalloc(sizeof(char *) * (size_t)(x->ncols + 1));
+  w->v = rt_xmalloc(sizeof(double *) * (size_t)(x->ncols + 1));
+  for (int j = 0; j < x->ncols; j++) {
+    w->names[j] = rt_xstrdup(x->names[j]);
+    w->v[j] = x->col[j].num ? x->col[j].v : NULL;
+    if (x->col[j].num) x->col[j].v = NULL;
+  }
+  w->line = x->line;
+  x->line = NULL;
+  w->path = x->path;
+  w->idx = rt_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+  memcpy(w->idx, idx, sizeof(int64_t) * (size_t)n);
+  memcpy(w->cnt, cnt, sizeof w->cnt);
+  w->codes = rt_xmalloc(sizeof(int *) * (size_t)(nf + 1));
+  for (int i = 0; i < nf && i < gcap; i++) {
+    w->codes[i] = gcodes[i];
+    gcodes[i] = NULL;
+  }
+  w->n_in = nf;
+  xraw_free(d->xraw);
+  d->xraw = w;
 out:
   free(val);
   for (int i = 0; gcodes && i < gcap; i++) free(gcodes[i]);
   free(gcodes);
   feats_free(in.f, in.n);
+  return ok ? 0 : -1;
+}
+
+/* One input's value at one row (n = 1 through eval_prog), for a message
+ * about a value the compiled transforms found not finite. colv: per op. */
+static double value_at(RtXop *prog, int np, double *const *cols_of_op, int64_t row) {
+  double **one = rt_xmalloc(sizeof(double *) * (size_t)(np + 1));
+  for (int k = 0; k < np; k++) one[k] = cols_of_op[k] ? cols_of_op[k] + row : NULL;
+  double v;
+  eval_prog(prog, np, one, 1, NULL, 0, &v);
+  free(one);
+  return v;
+}
+
+int rt_data_xform(RtData *d, MlxXformFn xf) {
+  RtXraw *w = d->xraw;
+  if (!w || !xf) return 0;
+  int nf = d->n_feats;
+  bool ok = nf == w->n_in;
+  int ncv = 0;
+  for (int i = 0; ok && i < nf; i++) {
+    if (d->feats[i].onehot == RT_OH_NONE && !d->feats[i].prog) ok = false;
+    for (int k = 0; d->feats[i].onehot == RT_OH_NONE && k < d->feats[i].n_prog; k++)
+      ncv += d->feats[i].prog[k].op == RT_XOP_COL;
+  }
+  const double **cv = rt_xmalloc(sizeof(double *) * (size_t)(ncv + 1));
+  double ***opv = rt_xmalloc(sizeof(double **) * (size_t)(nf + 1));   /* per input, per op */
+  ncv = 0;
+  for (int i = 0; ok && i < nf; i++) {
+    const RtFeature *f = &d->feats[i];
+    if (f->onehot != RT_OH_NONE) continue;
+    opv[i] = rt_xmalloc(sizeof(double *) * (size_t)(f->n_prog + 1));
+    for (int k = 0; k < f->n_prog; k++) {
+      if (f->prog[k].op != RT_XOP_COL) continue;
+      int j = 0;
+      while (j < w->ncols && strcmp(w->names[j], f->prog[k].column)) j++;
+      opv[i][k] = j < w->ncols ? w->v[j] : NULL;
+      cv[ncv++] = opv[i][k];
+      if (!opv[i][k]) ok = false;
+    }
+  }
+  if (!ok)
+    rt_diag(RT_ERROR, rt_loc_file(w->path), "internal: the compiled transforms do not match the data");
+  /* rows in file order, a chunk at a time (the columns read in sequence),
+   * each computed row then copied to its place in its split */
+  int64_t n = w->cnt[0] + w->cnt[1] + w->cnt[2], bad_row = -1, at = 0;
+  int bad_i = nf;
+  int64_t *dst = rt_xmalloc(sizeof(int64_t) * (size_t)(n + 1));   /* r << 2 | split */
+  for (int s = 0; s < 3; s++)
+    for (int64_t r = 0; r < w->cnt[s]; r++) dst[w->idx[at++]] = r << 2 | s;
+  int64_t chunk = nf > 0 && (1 << 20) / nf < 4096 ? (1 << 20) / nf : 4096;   /* <= 4 MiB */
+  if (chunk < 1) chunk = 1;
+  float *buf = rt_xmalloc(sizeof(float) * (size_t)chunk * (size_t)(nf > 0 ? nf : 1));
+  const double **cc = rt_xmalloc(sizeof(double *) * (size_t)(ncv + 1));
+  const int32_t **gc = rt_xmalloc(sizeof(int32_t *) * (size_t)(nf + 1));
+  double t0 = now_s();
+  for (int64_t start = 0; ok && start < n; start += chunk) {
+    int64_t m = n - start < chunk ? n - start : chunk;
+    for (int k = 0; k < ncv; k++) cc[k] = cv[k] + start;
+    for (int i = 0; i < nf; i++) gc[i] = w->codes[i] ? w->codes[i] + start : NULL;
+    int64_t key = xf(cc, gc, m, buf);
+    if (key >= 0 && key / m < bad_i) bad_i = (int)(key / m), bad_row = start + key % m;
+    for (int64_t q = 0; q < m; q++) {
+      int64_t e = dst[start + q];
+      memcpy(d->split[e & 3].x + (e >> 2) * nf, buf + q * nf, sizeof(float) * (size_t)nf);
+    }
+  }
+  if (rt_verbose)
+    fprintf(stderr, "mlxc: %-14s %8.1f ms  (%lld rows, mlx_xform)\n", "transforms",
+            (now_s() - t0) * 1e3, (long long)n);
+  free(dst);
+  free(buf);
+  free(cc);
+  free(gc);
+  if (ok && bad_i < nf) {   /* the interpreter reported these while loading: not reached */
+    const RtFeature *f = &d->feats[bad_i];
+    double v = value_at(f->prog, f->n_prog, opv[bad_i], bad_row);
+    rt_diag(RT_ERROR, row_loc(w->path, w->line[bad_row]),
+            "feature '%s' is %g in this row: not a finite 32-bit number", f->name,
+            isnan(v) ? NAN : v);
+    rt_note(f->loc, "computed here");
+    ok = false;
+  }
+  for (int i = 0; i < nf; i++) free(opv[i]);
+  free(opv);
+  free(cv);
+  xraw_free(w);
+  d->xraw = NULL;
   return ok ? 0 : -1;
 }
 
@@ -994,7 +1168,15 @@ static const char *short_cell(const char *s, char buf[72]) {
  * frozen statistics. */
 int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
                    char *const *classes, int n_classes, bool with_label, RtSplit *out) {
+  return rt_data_apply_xf(frozen, csv_path, task, classes, n_classes, with_label, NULL, out);
+}
+
+int rt_data_apply_xf(const RtDataSpec *frozen, const char *csv_path, RtTask task,
+                     char *const *classes, int n_classes, bool with_label, MlxXformFn xf,
+                     RtSplit *out) {
   memset(out, 0, sizeof *out);
+  for (int i = 0; xf && i < frozen->n_feats; i++)   /* compiled from programs only */
+    if (frozen->feats[i].onehot == RT_OH_NONE && !frozen->feats[i].prog) xf = NULL;
   RtCsvOpts opts = {frozen->csv_delim, frozen->csv_quote, frozen->csv_no_header, false};
   RtCsv *c = rt_csv_open_opts(csv_path, &opts);
   const char *path = strcmp(csv_path, "-") ? csv_path : "<stdin>";
@@ -1064,7 +1246,7 @@ int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
       for (int i = 0; i < nf; i++)
         if (gcol[i] >= 0) gcodes[i] = rt_xrealloc(gcodes[i], sizeof(int) * (size_t)cap);
     }
-    line[n] = rt_csv_loc(c, 0).line;
+    line[n] = rt_csv_line(c);
     for (int j = 0; j < ncols && ok; j++) {
       XCol *col = &cols[j];
       if (!col->num && !col->cat) continue;
@@ -1119,7 +1301,37 @@ int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
     if (ok) n++;
   }
   if (r < 0) ok = false;
-  if (ok) {
+  if (ok && xf) {   /* the compiled transforms (xform_emit.c) */
+    out->x = rt_xmalloc(sizeof(float) * (size_t)(n * nf + 1));
+    int ncv = 0;
+    for (int i = 0; i < nf; i++)
+      for (int k = 0; fe[i].onehot == RT_OH_NONE && k < fe[i].n_prog; k++)
+        ncv += fe[i].prog[k].op == RT_XOP_COL;
+    const double **cv = rt_xmalloc(sizeof(double *) * (size_t)(ncv + 1));
+    ncv = 0;
+    for (int i = 0; i < nf; i++)
+      for (int k = 0; fe[i].onehot == RT_OH_NONE && k < fe[i].n_prog; k++)
+        if (fe[i].prog[k].op == RT_XOP_COL) cv[ncv++] = cols[find_col(c, fe[i].prog[k].column)].v;
+    double t0 = now_s();
+    int64_t key = xf(cv, (const int32_t *const *)gcodes, n, out->x);
+    if (rt_verbose)
+      fprintf(stderr, "mlxc: %-14s %8.1f ms  (%lld rows, mlx_xform)\n", "transforms",
+              (now_s() - t0) * 1e3, (long long)n);
+    free(cv);
+    if (key >= 0) {   /* the first value that is not a finite float */
+      int i = (int)(key / n);
+      int64_t q = key % n;
+      double **opv = rt_xmalloc(sizeof(double *) * (size_t)(fe[i].n_prog + 1));
+      for (int k = 0; k < fe[i].n_prog; k++)
+        opv[k] = fe[i].prog[k].op == RT_XOP_COL ? cols[find_col(c, fe[i].prog[k].column)].v : NULL;
+      double v = value_at(fe[i].prog, fe[i].n_prog, opv, q);
+      free(opv);
+      rt_diag(RT_ERROR, row_loc(path, line[q]),
+              "feature '%s' is %g in this row: not a finite 32-bit number", fe[i].name,
+              isnan(v) ? NAN : v);
+      ok = false;
+    }
+  } else if (ok) {
     out->x = rt_xmalloc(sizeof(float) * (size_t)(n * nf + 1));
     val = rt_xmalloc(sizeof(double) * (size_t)(n + 1));
     int colv_cap = 0;

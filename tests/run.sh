@@ -15,6 +15,9 @@ fail=0
 failed=""
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The kernel cache of the whole run: never the user's ~/.cache.
+MLXC_CACHE_DIR=$tmp/kcache
+export MLXC_CACHE_DIR
 
 ok() { pass=$((pass + 1)); echo "$1 ... ok"; }
 bad() {

@@ -401,6 +401,7 @@ static RtModel *sample_model(void) {
   char *classes[] = {"N", "Y"};
   RtModel *m = rt_model_new(&d, &spec, 2, classes, params, np, "0123456789abcdef",
                             "{\"name\": \"scorer_v2\"}");
+  rt_xform_programs(m ? m->data : NULL);   /* as rt_model_load leaves plain features */
   free(params);
   return m;
 }
@@ -433,6 +434,10 @@ static void test_model_roundtrip(void) {
             !strcmp(s->label_keys[1], "Y") && s->label_vals[1] == 1 && s->split_seed == 42 &&
             s->split[1] == 0.15,
         "data spec");
+  CHECK(s && s->feats[0].n_prog == 2 && s->feats[0].prog[1].op == RT_XOP_STANDARDIZE &&
+            s->feats[0].prog[1].a == 0.25 && s->feats[1].prog[1].b == 1e-3 &&
+            s->feats[2].n_prog == 1 && !strcmp(s->feats[2].prog[0].column, "loan amount"),
+        "programs");
   CHECK(l->n_classes == 2 && !strcmp(l->class_names[1], "Y"), "classes");
   CHECK(!strcmp(l->spec_hash, "0123456789abcdef"), "spec hash");
   CHECK(l->metrics_json && !strcmp(l->metrics_json, "{\"name\": \"scorer_v2\"}"), "metrics");

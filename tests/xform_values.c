@@ -101,7 +101,8 @@ static void corrupt_blob(const char *path, size_t blob_len) {
 }
 
 /* A model file of format 1.0 (before transforms): the 1.2 file without its
- * trailing blob, header patched. It must load, with plain features. */
+ * trailing blob, header patched. It must load, its plain feature turned into
+ * the equivalent program (COLUMN, standardize with the stored statistics). */
 static void old_minor(const char *path, const char *dir) {
   RtFeature f = {.name = "x", .column = "x", .xform = RT_XF_STANDARDIZE, .mean = 2, .std = 4};
   RtDataSpec spec = {.name = "d", .csv_path = "d.csv", .feats = &f, .n_feats = 1, .label = "y"};
@@ -134,9 +135,11 @@ static void old_minor(const char *path, const char *dir) {
   fclose(fp);
   RtModel *back = rt_model_load(old);
   rt_diag_flush();
-  CHECK(back && back->data->n_feats == 1 && back->data->feats[0].std == 4 &&
-            !back->data->feats[0].prog && !rt_xform_active(back->data),
-        "a 1.0 model file does not load as plain features");
+  const RtFeature *bf = back ? &back->data->feats[0] : NULL;
+  CHECK(bf && back->data->n_feats == 1 && bf->n_prog == 2 && bf->prog[0].op == RT_XOP_COL &&
+            !strcmp(bf->prog[0].column, "x") && bf->prog[1].op == RT_XOP_STANDARDIZE &&
+            bf->prog[1].a == 2 && bf->prog[1].b == 4,
+        "a 1.0 model file does not load its plain feature as a program");
   rt_model_free(back);
   unlink(old);
   unlink(path);

@@ -1,0 +1,160 @@
+/* xform_jit.c — the compiled transforms (xform_emit.c, mlx_xform) against
+ * the interpreter (rt_xform.c), which stays the reference. For each spec:
+ * rt_data_load computes the train/val/test matrices with the interpreter;
+ * the model is compiled with its fitted inputs and rt_data_xform computes
+ * them again with mlx_xform: every float must be bit-identical. Then the
+ * model goes through a .mlxm and back, and the predict path (rt_data_apply
+ * vs rt_data_apply_xf) must agree bit for bit too, and on errors. Run from
+ * the repository root. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "jit_util.h"
+
+typedef struct Case {
+  const char *spec;      /* the spec; its first train block */
+  const char *predict;   /* a CSV for the predict path */
+} Case;
+
+static const Case cases[] = {
+    {"tests/xform/values.mlx", "tests/xform/values.csv"},
+    {"tests/xform/ops.mlx", "tests/xform/values.csv"},
+    {"tests/xform/messy.mlx", "tests/xform/new.csv"},
+    {"examples/credit.mlx", "examples/data/credit.csv"},
+    {"examples/housing.mlx", "examples/data/housing.csv"},
+    {"examples/sensors.mlx", "examples/data/sensors.csv"},
+};
+
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = malloc((size_t)n + 1);
+  *len = fread(b, 1, (size_t)n, f);
+  b[*len] = 0;
+  fclose(f);
+  return b;
+}
+
+/* Floats of a and b that have the same bits. */
+static int64_t same_bits(const float *a, const float *b, int64_t n) {
+  int64_t k = 0;
+  for (int64_t i = 0; i < n; i++) k += memcmp(&a[i], &b[i], sizeof(float)) == 0;
+  return k;
+}
+
+static int64_t total, equal;   /* values compared, bit-identical */
+
+static void run_case(const Case *cs, const char *dir) {
+  Arena a = {0};
+  size_t len = 0;
+  char *text = slurp(cs->spec, &len);
+  CHECK(text != NULL, "cannot read %s", cs->spec);
+  if (!text) return;
+  uint32_t file = src_add(cs->spec, arena_strndup(&a, text, len), len);
+  free(text);
+  bool data_error = false;
+  Program *p = sema_check(&a, parse_source(&a, file), SEMA_RUN, &data_error);
+  rt_diag_flush();
+  CHECK(p && p->ntrains >= 1, "%s does not check", cs->spec);
+  if (!p || p->ntrains < 1) return;
+  SemaTrain *t = &p->trains[0];
+  RtData *d = rt_data_load(t->data, t->model->task);
+  rt_diag_flush();
+  CHECK(d != NULL, "%s: the data does not load", cs->spec);
+  if (!d) return;
+  int nf = d->n_feats;
+  float *ref[3];
+  for (int s = 0; s < 3; s++) {
+    size_t n = sizeof(float) * (size_t)(d->split[s].n * nf + 1);
+    ref[s] = malloc(n);
+    memcpy(ref[s], d->split[s].x, n);
+    memset(d->split[s].x, 0xff, n);   /* NaN everywhere: every value must be written */
+  }
+  /* training: the same matrices from mlx_xform */
+  t->model->n_in = nf;
+  t->model->xfeats = d->feats, t->model->n_xfeats = nf;
+  Compiled c;
+  CHECK(compile(&c, t->model, t->cfg, false) && c.k.xform, "%s: no mlx_xform", cs->spec);
+  if (c.k.xform) {
+    CHECK(d->xraw != NULL, "%s: the cleaned columns were not kept", cs->spec);
+    CHECK(rt_data_xform(d, c.k.xform) == 0, "%s: rt_data_xform failed", cs->spec);
+    rt_diag_flush();
+    CHECK(d->xraw == NULL, "%s: the cleaned columns were not freed", cs->spec);
+    for (int s = 0; s < 3; s++) {
+      int64_t n = d->split[s].n * nf, k = same_bits(ref[s], d->split[s].x, n);
+      total += n, equal += k;
+      CHECK(k == n, "%s split %d: %lld of %lld values bit-identical", cs->spec, s,
+            (long long)k, (long long)n);
+    }
+  }
+  release(&c);
+
+  /* predict: through a .mlxm, the interpreter and mlx_xform on the same CSV */
+  int64_t np = rt_param_layout(t->model, NULL, NULL);
+  float *params = calloc((size_t)np, sizeof(float));
+  RtDataSpec *frozen = rt_data_freeze(t->data, d);
+  RtModel *m = rt_model_new(t->model, frozen, d->n_classes, d->class_names, params, np, "0", "{}");
+  char path[600];
+  snprintf(path, sizeof path, "%s/m.mlxm", dir);
+  CHECK(m && rt_model_save(path, m) == 0, "%s: save", cs->spec);
+  RtModel *back = rt_model_load(path);
+  rt_diag_flush();
+  CHECK(back && back->desc.xfeats == back->data->feats, "%s: load", cs->spec);
+  if (back && compile(&c, &back->desc, t->cfg, false)) {
+    RtSplit si, sc;
+    int ri = rt_data_apply(back->data, cs->predict, back->desc.task, back->class_names,
+                           back->n_classes, false, &si);
+    int rc = rt_data_apply_xf(back->data, cs->predict, back->desc.task, back->class_names,
+                              back->n_classes, false, c.k.xform, &sc);
+    rt_diag_flush();
+    CHECK(ri == 0 && rc == 0 && si.n == sc.n && si.n > 0, "%s: predict path %d %d", cs->spec,
+          ri, rc);
+    if (ri == 0 && rc == 0 && si.n == sc.n) {
+      int64_t n = si.n * nf, k = same_bits(si.x, sc.x, n);
+      total += n, equal += k;
+      CHECK(k == n, "%s predict: %lld of %lld values bit-identical", cs->spec, (long long)k,
+            (long long)n);
+    }
+    if (ri == 0) rt_split_free(&si);
+    if (rc == 0) rt_split_free(&sc);
+    /* a value that is not finite: both paths refuse the same row */
+    if (!strcmp(cs->spec, "tests/xform/ops.mlx")) {
+      char bad[600];
+      snprintf(bad, sizeof bad, "%s/bad.csv", dir);
+      FILE *f = fopen(bad, "w");
+      fprintf(f, "rowid,a,b,color,c,shade,z\n1,2,3,red,1,dark,1\n2,3e38,3e38,red,1,dark,1\n");
+      fclose(f);
+      fprintf(stderr, "xform_jit: two errors for %s, interpreter then compiled:\n", bad);
+      ri = rt_data_apply(back->data, bad, back->desc.task, NULL, 0, false, &si);
+      rt_diag_flush();
+      rc = rt_data_apply_xf(back->data, bad, back->desc.task, NULL, 0, false, c.k.xform, &sc);
+      rt_diag_flush();
+      CHECK(ri == -1 && rc == -1, "a non-finite input: %d %d", ri, rc);
+      unlink(bad);
+    }
+    release(&c);
+  }
+  unlink(path);
+  rt_model_free(back);
+  rt_model_free(m);
+  rt_data_spec_free(frozen);
+  free(params);
+  for (int s = 0; s < 3; s++) free(ref[s]);
+  rt_data_free(d);
+  arena_free(&a);
+}
+
+int main(void) {
+  char dir[] = "/tmp/xform_jit.XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], dir);
+  rmdir(dir);
+  printf("xform_jit: %lld of %lld values bit-identical\n", (long long)equal, (long long)total);
+  printf("xform_jit: %d checks, %d failed\n", checks, failures);
+  return failures != 0;
+}
