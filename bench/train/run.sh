@@ -63,7 +63,7 @@ echo "machine: $(cat "$DIR/machine.txt")"
 
 # 4. mlxc: per-epoch and compile times from --verbose, holdout accuracy by predict
 echo "mlxc run ..."
-"$MLXC" run "$DIR/train.mlx" --verbose --out "$DIR/out" > "$DIR/mlxc.out" 2> "$DIR/mlxc.err" ||
+"$MLXC" run "$DIR/train.mlx" --verbose --no-cache --out "$DIR/out" > "$DIR/mlxc.out" 2> "$DIR/mlxc.err" ||
   { cat "$DIR/mlxc.out" "$DIR/mlxc.err"; exit 1; }
 grep 'epoch' "$DIR/mlxc.err" | sed 's/^/  /'
 tail -n +2 "$DIR/holdout.csv" | awk -F, '{ print $NF }' > "$DIR/holdout.y"
