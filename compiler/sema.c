@@ -86,6 +86,7 @@ struct DataInfo {
   Ast *label_stmt;    /* the `label` statement */
   bool has_split;
   Ast *split_stmt;    /* the `split` statement */
+  Span *feat_span;    /* each spec->feats[i]'s `feature` statement */
 };
 
 /* A model block after checking its statements with unbound parameters. */
@@ -1680,9 +1681,15 @@ static void ds_feature_prog(Ctx *c, DataInfo *di, Ast *st, Ast *t, Ast *v, bool 
   }
   f.name = arena_strdup(c->a, t->name);
   RtFeature *nf = arena_alloc(c->a, sizeof(RtFeature) * (size_t)(sp->n_feats + 1));
-  if (sp->n_feats) memcpy(nf, sp->feats, sizeof(RtFeature) * (size_t)sp->n_feats);
+  Span *ns = arena_alloc(c->a, sizeof(Span) * (size_t)(sp->n_feats + 1));
+  if (sp->n_feats) {
+    memcpy(nf, sp->feats, sizeof(RtFeature) * (size_t)sp->n_feats);
+    memcpy(ns, di->feat_span, sizeof(Span) * (size_t)sp->n_feats);
+  }
+  ns[sp->n_feats] = st->span;
   nf[sp->n_feats++] = f;
   sp->feats = nf;
+  di->feat_span = ns;
 }
 
 /* feature NAME = EXPR | feature * = TRANSFORM(*): checked, then compiled
@@ -1955,6 +1962,31 @@ static void check_dataset(Ctx *c, Decl *d) {
       diag_error(di->label_stmt->span, "the label '%s' is also dropped", sp->label);
       diag_note(nsp(blk), "in dataset '%s'", d->name);
     }
+  /* A feature reads neither a dropped column nor the label (each column
+   * once, whatever the statement order). */
+  for (int i = 0; i < sp->n_feats; i++) {
+    const RtFeature *f = &sp->feats[i];
+    int nops = f->prog ? f->n_prog : 1;
+    for (int k = 0; k < nops; k++) {
+      const char *col = f->prog ? (f->prog[k].op == RT_XOP_COL ? f->prog[k].column : NULL)
+                                : f->column;
+      bool seen_before = false;
+      for (int q = 0; col && f->prog && q < k; q++)
+        seen_before |= f->prog[q].op == RT_XOP_COL && !strcmp(f->prog[q].column, col);
+      if (!col || seen_before) continue;
+      if (sp->label && !strcmp(col, sp->label)) {
+        diag_error(di->feat_span[i], "feature '%s' reads the label column '%s'", f->name, col);
+        if (di->label_stmt) diag_note(di->label_stmt->span, "the label is declared here");
+      }
+      for (int q = 0; q < sp->n_drop; q++)
+        if (!strcmp(col, sp->drop[q])) {
+          diag_error(di->feat_span[i], "feature '%s' reads column '%s', which is dropped", f->name,
+                     col);
+          rt_note(sp->drop_loc[q], "dropped here");
+          break;
+        }
+    }
+  }
   di->ok = diag_error_count() == errs && *c->data_error == data_err0;
 }
 

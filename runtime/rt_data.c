@@ -226,6 +226,7 @@ static bool resolve(const RtDataSpec *spec, RtCsv *c, Col *cols, int *label_col)
     }
     for (int k = 0; k < f->n_prog; k++) {   /* every other column its program reads */
       int j2 = f->prog[k].op == RT_XOP_COL ? find_col(c, f->prog[k].column) : -1;
+      if (j2 == j) continue;   /* the column above, reported there */
       if (j2 >= 0 && (cols[j2].role == COL_UNUSED || cols[j2].role == COL_FEAT)) {
         cols[j2].role = COL_FEAT;
         if (cols[j2].feat < 0) cols[j2].feat = i;
