@@ -66,11 +66,12 @@ static const char *rate(char *buf, size_t cap, double v) {
   return buf;
 }
 
-/* The live line on a terminal: epoch (1-based), a bar, loss so far,
- * throughput, and the time left for every remaining epoch at this rate (an
- * upper bound when early stopping ends the run sooner). */
-static void live_line(int e, int epochs, int64_t done, int64_t total, double loss,
-                      double rows_s) {
+/* The live line on a terminal: epoch (1-based), a bar, the batch, loss so
+ * far, the last epoch's val metric (val: what the epoch lines show), rows/s,
+ * and the time left for every remaining epoch at this rate (an upper bound
+ * when early stopping ends the run sooner). */
+static void live_line(int e, int epochs, int64_t batch, int64_t batches, int64_t done,
+                      int64_t total, double loss, const char *val, double rows_s) {
   char bar[21];
   int fill = total ? (int)(20 * done / total) : 20;
   for (int i = 0; i < 20; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
@@ -79,9 +80,9 @@ static void live_line(int e, int epochs, int64_t done, int64_t total, double los
   double left = rows_s > 0 ? ((double)(epochs - e) * (double)total + (double)(total - done)) / rows_s
                            : 0;
   int eta = left < 359999 ? (int)(left + 0.5) : 359999;
-  printf("\r\033[Kepoch %d/%d [%s] %3d%%  loss %.4f  %s rows/s  ETA %d:%02d:%02d", e, epochs,
-         bar, total ? (int)(100 * done / total) : 100, loss, rate(rb, sizeof rb, rows_s),
-         eta / 3600, eta / 60 % 60, eta % 60);
+  printf("\r\033[Kepoch %d/%d [%s] batch %lld/%lld  loss %.4f%s  %s rows/s  ETA %d:%02d:%02d", e,
+         epochs, bar, (long long)batch, (long long)batches, loss, val,
+         rate(rb, sizeof rb, rows_s), eta / 3600, eta / 60 % 60, eta % 60);
   fflush(stdout);
 }
 
@@ -189,6 +190,7 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
 
   FILE *out = cfg->log ? cfg->log : stdout;   /* a search trial's buffer, or stdout */
   bool tty = !cfg->log && isatty(STDOUT_FILENO);
+  char last_val[48] = "";   /* the live line's val metric, from the epoch before */
   MlxHyper h = {.lr = cfg->lr, .momentum = cfg->momentum, .beta1 = cfg->beta1,
                 .beta2 = cfg->beta2, .eps = cfg->eps, .weight_decay = cfg->weight_decay,
                 .rho = cfg->rho, .l1 = cfg->l1, .l2 = cfg->l2, .clip = cfg->clip_bound,
@@ -252,8 +254,8 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
         double now = now_s();
         if (now - last_draw > 0.1) {
           last_draw = now;
-          live_line(e + 1, cfg->epochs, at + nb, tr->n, sum / (double)(at + nb),
-                    (double)(at + nb) / (now - t0));
+          live_line(e + 1, cfg->epochs, at / B + 1, (tr->n + B - 1) / B, at + nb, tr->n,
+                    sum / (double)(at + nb), last_val, (double)(at + nb) / (now - t0));
         }
       }
     }
@@ -282,6 +284,10 @@ int rt_train(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, R
     rt_sched_epoch_end(&sched, &v);
     char vw[96];
     val_words(vw, sizeof vw, m->task, &v);
+    if (v.n > 0)
+      snprintf(last_val, sizeof last_val, m->task == RT_TASK_REGRESSION ? "  val mae %.4f"
+                                                                        : "  val acc %.4f",
+               m->task == RT_TASK_REGRESSION ? v.mae : v.accuracy);
     char rb[32];
     if (tty)
       fprintf(out, "\r\033[Kepoch %d/%d  loss %.4f%s  %s rows/s\n", e + 1, cfg->epochs, train_loss,
