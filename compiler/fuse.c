@@ -294,7 +294,8 @@ static void fuse_layout(Fuser *f) {
     int u = p->model->layers[l].units;
     if (u > maxu) maxu = u;
     if (u == 1 && in > maxu) maxu = in;
-    if (l > 0 && (int64_t)in * u > maxu) maxu = in * u;   /* dense_bwd_x's transposed W */
+    /* dense_bwd_x's transposed W; the updating dense_bwd_w's whole gradient */
+    if ((int64_t)in * u > maxu) maxu = in * u;
     in = u;
   }
   ks->scratch = off;

@@ -950,21 +950,27 @@ static void emit_update(Emit *e, RtOpt opt, const Hyper *H, LLVMValueRef w, LLVM
   }
 }
 
-/* One weight-gradient register block: inputs k0 .. k0+mk by columns
- * [j0, j0 + nv VL) of sum_r a[r,k] dz[r,j], summed over the tile's rows in
- * order, then either stepped by the optimizer at once (g is a scratch row)
- * or stored as the gradient's rows (gw). */
-static void bwdw_block(Emit *e, const Kernel *k, const Hyper *H, LLVMValueRef k0, int mk, LLVMValueRef j0,
-                       int nv, LLVMValueRef n, LLVMValueRef a, LLVMValueRef rows, LLVMValueRef dz,
-                       LLVMValueRef w, LLVMValueRef sw1, LLVMValueRef sw2, LLVMValueRef gw,
-                       int K, int U) {
-  int VL = vlanes(e), NB = nv * VL;
-  RtOpt opt = e->p->cfg->opt;
-  LLVMValueRef acc[MK][NV_MAX];
-  for (int q = 0; q < mk; q++)
-    for (int v = 0; v < nv; v++) acc[q][v] = var(e, vtype(e), LLVMConstNull(vtype(e)), "acc");
-  Loop R, J;
-  LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+/* One weight-gradient register block over the tile's rows [r0, r1): adds
+ * sum_r a[r,k] dz[r,j] for inputs k0 .. k0+mk and columns [j0, j0 + nv VL)
+ * onto G (K x U, row-major), row after row; on the first chunk (first) the
+ * sums start from 0 instead of G. Chunks of rows keep dz's rows in L1
+ * while every input block reads them, and each element still sums the rows
+ * in order, so chunking changes no bit. */
+static void bwdw_block(Emit *e, LLVMValueRef k0, int mk, LLVMValueRef j0, int nv, LLVMValueRef r0,
+                       LLVMValueRef r1, LLVMValueRef first, LLVMValueRef a, LLVMValueRef rows,
+                       LLVMValueRef dz, LLVMValueRef G, int K, int U) {
+  int VL = vlanes(e);
+  LLVMValueRef acc[MK][NV_MAX], off[MK];
+  LLVMValueRef zero = LLVMConstNull(vtype(e));
+  for (int q = 0; q < mk; q++) {
+    off[q] = iadd(e, imul(e, iadd(e, k0, ic(e, q)), ic(e, U)), j0);
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef g = vload(e, G, iadd(e, off[q], ic(e, v * VL)));
+      acc[q][v] = var(e, vtype(e), LLVMBuildSelect(e->b, first, zero, g, ""), "acc");
+    }
+  }
+  Loop R;
+  LLVMValueRef r = loop_open(e, &R, r0, r1, 1, "row");
   LLVMValueRef arow = gep(e, a, imul(e, row_of(e, rows, r), ic(e, K)));
   LLVMValueRef drow = gep(e, dz, iadd(e, imul(e, r, ic(e, U)), j0));
   LLVMValueRef dv[NV_MAX];
@@ -974,19 +980,8 @@ static void bwdw_block(Emit *e, const Kernel *k, const Hyper *H, LLVMValueRef k0
     for (int v = 0; v < nv; v++) set(e, acc[q][v], fadd(e, vget(e, acc[q][v]), fmul(e, av, dv[v])));
   }
   loop_close(e, &R);
-  for (int q = 0; q < mk; q++) {
-    LLVMValueRef off = iadd(e, imul(e, iadd(e, k0, ic(e, q)), ic(e, U)), j0);
-    if (!k->update) {
-      for (int v = 0; v < nv; v++) vstore(e, vget(e, acc[q][v]), gw, iadd(e, off, ic(e, v * VL)));
-      continue;
-    }
-    for (int v = 0; v < nv; v++) vstore(e, vget(e, acc[q][v]), gw, ic(e, v * VL));
-    LLVMValueRef wrow = gep(e, w, off), s1 = gep(e, sw1, off);
-    LLVMValueRef s2 = plan_opt_slots(opt) == 2 ? gep(e, sw2, off) : s1;
-    LLVMValueRef j = loop_open(e, &J, ic(e, 0), ic(e, NB), 1, "upd");
-    emit_update(e, opt, H, wrow, s1, s2, j, ld(e, gw, j), true, true);
-    loop_close(e, &J);
-  }
+  for (int q = 0; q < mk; q++)
+    for (int v = 0; v < nv; v++) vstore(e, vget(e, acc[q][v]), G, iadd(e, off[q], ic(e, v * VL)));
 }
 
 /* dense_bwd_w(a, dz, W, b, sW1, sW2, sb1, sb2, gW, gb, n, hyper, rows).
@@ -1024,20 +1019,37 @@ static void emit_dense_bwd_w(Emit *e, const Kernel *k) {
   }
   Loop KL, R, J;
   if (U % vlanes(e) == 0) {
+    /* G: the whole weight gradient (the scratch, stepped below; or gW) */
+    LLVMValueRef G = gw;
     int nv = col_vectors(e, U), kfull = K - K % MK;
-    Loop C;
+    int rc_rows = 4096 / U > 8 ? 4096 / U : 8;   /* a chunk of dz: 16 KiB of floats */
+    LLVMValueRef nz = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, n, ic(e, 0), ""), n,
+                                      ic(e, 1), "");   /* one chunk even for no rows: G = 0 */
+    Loop RC, C;
+    LLVMValueRef r0 = loop_open(e, &RC, ic(e, 0), nz, rc_rows, "chunk");
+    LLVMValueRef end = iadd(e, r0, ic(e, rc_rows));
+    LLVMValueRef r1 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, end, n, ""), end, n, "");
+    r1 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, r1, r0, ""), r0, r1, "");
+    LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, r0, ic(e, 0), "first");
     LLVMValueRef j0 = loop_open(e, &C, ic(e, 0), ic(e, U), nv * vlanes(e), "cols");
     if (kfull > 0) {
       LLVMValueRef k0 = loop_open(e, &KL, ic(e, 0), ic(e, kfull), MK, "k.block");
-      bwdw_block(e, k, &H, k0, MK, j0, nv, n, a, rows, dz, w, sw1, sw2, gw, K, U);
+      bwdw_block(e, k0, MK, j0, nv, r0, r1, first, a, rows, dz, G, K, U);
       loop_close(e, &KL);
     }
     if (kfull < K) {
       LLVMValueRef k0 = loop_open(e, &KL, ic(e, kfull), ic(e, K), 1, "k.tail");
-      bwdw_block(e, k, &H, k0, 1, j0, nv, n, a, rows, dz, w, sw1, sw2, gw, K, U);
+      bwdw_block(e, k0, 1, j0, nv, r0, r1, first, a, rows, dz, G, K, U);
       loop_close(e, &KL);
     }
     loop_close(e, &C);
+    loop_close(e, &RC);
+    if (k->update) {
+      LLVMValueRef i = loop_open(e, &J, ic(e, 0), ic(e, (int64_t)K * U), 1, "upd");
+      emit_update(e, opt, &H, w, sw1, plan_opt_slots(opt) == 2 ? sw2 : sw1, i, ld(e, G, i), true,
+                  true);
+      loop_close(e, &J);
+    }
   } else if (U == 1) {
     /* g[k] = sum_r a[r,k] dz[r]: gw is the scratch (update) or the column */
     LLVMValueRef kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "zero");

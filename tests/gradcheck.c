@@ -18,10 +18,16 @@ typedef struct Case {
   RtLoss loss;
 } Case;
 
+/* The next run_case's batch rows (at most MAX_ROWS) and parameter range
+ * [-range, range]: 7 rows and 0.8 unless a case sets them. */
+#define MAX_ROWS 24
+static int case_rows = 7;
+static double case_range = 0.8;
+
 static int run_case(const Case *c) {
   RtModelDesc m = {.name = (char *)c->name, .n_in = 5, .n_layers = c->n_layers, .loss = c->loss};
   memcpy(m.layers, c->layers, sizeof(RtLayer) * (size_t)c->n_layers);
-  RtTrainCfg cfg = {.name = "gc", .opt = RT_OPT_ADAM, .batch = 9};
+  RtTrainCfg cfg = {.name = "gc", .opt = RT_OPT_ADAM, .batch = MAX_ROWS};
   Arena a = {0};
   MlxKernels k;
   Plan *p = plan_build(&a, &m, &cfg, DT_F64);
@@ -34,19 +40,20 @@ static int run_case(const Case *c) {
     arena_free(&a);
     return 1;
   }
-  int n = 7, np = (int)k.n_params, nin = m.n_in;
+  int n = case_rows, np = (int)k.n_params, nin = m.n_in;
+  double range = case_range;
   int classes = m.layers[m.n_layers - 1].units;
   double *prm = malloc(sizeof(double) * (size_t)np), *g = malloc(sizeof(double) * (size_t)np);
   double *scratch = malloc(sizeof(double) * (size_t)np);
   double *work = malloc(sizeof(double) * (size_t)k.n_work);
-  double x[7 * 5], y[7], gap = 0;
+  double x[MAX_ROWS * 5], y[MAX_ROWS], gap = 0;
   for (int i = 0; i < n * nin; i++) x[i] = urand() * 4 - 2;
   for (int r = 0; r < n; r++)
     y[r] = c->loss == RT_LOSS_CE ? (double)(int)(urand() * classes)
          : c->loss == RT_LOSS_BCE ? (double)(urand() < 0.5) : urand() * 2 - 1;
   /* Redraw parameters until no relu input or mae residual sits on a kink. */
   for (int tries = 0; tries < 100; tries++) {
-    for (int i = 0; i < np; i++) prm[i] = urand() * 1.6 - 0.8;
+    for (int i = 0; i < np; i++) prm[i] = (urand() * 2 - 1) * range;
     ref_loss(&m, prm, x, y, n, false, 0, &gap);
     if (gap > 1e-3) break;
   }
@@ -121,6 +128,12 @@ int main(void) {
   Case blk5 = {"sigmoid 40, softmax 8 + mse", 3,
                {{40, RT_ACT_SIGMOID}, {8, RT_ACT_SOFTMAX}, {1, RT_ACT_IDENTITY}}, RT_LOSS_MSE};
   fails += run_case(&blk5);
+  /* 512 units: dense_bwd_w sums the 20 rows in chunks of 8, 8 and 4 */
+  Case chunk = {"tanh 512 + mse, 20 rows", 2, {{512, RT_ACT_TANH}, {1, RT_ACT_IDENTITY}},
+                RT_LOSS_MSE};
+  case_rows = 20, case_range = 0.1;
+  fails += run_case(&chunk);
+  case_rows = 7, case_range = 0.8;
   Case lin = {"no hidden layer + bce", 1, {{1, RT_ACT_SIGMOID}}, RT_LOSS_BCE};
   fails += run_case(&lin);
   Case lin2 = {"no hidden layer + mse", 1, {{1, RT_ACT_IDENTITY}}, RT_LOSS_MSE};

@@ -41,6 +41,9 @@ static inline double ref_act(RtAct a, double z) {
   }
 }
 
+/* Layers up to this wide (inputs and units). */
+#define REF_MAX_WIDTH 1024
+
 /* Summed loss over n rows with the masks of (seed, step 0) when masked. */
 static inline double ref_loss(const RtModelDesc *m, const double *p, const double *x, const double *y,
                        int n, bool masked, uint64_t seed, double *min_gap) {
@@ -49,7 +52,7 @@ static inline double ref_loss(const RtModelDesc *m, const double *p, const doubl
   double total = 0;
   *min_gap = 1e9;
   for (int r = 0; r < n; r++) {
-    double cur[64] = {0}, nxt[64];
+    double cur[REF_MAX_WIDTH] = {0}, nxt[REF_MAX_WIDTH];
     int in = m->n_in;
     for (int k = 0; k < in; k++) cur[k] = x[r * in + k];
     for (int l = 0; l < m->n_layers; l++) {
