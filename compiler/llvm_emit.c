@@ -212,9 +212,10 @@ static void prefetch_row(Emit *e, LLVMValueRef in, LLVMValueRef rows, LLVMValueR
 /* Rows ahead of the one being read whose input is requested early. */
 enum { PREFETCH_AHEAD = 32 };
 
-/* n rounded down to a multiple of m: where a blocked loop's tail starts. */
-static LLVMValueRef round_down(Emit *e, LLVMValueRef n, int m) {
-  return LLVMBuildNSWSub(e->b, n, LLVMBuildSRem(e->b, n, ic(e, m), ""), "");
+/* min(r, n - 1): a block's row past the tile's end repeats the last row. */
+static LLVMValueRef last_row(Emit *e, LLVMValueRef r, LLVMValueRef n) {
+  LLVMValueRef lastr = LLVMBuildNSWSub(e->b, n, ic(e, 1), "");
+  return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, r, n, ""), r, lastr, "");
 }
 
 /* ---- functions ----------------------------------------------------------- */
@@ -527,24 +528,21 @@ static void emit_dense_fwd(Emit *e, const Kernel *k) {
   Loop R, J, KL;
   if (blocked) {
     int nv = col_vectors(e, U);
-    LLVMValueRef nfull = round_down(e, n, MR);
-    for (int pass = 0; pass < 2; pass++) {
-      int mr = pass ? 1 : MR;
-      LLVMValueRef r = loop_open(e, &R, pass ? nfull : ic(e, 0), pass ? n : nfull, mr,
-                                 pass ? "row.tail" : "row.block");
-      LLVMValueRef irow[MR], orow[MR];
-      for (int i = 0; i < mr; i++) {
-        LLVMValueRef ri = iadd(e, r, ic(e, i));
-        if (rows) prefetch_row(e, in, rows, ri, PREFETCH_AHEAD, n, K);
-        irow[i] = gep(e, in, imul(e, row_of(e, rows, ri), ic(e, K)));
-        orow[i] = gep(e, out, imul(e, ri, ic(e, U)));
-      }
-      Loop C;   /* column blocks: a loop, not unrolled, to keep the code small */
-      LLVMValueRef j0 = loop_open(e, &C, ic(e, 0), ic(e, U), nv * VL, "cols");
-      fwd_block(e, irow, orow, mr, w, ba ? b : NULL, K, U, j0, nv, relu_in);
-      loop_close(e, &C);
-      loop_close(e, &R);
+    /* blocks of MR rows; the last block's rows past n repeat row n - 1,
+     * which writes the same values again: no tail loop to compile */
+    LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, MR, "row.block");
+    LLVMValueRef irow[MR], orow[MR];
+    for (int i = 0; i < MR; i++) {
+      LLVMValueRef ri = last_row(e, iadd(e, r, ic(e, i)), n);
+      if (rows) prefetch_row(e, in, rows, ri, PREFETCH_AHEAD, n, K);
+      irow[i] = gep(e, in, imul(e, row_of(e, rows, ri), ic(e, K)));
+      orow[i] = gep(e, out, imul(e, ri, ic(e, U)));
     }
+    Loop C;   /* column blocks: a loop, not unrolled, to keep the code small */
+    LLVMValueRef j0 = loop_open(e, &C, ic(e, 0), ic(e, U), nv * VL, "cols");
+    fwd_block(e, irow, orow, MR, w, ba ? b : NULL, K, U, j0, nv, relu_in);
+    loop_close(e, &C);
+    loop_close(e, &R);
   } else {
     LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
     LLVMValueRef orow = gep(e, out, imul(e, r, ic(e, U)));
@@ -758,23 +756,18 @@ static void emit_dense_bwd_x(Emit *e, const Kernel *k) {
     loop_close(e, &J);
     loop_close(e, &KL);
     int nv = col_vectors(e, K);
-    LLVMValueRef nfull = round_down(e, n, MR);
-    for (int pass = 0; pass < 2; pass++) {
-      int mr = pass ? 1 : MR;
-      LLVMValueRef r = loop_open(e, &R, pass ? nfull : ic(e, 0), pass ? n : nfull, mr,
-                                 pass ? "row.tail" : "row.block");
-      LLVMValueRef drow[MR], orow[MR];
-      for (int i = 0; i < mr; i++) {
-        LLVMValueRef ri = iadd(e, r, ic(e, i));
-        drow[i] = gep(e, dz, imul(e, ri, ic(e, U)));
-        orow[i] = gep(e, dzp, imul(e, ri, ic(e, K)));
-      }
-      Loop C;
-      LLVMValueRef j0 = loop_open(e, &C, ic(e, 0), ic(e, K), nv * VL, "cols");
-      fwd_block(e, drow, orow, mr, wt, NULL, U, K, j0, nv, false);
-      loop_close(e, &C);
-      loop_close(e, &R);
+    LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, MR, "row.block");   /* as in dense_fwd */
+    LLVMValueRef drow[MR], orow[MR];
+    for (int i = 0; i < MR; i++) {
+      LLVMValueRef ri = last_row(e, iadd(e, r, ic(e, i)), n);
+      drow[i] = gep(e, dz, imul(e, ri, ic(e, U)));
+      orow[i] = gep(e, dzp, imul(e, ri, ic(e, K)));
     }
+    Loop C;
+    LLVMValueRef j0 = loop_open(e, &C, ic(e, 0), ic(e, K), nv * VL, "cols");
+    fwd_block(e, drow, orow, MR, wt, NULL, U, K, j0, nv, false);
+    loop_close(e, &C);
+    loop_close(e, &R);
     if (ds || deriv) {
       LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "post");
       kk = loop_open(e, &KL, ic(e, 0), ic(e, K), 1, "k");
