@@ -40,6 +40,9 @@ typedef struct Emit {
   LLVMFastMathFlags fmf;    /* on reductions and arithmetic in kernels */
   const Plan *p;
   const KernelSet *ks;
+  int vbits;                /* vector width of the blocked matmuls: 512 or 256 */
+  int nv_max;               /* vectors per register block's row: 4 (512) or 2 (256) */
+  char vbits_str[8];        /* vbits as the prefer-vector-width attribute wants it */
 } Emit;
 
 /* ---- small builders ------------------------------------------------------ */
@@ -115,7 +118,7 @@ static LLVMValueRef flog1p(Emit *e, LLVMValueRef x) {
  * bits: 16 floats, 8 doubles), so their accumulators stay in registers
  * whatever the vectorizer decides; loads and stores need only element
  * alignment. */
-static int vlanes(const Emit *e) { return e->dt == DT_F32 ? 16 : 8; }
+static int vlanes(const Emit *e) { return e->vbits / (e->dt == DT_F32 ? 32 : 64); }
 static LLVMTypeRef vtype(Emit *e) { return LLVMVectorType(e->T, (unsigned)vlanes(e)); }
 static LLVMValueRef vload(Emit *e, LLVMValueRef base, LLVMValueRef idx) {
   LLVMValueRef v = LLVMBuildLoad2(e->b, vtype(e), gep(e, base, idx), "");
@@ -242,7 +245,7 @@ static LLVMValueRef fn_begin(Emit *e, const char *name, LLVMTypeRef ret, LLVMTyp
   LLVMValueRef f = LLVMAddFunction(e->m, name, ft);
   if (internal) LLVMSetLinkage(f, LLVMInternalLinkage);
   add_enum_attr(e, f, LLVMAttributeFunctionIndex, "nounwind");
-  add_fn_attr(e, f, "prefer-vector-width", "512");
+  add_fn_attr(e, f, "prefer-vector-width", e->vbits_str);
   for (int i = 0; i < n; i++)
     if (params[i] == e->ptr) add_enum_attr(e, f, (unsigned)i + 1, "noalias");
   e->fn = f;
@@ -456,7 +459,7 @@ enum { MR = 4, MK = 4, NV_MAX = 4 };
  * largest count up to NV_MAX that divides u / VL. */
 static int col_vectors(const Emit *e, int u) {
   int nv = u / vlanes(e);
-  for (int d = NV_MAX; d > 1; d--)
+  for (int d = e->nv_max; d > 1; d--)
     if (nv % d == 0) return d;
   return 1;
 }
@@ -1478,6 +1481,26 @@ static void emit_kernels(Emit *e, Kernel **ks, int n) {
   }
 }
 
+/* The vector width the kernels are written for, chosen when they are
+ * compiled: 512 bits (16 floats) where the host has AVX-512, 256 (8 floats,
+ * AVX2) elsewhere and for a named CPU; MLXC_VECTOR_BITS=256|512 overrides
+ * (the tests pin it, and run both). A 256-bit block keeps 2 vectors a row:
+ * 8 accumulators of AVX2's 16 registers. */
+static void vector_width(Emit *e, const char *cpu) {
+  const char *env = getenv("MLXC_VECTOR_BITS");
+  if (env && (!strcmp(env, "256") || !strcmp(env, "512"))) {
+    e->vbits = atoi(env);
+  } else if (cpu) {
+    e->vbits = 256;
+  } else {
+    char *feat = LLVMGetHostCPUFeatures();
+    e->vbits = feat && strstr(feat, "+avx512f") ? 512 : 256;
+    LLVMDisposeMessage(feat);
+  }
+  e->nv_max = e->vbits == 512 ? NV_MAX : 2;
+  snprintf(e->vbits_str, sizeof e->vbits_str, "%d", e->vbits);
+}
+
 LlvmUnit *llvm_emit(KernelSet *ks, const char *cpu) {
   if (!ks) return NULL;
   LlvmUnit *u = calloc(1, sizeof *u);
@@ -1491,6 +1514,7 @@ LlvmUnit *llvm_emit(KernelSet *ks, const char *cpu) {
   const char *name = p->model->name ? p->model->name : "model";
   u->mod = LLVMModuleCreateWithNameInContext(name, u->ctx);   /* owned by the unit */
   Emit e = {.c = u->ctx, .m = u->mod, .dt = p->dt, .p = p, .ks = ks};
+  vector_width(&e, u->cpu);
   e.b = LLVMCreateBuilderInContext(e.c);
   e.f32 = LLVMFloatTypeInContext(e.c);
   e.f64 = LLVMDoubleTypeInContext(e.c);

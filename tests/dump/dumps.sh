@@ -1,6 +1,7 @@
 # dumps.sh — golden --dump=plan and --dump=llvm of every example.
 # GOLDEN=1 rewrites tests/dump/*.plan|*.ll for a person to review.
 set -u
+export MLXC_VECTOR_BITS=512   # the IR is written for this width (llvm_emit.c vector_width)
 status=0
 for spec in examples/credit.mlx examples/sensors.mlx examples/housing.mlx; do
   name=$(basename "$spec" .mlx)
