@@ -478,6 +478,12 @@ bool rt_metric_higher(const char *name);
 void rt_confusion(RtTask task, int k, const float *out, const float *y, int64_t n,
                   int64_t *conf);
 
+/* The metric names of each task (index RtTask), in metrics.json's order, and
+ * how many; the task's name ("regression", "binary", "multiclass"). */
+extern const char *const rt_task_metrics[3][9];
+extern const int rt_task_nmetrics[3];
+const char *rt_task_name(RtTask t);
+
 /* Metrics of predictions out (n x n_out as MlxPredictFn writes) against y. */
 RtMetrics rt_metrics(RtTask task, int n_classes, const float *out, const float *y, int64_t n);
 

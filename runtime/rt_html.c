@@ -379,17 +379,7 @@ static void line_chart(Buf *b, const char *id, const char *title, const char *xl
 
 static const char *const split_names[3] = {"train", "val", "test"};
 
-/* The metrics of each task, as metrics.json lists them (rt_report.c). */
-static const char *const task_metrics[3][9] = {
-    {"loss", "mse", "rmse", "mae", "r2"},
-    {"loss", "accuracy", "precision", "recall", "f1", "auc", "log_loss"},
-    {"loss", "accuracy", "precision", "recall", "f1", "log_loss", "precision_weighted",
-     "recall_weighted", "f1_weighted"}};
-static const int task_nmetrics[3] = {5, 7, 9};
 
-static const char *task_name(RtTask t) {
-  return t == RT_TASK_REGRESSION ? "regression" : t == RT_TASK_BINARY ? "binary" : "multiclass";
-}
 
 /* A value for a table cell: 4 decimals, %g when that would hide it, '-' for NaN. */
 static void put_num(Buf *b, double v) {
@@ -399,19 +389,19 @@ static void put_num(Buf *b, double v) {
 }
 
 static void metrics_table(Buf *b, RtTask task, const RtData *d, const RtTrainResult *res) {
-  int nm = task_nmetrics[task];
+  int nm = rt_task_nmetrics[task];
   put(b, "<table class=\"metrics\">\n<tr><th>split</th><th>rows</th>");
-  for (int i = 0; i < nm; i++) put(b, "<th>%s</th>", task_metrics[task][i]);
+  for (int i = 0; i < nm; i++) put(b, "<th>%s</th>", rt_task_metrics[task][i]);
   put(b, "</tr>\n");
   for (int s = 0; s < 3; s++) {
     put(b, "<tr><th>%s</th><td>%lld</td>", split_names[s], (long long)d->split[s].n);
     for (int i = 0; i < nm; i++) {
-      double v = rt_metric_get(&res->split[s], task_metrics[task][i]);
+      double v = rt_metric_get(&res->split[s], rt_task_metrics[task][i]);
       if (isfinite(v))
         put(b, "<td data-split=\"%s\" data-metric=\"%s\" data-value=\"%.10g\">", split_names[s],
-            task_metrics[task][i], v);
+            rt_task_metrics[task][i], v);
       else put(b, "<td data-split=\"%s\" data-metric=\"%s\">", split_names[s],
-               task_metrics[task][i]);
+               rt_task_metrics[task][i]);
       put_num(b, v);
       put(b, "</td>");
     }
@@ -421,9 +411,9 @@ static void metrics_table(Buf *b, RtTask task, const RtData *d, const RtTrainRes
     put(b, "<tr><th>cv val</th><td>%d folds</td>", res->cv_folds);
     for (int i = 0; i < nm; i++) {
       put(b, "<td>");
-      put_num(b, rt_metric_get(&res->cv_mean, task_metrics[task][i]));
+      put_num(b, rt_metric_get(&res->cv_mean, rt_task_metrics[task][i]));
       put(b, " &plusmn; ");
-      put_num(b, rt_metric_get(&res->cv_std, task_metrics[task][i]));
+      put_num(b, rt_metric_get(&res->cv_std, rt_task_metrics[task][i]));
       put(b, "</td>");
     }
     put(b, "</tr>\n");
@@ -551,7 +541,7 @@ int rt_html_add(RtHtml *h, const RtTrainCfg *cfg, const RtModelDesc *m, const Ml
   put_esc(b, name);
   put(b, "</h2>\n<p class=\"facts\">");
   if (!strcmp(kind, "search")) put(b, "the winning trial, re-trained; ");
-  put(b, "%s task, model ", task_name(m->task));
+  put(b, "%s task, model ", rt_task_name(m->task));
   put_esc(b, m->name ? m->name : "?");
   put(b, ", %s lr %g, batch %d, seed %llu; rows train %lld, val %lld, test %lld; ",
       cfg->opt <= RT_OPT_RMSPROP ? opt_names[cfg->opt] : "?", (double)cfg->lr, cfg->batch,

@@ -19,6 +19,19 @@
 
 #include "rt.h"
 
+/* The metrics each task defines (DESIGN §2.2), in the order metrics.json,
+ * search.json and the report list them. */
+const char *const rt_task_metrics[3][9] = {
+    {"loss", "mse", "rmse", "mae", "r2"},
+    {"loss", "accuracy", "precision", "recall", "f1", "auc", "log_loss"},
+    {"loss", "accuracy", "precision", "recall", "f1", "log_loss", "precision_weighted",
+     "recall_weighted", "f1_weighted"}};
+const int rt_task_nmetrics[3] = {5, 7, 9};
+
+const char *rt_task_name(RtTask t) {
+  return t == RT_TASK_REGRESSION ? "regression" : t == RT_TASK_BINARY ? "binary" : "multiclass";
+}
+
 #define P_CLIP 1e-7   /* probabilities are clipped to [P_CLIP, 1 - P_CLIP] in log losses */
 
 static double clip(double p) { return p < P_CLIP ? P_CLIP : p > 1 - P_CLIP ? 1 - P_CLIP : p; }

@@ -13,28 +13,20 @@
 
 static const char *const split_names[3] = {"train", "val", "test"};
 
-static const char *task_name(RtTask t) {
-  return t == RT_TASK_REGRESSION ? "regression" : t == RT_TASK_BINARY ? "binary" : "multiclass";
-}
 
 /* A number, or null for NaN/inf (JSON has neither). */
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-/* The metrics each task defines (DESIGN §2.2), in the order metrics.json
- * lists them; the table shows the first TABLE_N[task] (log_loss repeats the
- * loss of a classifier, the weighted averages stay in the JSON). */
-static const char *const task_metrics[3][9] = {
-    {"loss", "mse", "rmse", "mae", "r2"},
-    {"loss", "accuracy", "precision", "recall", "f1", "auc", "log_loss"},
-    {"loss", "accuracy", "precision", "recall", "f1", "log_loss", "precision_weighted",
-     "recall_weighted", "f1_weighted"}};
-static const int task_nmetrics[3] = {5, 7, 9};
+/* The table on stdout shows the first table_n[task] of rt_task_metrics
+ * (log_loss repeats a classifier's loss, the weighted averages stay in the
+ * JSON). */
 static const int table_n[3] = {5, 6, 5};
 
 static json_t *metrics_obj(RtTask task, const RtMetrics *m) {
   json_t *o = json_object();
-  for (int i = 0; i < task_nmetrics[task]; i++)
-    json_object_set_new(o, task_metrics[task][i], num(rt_metric_get(m, task_metrics[task][i])));
+  for (int i = 0; i < rt_task_nmetrics[task]; i++)
+    json_object_set_new(o, rt_task_metrics[task][i],
+                        num(rt_metric_get(m, rt_task_metrics[task][i])));
   return o;
 }
 
@@ -43,7 +35,7 @@ char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *
                      double load_s) {
   json_t *o = json_object();
   json_object_set_new(o, "name", json_string(cfg->name ? cfg->name : ""));
-  json_object_set_new(o, "task", json_string(task_name(m->task)));
+  json_object_set_new(o, "task", json_string(rt_task_name(m->task)));
   json_t *cl = json_array();
   for (int i = 0; i < d->n_classes; i++)
     json_array_append_new(cl, json_stringn(d->class_names[i], strlen(d->class_names[i])));
@@ -128,7 +120,7 @@ char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *
 /* One row per split; empty splits (and undefined values) show '-'. */
 void rt_report_print(FILE *f, RtTask task, const RtData *d, const RtTrainResult *res) {
   int nm = table_n[task];
-  const char *const *names = task_metrics[task];
+  const char *const *names = rt_task_metrics[task];
   fprintf(f, "%-6s %8s", "split", "rows");
   for (int i = 0; i < nm; i++) fprintf(f, " %10s", names[i]);
   fputc('\n', f);

@@ -19,13 +19,6 @@
 
 #define RT_SEARCH_MAX_TRIALS 10000
 
-/* The val metrics each task defines, as metrics.json lists them. */
-static const char *const task_metrics[3][9] = {
-    {"loss", "mse", "rmse", "mae", "r2"},
-    {"loss", "accuracy", "precision", "recall", "f1", "auc", "log_loss"},
-    {"loss", "accuracy", "precision", "recall", "f1", "log_loss", "precision_weighted",
-     "recall_weighted", "f1_weighted"}};
-static const int task_nmetrics[3] = {5, 7, 9};
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
@@ -273,9 +266,9 @@ static int write_json(const RtSearch *s, RtTask task, const Trial *t, int n, con
     json_object_set_new(o, "values", values_obj(s, x));
     for (int sp = 0; sp < 2; sp++) {
       json_t *m = json_object();
-      for (int k = 0; k < task_nmetrics[task]; k++)
-        json_object_set_new(m, task_metrics[task][k],
-                            num(rt_metric_get(&x->split[sp], task_metrics[task][k])));
+      for (int k = 0; k < rt_task_nmetrics[task]; k++)
+        json_object_set_new(m, rt_task_metrics[task][k],
+                            num(rt_metric_get(&x->split[sp], rt_task_metrics[task][k])));
       json_object_set_new(o, sp ? "val" : "train", m);
     }
     json_array_append_new(arr, o);
