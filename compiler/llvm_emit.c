@@ -265,21 +265,42 @@ static void fn_end(Emit *e) {
 
 /* ---- math ---------------------------------------------------------------- */
 
+/* The math helpers (mlx_exp, mlx_log1p) are small always-inline functions
+ * built while another function may be under construction: MathFn keeps that
+ * one's place. No fast-math flags inside: reassociating their argument
+ * reductions loses bits. */
+typedef struct MathFn {
+  LLVMValueRef fn;
+  LLVMBasicBlockRef bb;
+  LLVMFastMathFlags fmf;
+} MathFn;
+
+static LLVMValueRef math_fn_begin(Emit *e, const char *name, MathFn *saved) {
+  *saved = (MathFn){e->fn, LLVMGetInsertBlock(e->b), e->fmf};
+  e->fmf = LLVMFastMathNone;
+  LLVMValueRef f = fn_begin(e, name, e->T, &e->T, 1, true);
+  add_enum_attr(e, f, LLVMAttributeFunctionIndex, "alwaysinline");
+  LLVMSetValueName2(LLVMGetParam(f, 0), "x", 1);
+  return f;
+}
+
+static void math_fn_end(Emit *e, const MathFn *saved) {
+  fn_end(e);
+  e->fn = saved->fn;
+  e->fmf = saved->fmf;
+  if (saved->bb) LLVMPositionBuilderAtEnd(e->b, saved->bb);
+}
+
 /* exp(x) as a polynomial in IR, so loops over exp vectorize (llvm.exp stays a
  * scalar libm call): x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor
  * series (degree 7 for f32, 13 for f64, both under one ulp of truncation),
- * 2^k built in the exponent bits. x is clamped so 2^k stays a normal number.
- * No fast-math flags inside: reassociating the Cody-Waite split loses bits. */
+ * 2^k built in the exponent bits. x is clamped so 2^k stays a normal number
+ * (the Cody-Waite split is why MathFn turns fast-math off). */
 static void emit_exp_fn(Emit *e) {
-  LLVMValueRef saved = e->fn;
-  LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(e->b);
-  LLVMFastMathFlags saved_fmf = e->fmf;
-  e->fmf = LLVMFastMathNone;
-  LLVMValueRef f = fn_begin(e, "mlx_exp", e->T, &e->T, 1, true);
-  add_enum_attr(e, f, LLVMAttributeFunctionIndex, "alwaysinline");
+  MathFn saved;
+  LLVMValueRef f = math_fn_begin(e, "mlx_exp", &saved);
   bool s = e->dt == DT_F32;
   LLVMValueRef x0 = LLVMGetParam(f, 0), x = x0;
-  LLVMSetValueName2(x0, "x", 1);
   x = fmin_(e, x, fc(e, s ? 88.0 : 709.0));
   x = fmax_(e, x, fc(e, s ? -87.0 : -708.0));
   LLVMValueRef kx = fmul(e, x, fc(e, 1.4426950408889634));
@@ -302,11 +323,8 @@ static void emit_exp_fn(Emit *e) {
   /* minnum/maxnum drop a NaN: put it back so divergence stays visible. */
   LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, x0, x0, "");
   LLVMBuildRet(e->b, LLVMBuildSelect(e->b, nan, x0, fmul(e, poly, scale), ""));
-  fn_end(e);
+  math_fn_end(e, &saved);
   e->exp_fn = f;
-  e->fn = saved;
-  e->fmf = saved_fmf;
-  if (saved_bb) LLVMPositionBuilderAtEnd(e->b, saved_bb);
 }
 
 /* log1p(x) as a polynomial in IR, so the bce loss loop vectorizes (libm's
@@ -315,18 +333,13 @@ static void emit_exp_fn(Emit *e) {
  * s = (m - 1) / (m + 1), |s| < 0.172, by its odd series (to s^11 for f32,
  * s^21 for f64, truncation under half an ulp); then the rounding of 1 + x
  * is put back: log1p x = log w + (x - (w - 1)) / w. Meant for x >= 0 (the
- * loss's domain), exact at 0; a NaN stays NaN. No fast-math flags inside. */
+ * loss's domain), exact at 0; a NaN stays NaN. */
 static void emit_log1p_fn(Emit *e) {
-  LLVMValueRef saved = e->fn;
-  LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(e->b);
-  LLVMFastMathFlags saved_fmf = e->fmf;
-  e->fmf = LLVMFastMathNone;
-  LLVMValueRef f = fn_begin(e, "mlx_log1p", e->T, &e->T, 1, true);
-  add_enum_attr(e, f, LLVMAttributeFunctionIndex, "alwaysinline");
+  MathFn saved;
+  LLVMValueRef f = math_fn_begin(e, "mlx_log1p", &saved);
   bool s32 = e->dt == DT_F32;
   LLVMTypeRef it = s32 ? e->i32 : e->i64;
   LLVMValueRef x = LLVMGetParam(f, 0);
-  LLVMSetValueName2(x, "x", 1);
   LLVMValueRef w = fadd(e, fc(e, 1), x);
   LLVMValueRef bits = LLVMBuildBitCast(e->b, w, it, "");
   int mant = s32 ? 23 : 52;
@@ -350,11 +363,8 @@ static void emit_log1p_fn(Emit *e) {
   LLVMValueRef logw = fadd(e, fmul(e, kf, fc(e, 0.6931471805599453)), logm);
   LLVMValueRef corr = fdiv(e, fsub(e, x, fsub(e, w, fc(e, 1))), w);
   LLVMBuildRet(e->b, fadd(e, logw, corr));
-  fn_end(e);
+  math_fn_end(e, &saved);
   e->log1p_fn = f;
-  e->fn = saved;
-  e->fmf = saved_fmf;
-  if (saved_bb) LLVMPositionBuilderAtEnd(e->b, saved_bb);
 }
 
 /* f(z) for an elementwise activation (softmax is done per row by callers). */

@@ -8,13 +8,7 @@
 . tests/e2e/lib.inc
 mk() {   # NAME 'CLASS_WEIGHTS LINE'
   cat > "$T/$1.mlx" <<SPEC
-dataset loans {
-  source csv("$PWD/examples/data/credit.csv")
-  drop column id
-  feature * = standardize(*)
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 70%, val 15%, test 15% seed 5
-}
+$(credit_loans 5)
 model mlp {
   dense 8 relu
   dense 1 sigmoid

@@ -5,13 +5,7 @@
 data=$PWD/examples/data/credit.csv
 run_one() {   # NAME 'TRAIN LINES'
   cat > "$T/$1.mlx" <<SPEC
-dataset loans {
-  source csv("$data")
-  drop column id
-  feature * = standardize(*)
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 70%, val 15%, test 15% seed 3
-}
+$(credit_loans 3)
 model mlp {
   dense 16 relu
   dense 1 sigmoid
@@ -53,13 +47,7 @@ run_one adam_l1_l2_norm '  optimizer adam
 # the same train with the hidden layer's weights penalized must not give the
 # same metrics as without.
 cat > "$T/layer.mlx" <<SPEC
-dataset loans {
-  source csv("$data")
-  drop column id
-  feature * = standardize(*)
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 70%, val 15%, test 15% seed 3
-}
+$(credit_loans 3)
 model plain {
   dense 16 relu
   dense 1 sigmoid

@@ -7,14 +7,7 @@
 data=$PWD/examples/data/credit.csv
 run_one() {   # NAME 'EARLY_STOP LINE' [DATASET LINE]
   cat > "$T/$1.mlx" <<SPEC
-dataset loans {
-  source csv("$data")
-  drop column id
-  feature * = standardize(*)
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 70%, val 15%, test 15% seed 3
-  ${3:-}
-}
+$(credit_loans 3 "${3:-}")
 model mlp {
   dense 16 relu
   dense 1 sigmoid

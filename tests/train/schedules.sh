@@ -6,13 +6,7 @@
 data=$PWD/examples/data/credit.csv
 run_one() {   # NAME 'SCHEDULE' [EPOCHS]
   cat > "$T/$1.mlx" <<SPEC
-dataset loans {
-  source csv("$data")
-  drop column id
-  feature * = standardize(*)
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 70%, val 15%, test 15% seed 3
-}
+$(credit_loans 3)
 model logistic {
   dense 1 sigmoid
   loss bce

@@ -7,13 +7,7 @@
 . tests/e2e/lib.inc
 data=$PWD/examples/data/credit.csv
 cat > "$T/big.mlx" <<SPEC
-dataset loans {
-  source csv("$data")
-  drop column id
-  feature * = standardize(*)
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 70%, val 15%, test 15% seed 3
-}
+$(credit_loans 3)
 model wide {
   dense 256 relu
   dropout 0.1
