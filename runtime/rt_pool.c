@@ -4,6 +4,7 @@
  * which thread never matters: parts write only their own buffers, and the
  * caller combines them in part order, so results depend only on the count. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "rt.h"
@@ -15,8 +16,8 @@ struct RtPool {
   pthread_cond_t go, done;
   void (*fn)(void *ctx, int part);
   void *ctx;
-  uint64_t gen;                  /* bumped for each job; workers wait for a new one */
-  int pending;                   /* parts of the current job still running */
+  _Atomic uint64_t gen;          /* bumped for each job; workers wait for a new one */
+  _Atomic int pending;           /* parts of the current job still running */
   bool quit;
 };
 
@@ -25,24 +26,35 @@ typedef struct Worker {
   int part;
 } Worker;
 
+/* Jobs come every few hundred microseconds while a model trains: a thread
+ * waiting for one spins this many pauses (some tens of microseconds) before
+ * it sleeps, since waking a sleeping thread costs as much as a step. */
+#define SPIN 20000
+
 static void *worker_main(void *arg) {
   Worker w = *(Worker *)arg;
   free(arg);
   RtPool *p = w.p;
   uint64_t seen = 0;
-  pthread_mutex_lock(&p->mu);
   for (;;) {
-    while (!p->quit && p->gen == seen) pthread_cond_wait(&p->go, &p->mu);
-    if (p->quit) break;
-    seen = p->gen;
+    for (int i = 0; i < SPIN && atomic_load(&p->gen) == seen; i++) __builtin_ia32_pause();
+    pthread_mutex_lock(&p->mu);
+    while (!p->quit && atomic_load(&p->gen) == seen) pthread_cond_wait(&p->go, &p->mu);
+    if (p->quit) {
+      pthread_mutex_unlock(&p->mu);
+      break;
+    }
+    seen = atomic_load(&p->gen);
     void (*fn)(void *, int) = p->fn;
     void *ctx = p->ctx;
     pthread_mutex_unlock(&p->mu);
     fn(ctx, w.part);
-    pthread_mutex_lock(&p->mu);
-    if (--p->pending == 0) pthread_cond_signal(&p->done);
+    if (atomic_fetch_sub(&p->pending, 1) == 1) {   /* the last part: wake the caller */
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
   }
-  pthread_mutex_unlock(&p->mu);
   return NULL;
 }
 
@@ -75,13 +87,14 @@ void rt_pool_run(RtPool *p, void (*fn)(void *ctx, int part), void *ctx) {
   pthread_mutex_lock(&p->mu);
   p->fn = fn;
   p->ctx = ctx;
-  p->pending = p->n - 1;
-  p->gen++;
+  atomic_store(&p->pending, p->n - 1);
+  atomic_fetch_add(&p->gen, 1);
   pthread_cond_broadcast(&p->go);
   pthread_mutex_unlock(&p->mu);
   fn(ctx, 0);
+  for (int i = 0; i < SPIN && atomic_load(&p->pending) > 0; i++) __builtin_ia32_pause();
   pthread_mutex_lock(&p->mu);
-  while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+  while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
   pthread_mutex_unlock(&p->mu);
 }
 
