@@ -40,8 +40,7 @@ static const char usage_text[] =
     "  --no-cache                     run, predict: compile the kernels anew, without\n"
     "                                 the kernel cache (also MLXC_CACHE=off)\n"
     "  --threads N                    run: search trials at once (default: the CPUs);\n"
-    "                                 a large training step split N ways (default:\n"
-    "                                 the CPUs, at most 4)\n"
+    "                                 a large training step split N ways (default 1)\n"
     "  --help, --version\n"
     "\n"
     "exit: 0 ok, 1 spec error, 2 usage, 3 gate failed, 4 bad data or model file,\n"
@@ -56,8 +55,7 @@ typedef struct Opts {
   bool json;               /* --json: `data` prints one JSON document */
   bool verbose;            /* --verbose: phase timings on stderr */
   int threads;             /* --threads N: search trials at once (0: the online CPUs), and
-                              the threads a large training step is split across (0: the
-                              online CPUs, at most 4) */
+                              the threads a large training step is split across (0: 1) */
   const char **args;       /* positional arguments after the command */
   int nargs;
 } Opts;
@@ -278,11 +276,11 @@ static int cmd_run(const Opts *o) {
       code = EXIT_SPEC;
       goto done;
     }
-    /* a large step's rows are split between --threads N threads (default:
-     * the CPUs, at most 4), compiled unfused; a small step runs fused on one */
-    int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    int step_threads = o->threads ? o->threads : cpus < 1 ? 1 : cpus > 4 ? 4 : cpus;
-    t->cfg->threads = rt_step_threads(t->model, t->cfg->batch, step_threads);
+    /* --threads N splits a large step's rows between N threads (compiled
+     * unfused); without it one thread runs the fused step: a step split
+     * between threads waits for each at every batch, which on CPUs that are
+     * shared with other work costs more than it gains (bench/README.md) */
+    t->cfg->threads = rt_step_threads(t->model, t->cfg->batch, o->threads);
     double t_compile = now_s();
     MlxKernels k;
     Jit *j = compile_model(&a, t->model, t->cfg, &k);

@@ -4,8 +4,10 @@
  * the quote and whether a header row exists. The file is read in large
  * blocks; a record (at most CSV_RECORD_MAX bytes) stays contiguous in the block
  * buffer and is unpacked into one field buffer, so the file is never held
- * twice. Every error names its row and column. Also the cell parsers: numbers
- * (rt_parse_float), booleans and type inference. */
+ * twice. Every error names its row and column. A large regular file is cut
+ * into records and split on a second thread while the caller converts (the
+ * pipeline, below); its diagnostics are still the serial reader's. Also the
+ * cell parsers: numbers (rt_parse_float), booleans and type inference. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -19,6 +21,11 @@
 #include <unistd.h>
 
 #include "rt.h"
+
+#if defined(__SSE2__) && !defined(CSV_NO_SIMD)
+#include <emmintrin.h>
+#define CSV_SIMD 1
+#endif
 
 #define CSV_BLOCK (1u << 20)   /* bytes asked of read() at a time */
 #define CSV_TEXT_MAX 400       /* longest source line shown under a diagnostic */
@@ -164,11 +171,21 @@ static void csv_pos(const RtCsv *c, size_t off, int *lo, int *col) {
 }
 
 /* Checks the record is UTF-8 (no overlongs, surrogates or NULs); reports the
- * first bad byte. ASCII runs are skipped eight bytes at a time. */
+ * first bad byte. ASCII runs are skipped sixteen (SSE2) or eight bytes at a
+ * time. */
 static bool csv_utf8(RtCsv *c) {
   const unsigned char *s = (const unsigned char *)c->rec;
   size_t n = c->rec_len, i = 0;
   while (i < n) {
+#ifdef CSV_SIMD
+    if (i + 16 <= n) {   /* sixteen at a time: a byte >= 0x80 or a NUL sets a high bit */
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+      if (!_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())))) {
+        i += 16;
+        continue;
+      }
+    }
+#endif
     if (i + 8 <= n) {
       uint64_t w;
       memcpy(&w, s + i, 8);
@@ -228,10 +245,73 @@ static void csv_grow(RtCsv *c) {
   }
 }
 
+/* A record that holds no quote byte: every field is bare. The delimiters
+ * are found sixteen bytes at a time (SSE2) and each field is copied in one
+ * 16-byte piece when it can be. A field's bytes start in fbuf at its own
+ * record offset (each earlier field took its length plus a NUL, as it took
+ * its length plus a delimiter), so fbuf's slack covers the wide stores.
+ * Returns false, having done nothing, when the record holds a quote. */
+static bool csv_split_bare(RtCsv *c) {
+#ifdef CSV_SIMD
+  const char *r = c->rec;
+  size_t n = c->rec_len;
+  if (memchr(r, c->quote, n)) return false;
+  if (c->fbuf_cap < 2 * n + 64) {
+    c->fbuf_cap = 2 * n + 64;
+    c->fbuf = rt_xrealloc(c->fbuf, c->fbuf_cap);
+  }
+  char *fb = c->fbuf, d = c->delim;
+  const __m128i dd = _mm_set1_epi8(d);
+  size_t start = 0, k = 0;
+  c->nf = 0;
+#define CSV_DMASK(at) \
+  ((uint64_t)(unsigned)_mm_movemask_epi8( \
+      _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(r + (at))), dd)))
+  for (bool last = false; !last;) {   /* 64 bytes a mask: few loop exits */
+    uint64_t mask = 0;
+    size_t base = k;
+    if (k + 64 <= n) {
+      mask = CSV_DMASK(k) | CSV_DMASK(k + 16) << 16 | CSV_DMASK(k + 32) << 32 |
+             CSV_DMASK(k + 48) << 48;
+      k += 64;
+    } else {
+      size_t i = k;
+      for (; i + 16 <= n; i += 16) mask |= CSV_DMASK(i) << (i - k);
+      for (; i < n; i++) mask |= (uint64_t)(r[i] == d) << (i - k);
+      mask |= 1ull << (n - k);   /* the record's end closes the last field */
+      last = true;
+    }
+    while (mask) {
+      size_t at = base + (size_t)__builtin_ctzll(mask), len = at - start;
+      mask &= mask - 1;
+      if (c->nf == c->nf_cap) csv_grow(c);
+      char *o = fb + start;
+      if (len < 16 && start + 16 <= n) memcpy(o, r + start, 16);
+      else memcpy(o, r + start, len);
+      o[len] = 0;
+      c->foff[c->nf] = start;
+      c->flen[c->nf] = len;
+      c->fline[c->nf] = 0;
+      c->fcol[c->nf] = (int)start + 1;
+      c->nf++;
+      start = at + 1;
+    }
+  }
+#undef CSV_DMASK
+  c->end_line = 0;
+  c->end_col = (int)n + 1;
+  return true;
+#else
+  (void)c;
+  return false;
+#endif
+}
+
 /* Splits the current record into fields (record = field *(DELIM field);
  * field = quoted | bare). Quotes inside a bare field are kept as bytes; after
  * a closing quote only the delimiter or the end may follow. */
 static bool csv_split(RtCsv *c) {
+  if (csv_split_bare(c)) return true;
   const char *r = c->rec;
   size_t n = c->rec_len, p = 0, fused = 0;
   if (c->fbuf_cap < n + 1 + (n + 1)) {   /* unquoted bytes + one NUL per field */
@@ -503,10 +583,11 @@ RtCsv *rt_csv_open_opts(const char *path, const RtCsvOpts *o) {
       c->hasher = NULL;
     }
   }
-  /* the pipeline for regular files of CSV_HASH_THREAD bytes or more; the
-   * tests lower the bound with MLXC_CSV_PIPE_MIN (bytes, any input) */
+  /* the pipeline for regular files of CSV_HASH_THREAD bytes or more (never
+   * a pipe: an early close joins the thread, which may wait in read); the
+   * tests lower the bound with MLXC_CSV_PIPE_MIN (bytes) */
   const char *pm = getenv("MLXC_CSV_PIPE_MIN");
-  if (pm && *pm) c->pipe_ok = st.st_size >= strtoll(pm, NULL, 10) || !S_ISREG(st.st_mode);
+  if (pm && *pm) c->pipe_ok = S_ISREG(st.st_mode) && st.st_size >= strtoll(pm, NULL, 10);
   else c->pipe_ok = c->hasher != NULL;
   if (!csv_header(c)) {
     rt_csv_close(c);
@@ -831,6 +912,19 @@ static const double pow10_neg[] = {1e0,   1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e-
                                    1e-8,  1e-9,  1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15,
                                    1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22};
 
+/* strtod of len bytes at s (not NUL-terminated): the slow path, kept out of
+ * rt_parse_float so that its fast path needs no stack buffer. */
+static __attribute__((noinline)) double csv_strtod(const char *s, size_t len) {
+  char tmp[128];
+  char *heap = NULL, *p = tmp;
+  if (len >= sizeof tmp) p = heap = rt_xrealloc(NULL, len + 1);
+  memcpy(p, s, len);
+  p[len] = 0;
+  double d = strtod(p, NULL);
+  free(heap);
+  return d;
+}
+
 /* Validates the decimal grammar by hand, then converts: when the digits fit
  * 2^53 and the power of ten is exact (Clinger's fast path) one multiply or
  * divide is correctly rounded, the same double strtod gives; else strtod. */
@@ -840,7 +934,11 @@ bool rt_parse_float(const char *s, size_t n, float *out) {
   while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
   size_t start = i;
   bool neg = false;
-  if (i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+  if (i < n) {   /* without a branch: the sign of real data is a coin toss */
+    unsigned char ch = (unsigned char)s[i];
+    neg = ch == '-';
+    i += (size_t)(neg | (ch == '+'));
+  }
   /* digits accumulate with wrap-around; past 19 of them m is not exact and
    * strtod decides (leading zeros count, so such inputs take the slow path) */
   uint64_t m = 0;
@@ -882,16 +980,12 @@ bool rt_parse_float(const char *s, size_t n, float *out) {
       uint32_t low = (uint32_t)(bits & 0x1fffffffu);
       d = low - 0x0ffffff8u <= 16u ? d / pow10_exact[-exp10] : q;
     }
-    if (neg) d = -d;
+    uint64_t db;   /* the sign bit set without a branch */
+    memcpy(&db, &d, sizeof db);
+    db |= (uint64_t)neg << 63;
+    memcpy(&d, &db, sizeof d);
   } else {
-    char tmp[128];
-    size_t len = n - start;
-    char *heap = NULL, *p = tmp;
-    if (len >= sizeof tmp) p = heap = rt_xrealloc(NULL, len + 1);
-    memcpy(p, s + start, len);
-    p[len] = 0;
-    d = strtod(p, NULL);
-    free(heap);
+    d = csv_strtod(s + start, n - start);
   }
   float f = (float)d;
   if (!isfinite(f)) return false;

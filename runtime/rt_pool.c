@@ -4,6 +4,7 @@
  * which thread never matters: parts write only their own buffers, and the
  * caller combines them in part order, so results depend only on the count. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -28,8 +29,15 @@ typedef struct Worker {
 
 /* Jobs come every few hundred microseconds while a model trains: a thread
  * waiting for one spins this many pauses (some tens of microseconds) before
- * it sleeps, since waking a sleeping thread costs as much as a step. */
+ * it sleeps, since waking a sleeping thread costs as much as a step. Every
+ * 64th turn it yields, so a thread that shares its CPU with the one it
+ * waits for (a busy machine) lets that one run. */
 #define SPIN 20000
+
+static void spin_turn(int i) {
+  if ((i & 63) == 63) sched_yield();
+  else __builtin_ia32_pause();
+}
 
 static void *worker_main(void *arg) {
   Worker w = *(Worker *)arg;
@@ -37,7 +45,7 @@ static void *worker_main(void *arg) {
   RtPool *p = w.p;
   uint64_t seen = 0;
   for (;;) {
-    for (int i = 0; i < SPIN && atomic_load(&p->gen) == seen; i++) __builtin_ia32_pause();
+    for (int i = 0; i < SPIN && atomic_load(&p->gen) == seen; i++) spin_turn(i);
     pthread_mutex_lock(&p->mu);
     while (!p->quit && atomic_load(&p->gen) == seen) pthread_cond_wait(&p->go, &p->mu);
     if (p->quit) {
@@ -92,7 +100,7 @@ void rt_pool_run(RtPool *p, void (*fn)(void *ctx, int part), void *ctx) {
   pthread_cond_broadcast(&p->go);
   pthread_mutex_unlock(&p->mu);
   fn(ctx, 0);
-  for (int i = 0; i < SPIN && atomic_load(&p->pending) > 0; i++) __builtin_ia32_pause();
+  for (int i = 0; i < SPIN && atomic_load(&p->pending) > 0; i++) spin_turn(i);
   pthread_mutex_lock(&p->mu);
   while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
   pthread_mutex_unlock(&p->mu);

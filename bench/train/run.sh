@@ -66,6 +66,11 @@ echo "mlxc run ..."
 "$MLXC" run "$DIR/train.mlx" --verbose --no-cache --out "$DIR/out" > "$DIR/mlxc.out" 2> "$DIR/mlxc.err" ||
   { cat "$DIR/mlxc.out" "$DIR/mlxc.err"; exit 1; }
 grep 'epoch' "$DIR/mlxc.err" | sed 's/^/  /'
+# the MLP once more with its step split between 2 threads (--threads 2)
+echo "mlxc run mlp_adam --threads 2 ..."
+"$MLXC" run "$DIR/train.mlx" mlp_adam --threads 2 --verbose --no-cache --out "$DIR/out_t2" \
+  > "$DIR/mlxc_t2.out" 2> "$DIR/mlxc_t2.err" || { cat "$DIR/mlxc_t2.out" "$DIR/mlxc_t2.err"; exit 1; }
+grep 'epoch' "$DIR/mlxc_t2.err" | sed 's/^/  /'
 tail -n +2 "$DIR/holdout.csv" | awk -F, '{ print $NF }' > "$DIR/holdout.y"
 for m in lr_sgd mlp_adam; do
   "$MLXC" predict "$DIR/out/$m.mlxm" "$DIR/holdout.csv" | tail -n +2 | cut -d, -f1 |
