@@ -262,7 +262,9 @@ static int cmd_run(const Opts *o) {
     for (int j = 1; j < o->nargs; j++) selected |= !strcmp(o->args[j], t->cfg->name);
     if (!selected) continue;
     double t_load = now_s();
+    t->data->fit_only = true;   /* rt_run_train's rt_data_xform computes the inputs */
     RtData *d = rt_data_load(t->data, t->model->task);
+    t->data->fit_only = false;
     phase("load data");
     if (!d) {
       code = EXIT_DATA;

@@ -131,6 +131,8 @@ typedef struct RtDataSpec {
   RtLoc dups_loc;
   RtMissing *missing; int n_missing; /* `missing` rules in order; frozen: one per column */
   RtXop *star_prog; int n_star_prog; /* `feature * = EXPR` when not plain standardize(*) */
+  bool fit_only;           /* rt_data_load fits the statistics without evaluating the
+                              inputs: the caller runs rt_data_xform (`mlxc run` train) */
 } RtDataSpec;
 
 typedef enum { RT_ACT_IDENTITY, RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_TANH, RT_ACT_SOFTMAX } RtAct;
@@ -349,6 +351,8 @@ typedef struct RtData {
                                     fills (rt_xload_finish), owned; frozen into the .mlxm */
   struct RtXraw *xraw;      /* the cleaned columns and row order the inputs were computed
                                from, until rt_data_xform recomputes them (rt_xform.c) */
+  bool x_pending;           /* split[].x allocated but not filled (spec->fit_only): only
+                               rt_data_xform fills them */
 } RtData;
 
 /* Load, clean, fit statistics on train (written back into spec->feats /

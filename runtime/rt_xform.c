@@ -10,7 +10,9 @@
  * the values the model reads come from the same programs compiled with
  * LLVM (xform_emit.c, MlxKernels.xform) when the kernels have them:
  * rt_data_xform redoes the training matrices from the cleaned columns kept
- * in RtData.xraw, rt_data_apply_xf the predict/eval ones. */
+ * in RtData.xraw, rt_data_apply_xf the predict/eval ones. With
+ * spec->fit_only (`mlxc run`) the interpreter only fits the statistics, on
+ * the train rows (fit_prog), and rt_data_xform alone fills the matrices. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -881,6 +883,48 @@ static bool put_input(RtData *d, int i, int nf, const double *val, const int64_t
   return true;
 }
 
+/* Fits prog's STANDARDIZE / MINMAX statistics on the train rows fit[0..nfit)
+ * without evaluating the other rows (spec->fit_only): eval_prog over those
+ * rows gathered in the same order, so the sums and the statistics are the
+ * ones a full evaluation computes, bit for bit. */
+typedef struct FitScratch {   /* fit_prog's buffers, kept from input to input */
+  double **g;                 /* per COL op: its column's train rows */
+  int ng;
+  int64_t *iota;              /* 0..nfit-1 */
+  double *out;
+} FitScratch;
+
+static void fit_prog(RtXop *prog, int np, double *const *colv, const int64_t *fit, int64_t nfit,
+                     FitScratch *sc) {
+  bool fits = false;
+  for (int k = 0; k < np; k++)
+    fits |= prog[k].op == RT_XOP_STANDARDIZE || prog[k].op == RT_XOP_MINMAX;
+  if (!fits) return;
+  if (!sc->iota) {
+    sc->iota = rt_xmalloc(sizeof(int64_t) * (size_t)(nfit + 1));
+    for (int64_t i = 0; i < nfit; i++) sc->iota[i] = i;
+    sc->out = rt_xmalloc(sizeof(double) * (size_t)(nfit + 1));
+  }
+  if (np > sc->ng) {
+    sc->g = rt_xrealloc(sc->g, sizeof(double *) * (size_t)np);
+    for (int k = sc->ng; k < np; k++) sc->g[k] = NULL;
+    sc->ng = np;
+  }
+  for (int k = 0; k < np; k++) {
+    if (prog[k].op != RT_XOP_COL) continue;
+    if (!sc->g[k]) sc->g[k] = rt_xmalloc(sizeof(double) * (size_t)(nfit + 1));
+    for (int64_t i = 0; i < nfit; i++) sc->g[k][i] = colv[k][fit[i]];
+  }
+  eval_prog(prog, np, sc->g, nfit, sc->iota, nfit, sc->out);
+}
+
+static void fit_scratch_free(FitScratch *sc) {
+  for (int k = 0; k < sc->ng; k++) free(sc->g[k]);
+  free(sc->g);
+  free(sc->iota);
+  free(sc->out);
+}
+
 static int name_col(const RtXload *x, const char *name) {
   for (int j = 0; name && j < x->ncols; j++)
     if (!strcmp(x->names[j], name)) return j;
@@ -891,7 +935,7 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t
                     const int64_t cnt[3], const float *y) {
   int64_t n = cnt[0] + cnt[1] + cnt[2];
   Inputs in = {0};
-  double *val = rt_xmalloc(sizeof(double) * (size_t)(n + 1));
+  double *val = rt_xmalloc(sizeof(double) * (size_t)((spec->fit_only ? 0 : n) + 1));
   int **gcodes = NULL;   /* per input: its group's codes (onehot group starts only) */
   bool ok = true;
 
@@ -987,9 +1031,11 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t
   }
   double **colv = rt_xmalloc(sizeof(double *) * 8);
   int colv_cap = 8;
+  FitScratch fsc = {0};
   for (int i = 0; i < nf && ok; i++) {
     RtFeature *f = &in.f[i];
     if (f->onehot != RT_OH_NONE) {
+      if (spec->fit_only) continue;   /* nothing to fit: rt_data_xform fills it */
       const int *codes = gcodes[i - f->cat_index];
       for (int64_t r = 0; r < n; r++) val[r] = onehot_value(f, codes[r]);
     } else {
@@ -1007,15 +1053,17 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t
         }
       }
       if (!ok) break;
-      eval_prog(f->prog, f->n_prog, colv, n, idx, cnt[0], val);
+      if (spec->fit_only) fit_prog(f->prog, f->n_prog, colv, idx, cnt[0], &fsc);
+      else eval_prog(f->prog, f->n_prog, colv, n, idx, cnt[0], val);
       if (!f->prog[0].column || f->n_prog != 2 || f->prog[1].op != RT_XOP_STANDARDIZE) {
         f->mean = 0, f->std = 1;
       } else {
         f->mean = f->prog[1].a, f->std = f->prog[1].b > 0 && isfinite(f->prog[1].b) ? f->prog[1].b : 1;
       }
     }
-    ok = put_input(d, i, nf, val, idx, cnt, x, f);
+    if (!spec->fit_only) ok = put_input(d, i, nf, val, idx, cnt, x, f);
   }
+  fit_scratch_free(&fsc);
   free(colv);
   if (!ok) goto out;
 
@@ -1054,6 +1102,7 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t
   w->n_in = nf;
   xraw_free(d->xraw);
   d->xraw = w;
+  d->x_pending = spec->fit_only;
 out:
   free(val);
   for (int i = 0; gcodes && i < gcap; i++) free(gcodes[i]);
@@ -1075,7 +1124,12 @@ static double value_at(RtXop *prog, int np, double *const *cols_of_op, int64_t r
 
 int rt_data_xform(RtData *d, MlxXformFn xf) {
   RtXraw *w = d->xraw;
+  if (d->x_pending && (!w || !xf)) {
+    rt_diag(RT_ERROR, rt_loc_file(w ? w->path : "?"), "internal: the inputs were not computed");
+    return -1;
+  }
   if (!w || !xf) return 0;
+  d->x_pending = false;
   int nf = d->n_feats;
   bool ok = nf == w->n_in;
   int ncv = 0;

@@ -91,6 +91,34 @@ static void run_case(const Case *cs, const char *dir) {
       CHECK(k == n, "%s split %d: %lld of %lld values bit-identical", cs->spec, s,
             (long long)k, (long long)n);
     }
+    /* `mlxc run`: fit_only fits the statistics without the interpreter's
+     * evaluation, and mlx_xform alone fills the matrices: the same bits */
+    t->data->fit_only = true;
+    RtData *fo = rt_data_load(t->data, t->model->task);
+    t->data->fit_only = false;
+    rt_diag_flush();
+    CHECK(fo && fo->x_pending && fo->n_feats == nf, "%s: fit_only load", cs->spec);
+    for (int i = 0; fo && fo->n_feats == nf && i < nf; i++) {
+      const RtFeature *g = &fo->feats[i], *h = &d->feats[i];
+      bool same = g->n_prog == h->n_prog && !memcmp(&g->mean, &h->mean, sizeof g->mean) &&
+                  !memcmp(&g->std, &h->std, sizeof g->std);
+      for (int k = 0; same && k < g->n_prog; k++)
+        same = !memcmp(&g->prog[k].a, &h->prog[k].a, sizeof(double)) &&
+               !memcmp(&g->prog[k].b, &h->prog[k].b, sizeof(double));
+      CHECK(same, "%s: fit_only statistics of input %d differ", cs->spec, i);
+    }
+    if (fo && fo->n_feats == nf) {
+      CHECK(rt_data_xform(fo, c.k.xform) == 0 && !fo->x_pending, "%s: fit_only xform", cs->spec);
+      rt_diag_flush();
+      for (int s = 0; s < 3; s++) {
+        int64_t n = fo->split[s].n * nf, k = same_bits(ref[s], fo->split[s].x, n);
+        total += n, equal += k;
+        CHECK(k == n && fo->split[s].n == d->split[s].n,
+              "%s fit_only split %d: %lld of %lld values bit-identical", cs->spec, s,
+              (long long)k, (long long)n);
+      }
+    }
+    rt_data_free(fo);
   }
   release(&c);
 
