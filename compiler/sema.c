@@ -1946,8 +1946,10 @@ static void check_dataset(Ctx *c, Decl *d) {
       Scope s = {.kind = SC_CONST};
       double x = 0;
       if (one_clause(c, st) && need(c, st, n, 1, "a number of folds") && no_more(c, st, it, n, 1) &&
-          want_num(c, &s, it[0], "the number of folds", 2, true, 1000, true, true, &x))
+          want_num(c, &s, it[0], "the number of folds", 2, true, 1000, true, true, &x)) {
         di->spec->cv_folds = (int)x;
+        di->spec->cv_loc = loc_of(c, st->span);
+      }
       break;
     }
     default: break;

@@ -133,6 +133,7 @@ typedef struct RtDataSpec {
   RtXop *star_prog; int n_star_prog; /* `feature * = EXPR` when not plain standardize(*) */
   bool fit_only;           /* rt_data_load fits the statistics without evaluating the
                               inputs: the caller runs rt_data_xform (`mlxc run` train) */
+  RtLoc cv_loc;            /* the `cv N` statement */
 } RtDataSpec;
 
 typedef enum { RT_ACT_IDENTITY, RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_TANH, RT_ACT_SOFTMAX } RtAct;

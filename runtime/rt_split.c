@@ -150,7 +150,7 @@ int rt_cv(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, cons
   const RtSplit *pool = &d->split[0];
   int folds = spec->cv_folds;
   if (folds < 2 || pool->n < folds) {
-    rt_diag(RT_ERROR, spec->split_loc.line ? spec->split_loc : spec->source_loc,
+    rt_diag(RT_ERROR, spec->cv_loc.line ? spec->cv_loc : spec->source_loc,
             "cv %d needs at least %d train and val rows, found %lld", folds, folds < 2 ? 2 : folds,
             (long long)pool->n);
     rt_note(rt_loc_file(spec->csv_path), "rows read from here");
