@@ -172,7 +172,7 @@ grep -q "^<tr class=\"winner\"><td>$wt (winner)</td>" "$T/sec4" || fail "winner 
 # 2. headless Chromium: the DOM holds the charts, a screenshot shows the series
 command -v chromium > /dev/null || fail "chromium is not installed (make installs Debian's chromium)"
 export HOME=$T   # chromium writes its profile under HOME
-ch="chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=$T/prof"
+ch="chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --user-data-dir=$T/prof"
 $ch --dump-dom "file://$page" > "$T/dom" 2> "$T/dom.err" || { cat "$T/dom.err"; fail "chromium --dump-dom failed"; }
 n=$(grep -o '<svg ' "$T/dom" | wc -l)
 [ "$n" -eq 18 ] || fail "the rendered DOM holds $n svg elements, expected 18"
