@@ -134,6 +134,11 @@ typedef struct RtDataSpec {
   bool fit_only;           /* rt_data_load fits the statistics without evaluating the
                               inputs: the caller runs rt_data_xform (`mlxc run` train) */
   RtLoc cv_loc;            /* the `cv N` statement */
+  int cv_fold;             /* rt_cv's load of fold F (1..N): the pool's rows at positions
+                              i with i % N == F - 1 are val, the rest train, so fills and
+                              statistics are fitted on the fold's train rows (onehot
+                              categories on the whole pool: the inputs stay the same);
+                              0: not a fold */
 } RtDataSpec;
 
 typedef enum { RT_ACT_IDENTITY, RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_TANH, RT_ACT_SOFTMAX } RtAct;

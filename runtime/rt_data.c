@@ -617,7 +617,8 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   if (!ok) goto fail;
   d->rows_read = rt_csv_records(c);
   d->rows_bad = badrows.n;
-  rt_badrows_report(&badrows, spec->csv_path, d->rows_read, spec->source_loc);
+  if (!spec->cv_fold)   /* a cv fold's load reads the same rows again: reported once */
+    rt_badrows_report(&badrows, spec->csv_path, d->rows_read, spec->source_loc);
   rt_hash_hex(rt_csv_hash(c), d->data_hash);
   goto done;
 

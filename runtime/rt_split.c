@@ -112,6 +112,20 @@ int rt_split_rows(const RtDataSpec *spec, int64_t n, const float *y, int n_class
     /* train and val rows are adjacent in idx: one pool */
     cnt[0] += cnt[1];
     cnt[1] = 0;
+    if (spec->cv_fold > 0) {
+      /* fold F: pool positions i % N == F - 1 become val, in order after the rest */
+      int folds = spec->cv_folds, f = spec->cv_fold - 1;
+      int64_t *held = rt_xmalloc(sizeof(int64_t) * (size_t)(cnt[0] + 1));
+      int64_t nk = 0, nh = 0;
+      for (int64_t i = 0; i < cnt[0]; i++) {
+        if (i % folds == f) held[nh++] = idx[i];
+        else idx[nk++] = idx[i];
+      }
+      memcpy(idx + nk, held, sizeof(int64_t) * (size_t)nh);
+      free(held);
+      cnt[0] = nk;
+      cnt[1] = nh;
+    }
   }
   return 0;
 }
@@ -125,21 +139,6 @@ void rt_split_class_counts(const RtSplit *s, int n_classes, int64_t *counts) {
 }
 
 /* ---- cross-validation ------------------------------------------------------ */
-
-/* Rows of src in fold f (in) or out of it, into dst (malloc'd). */
-static void take_fold(const RtSplit *src, int nf, int folds, int f, bool in, RtSplit *dst) {
-  int64_t n = 0;
-  for (int64_t i = 0; i < src->n; i++) n += (i % folds == f) == in;
-  dst->n = n;
-  dst->x = rt_xmalloc(sizeof(float) * (size_t)(n * nf + 1));
-  dst->y = rt_xmalloc(sizeof(float) * (size_t)(n + 1));
-  int64_t at = 0;
-  for (int64_t i = 0; i < src->n; i++) {
-    if ((i % folds == f) != in) continue;
-    memcpy(dst->x + at * nf, src->x + i * nf, sizeof(float) * (size_t)nf);
-    dst->y[at++] = src->y[i];
-  }
-}
 
 /* The fields a val metric may have, for mean and std alike. */
 #define CV_FIELDS(X) X(loss) X(accuracy) X(mse) X(mae) X(rmse) X(r2) X(precision) X(recall) \
@@ -161,17 +160,28 @@ int rt_cv(const RtTrainCfg *cfg, const RtModelDesc *m, const MlxKernels *k, cons
   float *params = rt_xmalloc(sizeof(float) * (size_t)(k->n_params > 0 ? k->n_params : 1));
   int rc = 0;
   for (int f = 0; f < folds && !rc; f++) {
-    RtData view = *d;   /* shares names and features; owns only its two splits */
-    take_fold(pool, d->n_feats, folds, f, false, &view.split[0]);
-    take_fold(pool, d->n_feats, folds, f, true, &view.split[1]);
-    view.split[2] = (RtSplit){0};
+    /* the fold's own load: fills and statistics fitted on its train rows only */
+    RtDataSpec fs = *spec;
+    fs.cv_fold = f + 1;
+    fs.fit_only = false;
+    RtData *fd = rt_data_load(&fs, m->task);
+    if (!fd) {
+      rc = -1;
+      break;
+    }
+    if (fd->n_feats != d->n_feats) {
+      rt_diag(RT_ERROR, spec->cv_loc, "internal error: fold %d has %d inputs, the pool %d", f + 1,
+              fd->n_feats, d->n_feats);
+      rt_data_free(fd);
+      rc = -1;
+      break;
+    }
     printf("cv fold %d/%d: %lld train rows, %lld val rows\n", f + 1, folds,
-           (long long)view.split[0].n, (long long)view.split[1].n);
+           (long long)fd->split[0].n, (long long)fd->split[1].n);
     fflush(stdout);
-    rc = rt_train(cfg, m, k, &view, params, fr);
+    rc = rt_train(cfg, m, k, fd, params, fr);
     v[f] = fr->split[1];
-    rt_split_free(&view.split[0]);
-    rt_split_free(&view.split[1]);
+    rt_data_free(fd);
   }
   if (!rc) {
     RtMetrics mean = {0}, sd = {0};

@@ -963,7 +963,9 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t
       if (j < 0 || !x->col[j].cat) continue;   /* resolve() reported it */
       int *codes = rt_xmalloc(sizeof(int) * (size_t)(n + 1));
       int start = in.n;
-      ok = onehot_fit(&in, f, &x->col[j], idx, cnt, codes, spec);
+      /* a cv fold fits its categories on the whole pool: the same inputs */
+      const int64_t pool_cnt[3] = {cnt[0] + cnt[1], 0, cnt[2]};
+      ok = onehot_fit(&in, f, &x->col[j], idx, spec->cv_fold ? pool_cnt : cnt, codes, spec);
       if (in.n > gcap) {
         int nc = in.n * 2 + 16;
         gcodes = rt_xrealloc(gcodes, sizeof(int *) * (size_t)nc);
