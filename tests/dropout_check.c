@@ -64,7 +64,6 @@ static int grad_case(const Case *c, bool masked) {
   double loss = k.grad(prm, g, work, x, y, n);
   double want = ref_loss(&m, prm, x, y, n, masked, cfg.seed, &gap);
   int bad = 0;
-  double worst = 0;
   if (fabs(loss - want) > 1e-9 * fmax(1, fabs(want))) {
     printf("%-40s FAIL loss %.15g, reference %.15g\n", name, loss, want);
     bad = 1;
@@ -75,23 +74,7 @@ static int grad_case(const Case *c, bool masked) {
     printf("%-40s FAIL the masks changed nothing\n", name);
     bad = 1;
   }
-  const double h = 1e-5;
-  for (int i = 0; i < np; i++) {
-    double keep = prm[i];
-    prm[i] = keep + h;
-    double lp = k.grad(prm, scratch, work, x, y, n) / n;
-    prm[i] = keep - h;
-    double lm = k.grad(prm, scratch, work, x, y, n) / n;
-    prm[i] = keep;
-    double fd = (lp - lm) / (2 * h);
-    double err = fabs(fd - g[i]) / fmax(fabs(fd) + fabs(g[i]), 1e-4);
-    if (err > worst) worst = err;
-    if (err > 1e-6) {
-      if (!bad)
-        printf("%-40s FAIL param %d: grad %.12g, finite difference %.12g\n", name, i, g[i], fd);
-      bad = 1;
-    }
-  }
+  double worst = ref_fd_check(k.grad, prm, scratch, work, x, y, n, np, g, name, 40, &bad);
   if (!bad) printf("%-40s ok  (%d params, worst relative error %.1e)\n", name, np, worst);
   jit_free(j);
   free(prm), free(g), free(scratch), free(work);

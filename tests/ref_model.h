@@ -6,6 +6,7 @@
 #define TESTS_REF_MODEL_H
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compiler/mlxc.h"
@@ -103,6 +104,36 @@ static inline double ref_loss(const RtModelDesc *m, const double *p, const doubl
     }
   }
   return total;
+}
+
+/* The compiled gradient g of the mean loss against central differences of
+ * grad's own loss, each parameter moved by 1e-5 in turn (relative error,
+ * floor 1e-4). Returns the worst error; the first parameter off by more than
+ * 1e-6 is printed under name (padded to width) and sets *bad, unless *bad
+ * was set already. */
+static inline double ref_fd_check(MlxGradFn grad, double *prm, double *scratch, double *work,
+                                  const double *x, const double *y, int n, int np,
+                                  const double *g, const char *name, int width, int *bad) {
+  const double h = 1e-5;
+  double worst = 0;
+  for (int i = 0; i < np; i++) {
+    double keep = prm[i];
+    prm[i] = keep + h;
+    double lp = grad(prm, scratch, work, x, y, n) / n;
+    prm[i] = keep - h;
+    double lm = grad(prm, scratch, work, x, y, n) / n;
+    prm[i] = keep;
+    double fd = (lp - lm) / (2 * h);
+    double err = fabs(fd - g[i]) / fmax(fabs(fd) + fabs(g[i]), 1e-4);
+    if (err > worst) worst = err;
+    if (err > 1e-6) {
+      if (!*bad)
+        printf("%-*s FAIL param %d: grad %.12g, finite difference %.12g\n", width, name, i, g[i],
+               fd);
+      *bad = 1;
+    }
+  }
+  return worst;
 }
 
 #endif
