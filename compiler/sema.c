@@ -2583,24 +2583,7 @@ static void tr_early_stop(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg) {
   int n;
   Ast **it = clause(st, 0, &n);
   if (!one_clause(c, st) || !need(c, st, n, 1, "a metric like 'val.loss'")) return;
-  Ast *p = it[0];
-  if (p->kind != AST_PATH || p->nkids != 2 || p->kids[0]->kind != AST_NAME ||
-      p->kids[1]->kind != AST_NAME) {
-    diag_error(p->span, "expected a metric like 'val.loss', found '%s'", node_text(c, p));
-    return;
-  }
-  const char *sp = p->kids[0]->name, *m = p->kids[1]->name;
-  if (!strcmp(sp, "test")) {
-    diag_error(p->span, "'early_stop' may not read test metrics, found '%s'", node_text(c, p));
-    diag_note(p->span, "use 'val.%s'", m);
-  } else if (word_index(sp, splits, NELEM(splits)) < 0) {
-    unknown(p->kids[0]->span, "split", sp, splits, NELEM(splits));
-  } else if (word_index(m, metrics_all, NELEM(metrics_all)) < 0) {
-    unknown(p->kids[1]->span, "metric", m, metrics_all, NELEM(metrics_all));
-  } else if (ti->task_known && !metric_of_task(m, ti->task)) {
-    diag_error(p->kids[1]->span, "metric '%s' is not defined for a %s model", m,
-               task_names[ti->task]);
-  }
+  const char *m = epoch_metric(c, ti, it[0], "early_stop");
   Scope s = {.kind = SC_CONST};
   bool patience = false;
   for (int i = 1; i < n; i++) {
@@ -2621,8 +2604,6 @@ static void tr_early_stop(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg) {
     }
   }
   if (!patience) diag_error(end_span(st), "expected 'patience N' in 'early_stop'");
-  if (strcmp(sp, "val") && strcmp(sp, "test") && word_index(sp, splits, NELEM(splits)) >= 0)
-    refuse(c, p->span, "early_stop on train metrics");
   cfg->es_metric = m;
   cfg->es_loc = loc_of(c, st->span);
 }
