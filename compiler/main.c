@@ -226,6 +226,14 @@ static const char **train_gates(Arena *a, const Ast *node, int *n) {
   return g;
 }
 
+/* Whether `mlxc run FILE [NAME...]` runs the block called name: all of
+ * them when no NAME is given. */
+static bool run_selects(const Opts *o, const char *name) {
+  bool selected = o->nargs == 1;
+  for (int j = 1; j < o->nargs; j++) selected |= !strcmp(o->args[j], name);
+  return selected;
+}
+
 /* mlxc run: train each selected train block, evaluate, save, report. */
 static int cmd_run(const Opts *o) {
   if (o->nargs < 1) return usage_error("%s", "run needs a spec file");
@@ -258,9 +266,7 @@ static int cmd_run(const Opts *o) {
   }
   for (int i = 0; i < p->ntrains; i++) {
     SemaTrain *t = &p->trains[i];
-    bool selected = o->nargs == 1;
-    for (int j = 1; j < o->nargs; j++) selected |= !strcmp(o->args[j], t->cfg->name);
-    if (!selected) continue;
+    if (!run_selects(o, t->cfg->name)) continue;
     double t_load = now_s();
     t->data->fit_only = true;   /* rt_run_train's rt_data_xform computes the inputs */
     RtData *d = rt_data_load(t->data, t->model->task);
@@ -304,9 +310,7 @@ static int cmd_run(const Opts *o) {
   /* search blocks: the data loaded once, every trial compiled and trained on it */
   for (int i = 0; i < p->nsearches; i++) {
     SemaSearch *s = &p->searches[i];
-    bool selected = o->nargs == 1;
-    for (int j = 1; j < o->nargs; j++) selected |= !strcmp(o->args[j], s->desc->name);
-    if (!selected) continue;
+    if (!run_selects(o, s->desc->name)) continue;
     double t_load = now_s();
     RtData *d = rt_data_load(s->data, s->models[0]->task);
     phase("load data");
