@@ -213,6 +213,16 @@ static bool make_dir(const char *dir) {
   return true;
 }
 
+/* make_dir for the directory part of a file path (nothing without one). */
+static bool make_parent_dir(const char *file) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", file);
+  char *slash = strrchr(buf, '/');
+  if (!slash || slash == buf) return true;
+  *slash = 0;
+  return make_dir(buf);
+}
+
 /* The gates a train block names (`gate NAME` lines), for --report. */
 static const char **train_gates(Arena *a, const Ast *node, int *n) {
   *n = 0;
@@ -255,7 +265,12 @@ static int cmd_run(const Opts *o) {
       code = EXIT_USAGE;
       goto done;
     }
-  /* --report: an unwritable page fails now, not after the training */
+  /* --report: its directory is made like --out's; an unwritable page fails
+   * now, not after the training */
+  if (o->report && !make_parent_dir(o->report)) {
+    code = EXIT_ENV;
+    goto done;
+  }
   if (o->report && !(html = rt_html_open(o->report, path, p->spec_hash))) {
     code = EXIT_ENV;
     goto done;
