@@ -15,12 +15,15 @@ DEB_PKGS += $(if $(shell command -v npm 2>/dev/null),,npm)
 # chromium renders the `run --report` page headless in tests/report/report.sh
 # (about 50 s to install with its dependencies, apt-get update included).
 DEB_PKGS += chromium
+# libmicrohttpd-dev: `mlxc serve`'s HTTP server (runtime/rt_serve.c); curl
+# sends the requests of tests/serve/*.sh.
+DEB_PKGS += libmicrohttpd-dev curl
 
 CFLAGS_BASE = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
               -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD)
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags --libs 2>/dev/null)
-LDLIBS      = $(LLVM_LIBS) -ljansson -lm -lpthread
+LDLIBS      = $(LLVM_LIBS) -ljansson -lmicrohttpd -lm -lpthread
 
 COMPILER_SRCS = $(wildcard compiler/*.c)
 RUNTIME_SRCS  = $(wildcard runtime/*.c)
@@ -32,7 +35,7 @@ LIB_OBJS = $(filter-out $(BUILD)/compiler/main.o,$(OBJS))
 .PHONY: all deps test run asan golden fuzz bench clean install
 
 all: deps
-	@$(MAKE) --no-print-directory $(BUILD)/mlxc
+	@$(MAKE) --no-print-directory $(BUILD)/mlxc $(BUILD)/libmlxrt.a
 
 # Installs the Debian packages that are missing; does nothing when all are present.
 deps:
@@ -48,6 +51,17 @@ deps:
 $(BUILD)/mlxc: $(OBJS)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
+# `mlxc build` links executables with cc from this archive (found next to
+# mlxc): the runtime, the front end (grammar and sema check BIN's embedded
+# spec again) and BIN's command line (aot_bin.c) -- no LLVM. AOT_LINK is the
+# rest of that link line: jansson static, so BIN needs no -dev package.
+AOT_OBJS = $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) $(GEN_SRCS:%.c=%.o) \
+           $(addprefix $(BUILD)/compiler/,arena.o ast.o diag.o sema.o aot_bin.o)
+AOT_LINK = $(SAN) -Wl,-Bstatic -ljansson -Wl,-Bdynamic -lmicrohttpd -lm -lpthread
+$(BUILD)/libmlxrt.a: $(AOT_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/compiler/aot.o: CFLAGS_BASE += -DAOT_LINK='"$(AOT_LINK)"'
+
 # Test drivers link the compiler and runtime without main.c.
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -55,7 +69,7 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 
 # Benchmark drivers link the same way. `make bench` runs every bench/*/run.sh
 # (never part of `make test`), first installing what they compare against.
-BENCH_PKGS = python3-pandas time python3-torch python3-sklearn python3-numpy
+BENCH_PKGS = python3-pandas time python3-torch python3-sklearn python3-numpy wrk
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
@@ -117,7 +131,7 @@ ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 asan:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" build-asan/mlxc
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" build-asan/mlxc build-asan/libmlxrt.a
 	@SAN="$(ASAN_FLAGS)" OPT=-O1 ASAN_OPTIONS=detect_leaks=0 MLXC=build-asan/mlxc BUILD=build-asan \
 	  sh tests/run.sh
 
@@ -125,6 +139,8 @@ PREFIX ?= /usr/local
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/mlxc $(DESTDIR)$(PREFIX)/bin/mlxc
+	install -d $(DESTDIR)$(PREFIX)/lib/mlxc
+	install -m 644 $(BUILD)/libmlxrt.a $(DESTDIR)$(PREFIX)/lib/mlxc/libmlxrt.a
 
 clean:
 	rm -rf build build-asan

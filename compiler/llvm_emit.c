@@ -9,6 +9,7 @@
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>   /* LLVMTemporaryMDNode: self-referencing loop metadata */
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
@@ -143,6 +144,7 @@ typedef struct Loop {
   LLVMBasicBlockRef head, body, exit;
   LLVMValueRef iv;   /* the induction variable, i64 */
   LLVMValueRef step;
+  bool rowwise;      /* loop_rowwise: every row runs the same code */
 } Loop;
 
 /* for (iv = lo; iv < hi; iv += step): positions the builder in the body. */
@@ -157,6 +159,7 @@ static LLVMValueRef loop_open(Emit *e, Loop *L, LLVMValueRef lo, LLVMValueRef hi
   snprintf(nm, sizeof nm, "%s.exit", name);
   L->exit = LLVMAppendBasicBlockInContext(e->c, e->fn, nm);
   L->step = ic(e, step);
+  L->rowwise = false;
   LLVMBuildBr(e->b, L->head);
   LLVMPositionBuilderAtEnd(e->b, L->head);
   L->iv = LLVMBuildPhi(e->b, e->i64, name);
@@ -167,10 +170,34 @@ static LLVMValueRef loop_open(Emit *e, Loop *L, LLVMValueRef lo, LLVMValueRef hi
   return L->iv;
 }
 
+/* Marks a loop over rows whose body must stay one piece of code for every
+ * row: no vectorizing, interleaving or unrolling of it. With fast-math
+ * reassociation, a row loop vectorized across rows reduces a vector body's
+ * rows in another order than its scalar remainder's, so a row's prediction
+ * would depend on how many rows came with it (tests/predict_rows.c). */
+static void loop_rowwise(Loop *L) { L->rowwise = true; }
+
+static LLVMMetadataRef md_flag(Emit *e, const char *name, LLVMValueRef v) {
+  LLVMMetadataRef ops[2] = {LLVMMDStringInContext2(e->c, name, strlen(name)),
+                            v ? LLVMValueAsMetadata(v) : NULL};
+  return LLVMMDNodeInContext2(e->c, ops, v ? 2 : 1);
+}
+
 static void loop_close(Emit *e, Loop *L) {
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
   LLVMValueRef next = iadd(e, L->iv, L->step);
-  LLVMBuildBr(e->b, L->head);
+  LLVMValueRef br = LLVMBuildBr(e->b, L->head);
+  if (L->rowwise) {   /* !llvm.loop !{self, vectorize off, interleave 1, unroll off} */
+    LLVMTypeRef i1 = LLVMInt1TypeInContext(e->c), i32 = LLVMInt32TypeInContext(e->c);
+    LLVMMetadataRef self = LLVMTemporaryMDNode(e->c, NULL, 0);
+    LLVMMetadataRef ops[4] = {self, md_flag(e, "llvm.loop.vectorize.enable", LLVMConstInt(i1, 0, 0)),
+                              md_flag(e, "llvm.loop.interleave.count", LLVMConstInt(i32, 1, 0)),
+                              md_flag(e, "llvm.loop.unroll.disable", NULL)};
+    LLVMMetadataRef loop = LLVMMDNodeInContext2(e->c, ops, 4);
+    LLVMMetadataReplaceAllUsesWith(self, loop);
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(e->c, "llvm.loop", 9),
+                    LLVMMetadataAsValue(e->c, loop));
+  }
   LLVMAddIncoming(L->iv, &next, &latch, 1);
   LLVMPositionBuilderAtEnd(e->b, L->exit);
 }
@@ -544,6 +571,7 @@ static void emit_dense_fwd(Emit *e, const Kernel *k) {
     /* blocks of MR rows; the last block's rows past n repeat row n - 1,
      * which writes the same values again: no tail loop to compile */
     LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, MR, "row.block");
+    loop_rowwise(&R);
     LLVMValueRef irow[MR], orow[MR];
     for (int i = 0; i < MR; i++) {
       LLVMValueRef ri = last_row(e, iadd(e, r, ic(e, i)), n);
@@ -558,6 +586,7 @@ static void emit_dense_fwd(Emit *e, const Kernel *k) {
     loop_close(e, &R);
   } else {
     LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "row");
+    loop_rowwise(&R);
     LLVMValueRef orow = gep(e, out, imul(e, r, ic(e, U)));
     LLVMValueRef irow = gep(e, in, imul(e, row_of(e, rows, r), ic(e, K)));
     if (rows) prefetch_row(e, in, rows, r, PREFETCH_AHEAD, n, K);
@@ -584,6 +613,7 @@ static void emit_dense_fwd(Emit *e, const Kernel *k) {
   bool post_act = act == RT_ACT_SOFTMAX || (act != RT_ACT_IDENTITY && !relu_in);
   if (post_act || dp) {
     LLVMValueRef r = loop_open(e, &R, ic(e, 0), n, 1, "post");
+    loop_rowwise(&R);
     LLVMValueRef orow = gep(e, out, imul(e, r, ic(e, U)));
     if (act == RT_ACT_SOFTMAX) {
       emit_softmax_row(e, orow, U);
@@ -1493,15 +1523,15 @@ static void emit_kernels(Emit *e, Kernel **ks, int n) {
 
 /* The vector width the kernels are written for, chosen when they are
  * compiled: 512 bits (16 floats) where the host has AVX-512, 256 (8 floats,
- * AVX2) elsewhere and for a named CPU; MLXC_VECTOR_BITS=256|512 overrides
+ * AVX2) elsewhere and for a named CPU other than an AVX-512 one; MLXC_VECTOR_BITS=256|512 overrides
  * (the tests pin it, and run both). A 256-bit block keeps 2 vectors a row:
  * 8 accumulators of AVX2's 16 registers. */
 static void vector_width(Emit *e, const char *cpu) {
   const char *env = getenv("MLXC_VECTOR_BITS");
   if (env && (!strcmp(env, "256") || !strcmp(env, "512"))) {
     e->vbits = atoi(env);
-  } else if (cpu) {
-    e->vbits = 256;
+  } else if (cpu) {   /* a named CPU: 512 only for an AVX-512 one (aot.c's x86-64-v4 set) */
+    e->vbits = !strcmp(cpu, "x86-64-v4") || strstr(cpu, "avx512") ? 512 : 256;
   } else {
     char *feat = LLVMGetHostCPUFeatures();
     e->vbits = feat && strstr(feat, "+avx512f") ? 512 : 256;
@@ -1509,6 +1539,35 @@ static void vector_width(Emit *e, const char *cpu) {
   }
   e->nv_max = e->vbits == 512 ? NV_MAX : 2;
   snprintf(e->vbits_str, sizeof e->vbits_str, "%d", e->vbits);
+}
+
+/* Whether LLVM's host feature string turns on every feature of list. */
+static bool host_has(const char *feat, const char *const *list) {
+  for (; *list; list++) {
+    size_t n = strlen(*list);
+    const char *p = feat;
+    while ((p = strstr(p, *list)) && p[n] && p[n] != ',') p += n;
+    if (!p) return false;
+  }
+  return true;
+}
+
+/* The host as the portable x86-64 level the kernels of `mlxc build` are
+ * compiled for (aot.c), so the JIT and a built executable run the same
+ * machine code, bit for bit: "x86-64-v4" for 512-bit kernels on AVX-512,
+ * "x86-64-v3" for 256-bit ones on AVX2+FMA (malloc'd), else NULL (the
+ * host's own name and features). The CPUs' cost models differ, and with
+ * reassociation allowed the vectorizer's choices change a sum's order. */
+static char *host_level(int vbits) {
+  static const char *const v3[] = {"+avx2", "+fma", "+bmi", "+bmi2", "+f16c", "+lzcnt", "+movbe",
+                                   NULL};
+  static const char *const v4[] = {"+avx512f", "+avx512bw", "+avx512cd", "+avx512dq",
+                                   "+avx512vl", NULL};
+  char *feat = LLVMGetHostCPUFeatures();
+  const char *level = !feat || !host_has(feat, v3) ? NULL
+                      : vbits == 512 ? (host_has(feat, v4) ? "x86-64-v4" : NULL) : "x86-64-v3";
+  LLVMDisposeMessage(feat);
+  return level ? strdup(level) : NULL;
 }
 
 LlvmUnit *llvm_emit(KernelSet *ks, const char *cpu) {
@@ -1525,6 +1584,7 @@ LlvmUnit *llvm_emit(KernelSet *ks, const char *cpu) {
   u->mod = LLVMModuleCreateWithNameInContext(name, u->ctx);   /* owned by the unit */
   Emit e = {.c = u->ctx, .m = u->mod, .dt = p->dt, .p = p, .ks = ks};
   vector_width(&e, u->cpu);
+  if (!u->cpu) u->cpu = host_level(e.vbits);
   e.b = LLVMCreateBuilderInContext(e.c);
   e.f32 = LLVMFloatTypeInContext(e.c);
   e.f64 = LLVMDoubleTypeInContext(e.c);
@@ -1605,8 +1665,8 @@ int llvm_optimize(LlvmUnit *u) {
   for (LLVMValueRef f = LLVMGetFirstFunction(u->mod); f; f = LLVMGetNextFunction(f)) {
     if (LLVMIsDeclaration(f)) continue;
     const char *kv[2][2] = {{"target-cpu", cpu}, {"target-features", feat}};
-    for (int i = 0; i < 2; i++)
-      if (kv[i][1][0])
+    for (int i = 0; i < 2; i++)   /* a named CPU's features are its own: "" pins them */
+      if (kv[i][1][0] || u->cpu)
         LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
                                 LLVMCreateStringAttribute(u->ctx, kv[i][0], (unsigned)strlen(kv[i][0]),
                                                           kv[i][1], (unsigned)strlen(kv[i][1])));
@@ -1652,6 +1712,8 @@ void llvm_unit_free(LlvmUnit *u) {
   free(u->cpu);
   free(u);
 }
+
+const char *llvm_unit_cpu(const LlvmUnit *u) { return u ? u->cpu : NULL; }
 
 /* For jit.c: hands over the module and its context (the unit forgets them),
  * freeing the rest of the unit. */

@@ -21,13 +21,27 @@ static const char usage_text[] =
     "commands:\n"
     "  check FILE...                  parse and check specs (reads CSV headers)\n"
     "  run FILE [NAME...] [--out DIR] train every train block (or those named),\n"
-    "                                 evaluate, write DIR/NAME.mlxm and\n"
+    "                                 evaluate, check gates (exit 3 when one\n"
+    "                                 fails), write DIR/NAME.mlxm and\n"
     "                                 DIR/NAME.metrics.json (DIR defaults to out);\n"
     "                                 then every search block: its trials,\n"
     "                                 DIR/NAME.search.json and the winner\n"
     "      [--report FILE.html]       also one self-contained page: curves per\n"
     "                                 epoch, ROC, confusion, metrics, gates\n"
+    "      [--baseline M.mlxm]        the model every gate's baseline.* reads\n"
     "  predict MODEL.mlxm [CSV|-]     one prediction per row of CSV (stdin if -)\n"
+    "  serve MODEL.mlxm               HTTP: POST /predict, GET /health, GET /metrics\n"
+    "      [--port P] [--bind ADDR]   until SIGTERM/SIGINT (drains, exits 0); port\n"
+    "      [--port-file F]            8080 (0: any free one, written to F), bind\n"
+    "                                 127.0.0.1, --threads workers (default: the CPUs)\n"
+    "  eval MODEL.mlxm CSV|-          metrics of the model on a labelled CSV, as\n"
+    "                                 one JSON object\n"
+    "  build FILE TRAIN -o BIN        a standalone executable BIN for train block\n"
+    "      [--model M.mlxm]           TRAIN (train, predict, eval, serve, info; no\n"
+    "      [--cpu generic|native]     LLVM needed to run it), embedding model M;\n"
+    "                                 generic (default): AVX2+FMA and AVX-512\n"
+    "                                 kernels picked at run time; native: this CPU's.\n"
+    "                                 Links with the C compiler driver 'cc'\n"
     "  data FILE [NAME] [--json]      describe dataset NAME (default: the first):\n"
     "                                 rows, splits, and per column type, count,\n"
     "                                 missing, distinct, statistics or top values\n"
@@ -52,12 +66,19 @@ typedef struct Opts {
   const char *dump;        /* --dump=STAGE */
   const char *out_dir;     /* --out */
   const char *report;      /* --report FILE.html: the run's page (rt_html.c) */
+  const char *baseline;    /* --baseline M.mlxm: every gate's baseline model (rt_gate.c) */
   bool json;               /* --json: `data` prints one JSON document */
   bool verbose;            /* --verbose: phase timings on stderr */
   int threads;             /* --threads N: search trials at once (0: the online CPUs), and
                               the threads a large training step is split across (0: 1) */
   const char **args;       /* positional arguments after the command */
   int nargs;
+  int port;                /* serve --port P (-1: 8080; 0: any free port) */
+  const char *bind;        /* serve --bind ADDR (default 127.0.0.1) */
+  const char *port_file;   /* serve --port-file F: the port bound, once listening */
+  const char *model;       /* build --model M.mlxm: the model BIN embeds */
+  const char *cpu;         /* build --cpu generic|native */
+  bool out_given;          /* -o/--out was given (build's BIN has no default) */
 } Opts;
 
 static double now_s(void) {
@@ -249,6 +270,7 @@ static int cmd_run(const Opts *o) {
   if (o->nargs < 1) return usage_error("%s", "run needs a spec file");
   Arena a = {0};
   int code = EXIT_OK;
+  bool gate_failed = false;   /* some block's gate failed (exit 3 once all have run) */
   RtHtml *html = NULL;   /* --report */
   const char *path = o->args[0];
   Program *p = front_end(&a, path, SEMA_RUN, &code);
@@ -314,12 +336,15 @@ static int cmd_run(const Opts *o) {
     }
     t_compile = now_s() - t_compile;
     RtRunInfo info = {.spec_hash = p->spec_hash, .compile_ms = t_compile * 1e3,
-                      .load_s = t_load, .out_dir = o->out_dir, .html = html, .kind = "train"};
+                      .load_s = t_load, .out_dir = o->out_dir, .html = html, .kind = "train",
+                      .baseline = o->baseline, .compile = search_compile,
+                      .release = search_release};
     info.gates = train_gates(&a, t->node, &info.n_gates);
     code = rt_run_train(t->cfg, t->model, t->data, &k, d, &info);
     phase("train");
     jit_free(j);
     rt_data_free(d);
+    if (code == EXIT_GATE) gate_failed = true, code = EXIT_OK;   /* the other blocks still run */
     if (code) goto done;
   }
   /* search blocks: the data loaded once, every trial compiled and trained on it */
@@ -349,16 +374,24 @@ static int cmd_run(const Opts *o) {
     RtRunInfo info = {.spec_hash = p->spec_hash, .load_s = now_s() - t_load,
                       .out_dir = o->out_dir,
                       .threads = o->threads ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
-                      .html = html, .kind = "search"};
+                      .html = html, .kind = "search", .baseline = o->baseline,
+                      .compile = search_compile, .release = search_release};
     info.gates = train_gates(&a, s->train->node, &info.n_gates);
+    if (rt_gate_precheck(s->train->cfg, &info)) {   /* a missing baseline: before the trials */
+      rt_data_free(d);
+      code = EXIT_DATA;
+      goto done;
+    }
     code = rt_run_search(s->desc, s->train->cfg, s->models, s->data, d, search_compile,
                          search_release, &a, &info);
     phase("search");
     rt_data_free(d);
+    if (code == EXIT_GATE) gate_failed = true, code = EXIT_OK;
     if (code) goto done;
   }
+  if (gate_failed) code = EXIT_GATE;   /* a gate failed: its files are written, exit 3 */
 done:
-  if (html && code == EXIT_OK && rt_html_write(html)) code = EXIT_ENV;
+  if (html && (code == EXIT_OK || code == EXIT_GATE) && rt_html_write(html)) code = EXIT_ENV;
   rt_html_free(html);
   rt_diag_flush();
   arena_free(&a);
@@ -443,6 +476,92 @@ done:
   return code;
 }
 
+/* mlxc eval MODEL.mlxm CSV: load, re-JIT, metrics of the labelled rows as
+ * one JSON object (the model's task's metrics, and rows). */
+static int cmd_eval(const Opts *o) {
+  if (o->nargs != 2)
+    return usage_error("%s", "eval needs a model file and a labelled CSV (or - for stdin)");
+  Arena a = {0};
+  int code = EXIT_OK;
+  phase_t0 = now_s();
+  RtModel *m = rt_model_load(o->args[0]);
+  if (!m) {
+    code = EXIT_DATA;
+    goto done;
+  }
+  kcache_spec_hash = m->spec_hash;
+  RtTrainCfg cfg = {.name = m->desc.name, .batch = 256, .opt = RT_OPT_SGD};
+  MlxKernels k;
+  Jit *j = compile_model(&a, &m->desc, &cfg, &k);
+  if (!j) {
+    code = EXIT_INTERNAL;
+    goto done;
+  }
+  RtMetrics mt;
+  if (rt_eval_csv(m, &k, o->args[1], &mt)) {
+    code = EXIT_DATA;
+  } else {
+    char *s = rt_eval_json(m, &mt);
+    if (s) puts(s);
+    else code = EXIT_INTERNAL;
+    free(s);
+    fflush(stdout);
+  }
+  jit_free(j);
+done:
+  rt_model_free(m);
+  rt_diag_flush();
+  arena_free(&a);
+  return code;
+}
+
+/* mlxc serve MODEL.mlxm [--port P] [--bind ADDR] [--threads N]: load,
+ * re-JIT like predict, then HTTP until SIGTERM/SIGINT (rt_serve.c). */
+static int cmd_serve(const Opts *o) {
+  if (o->nargs != 1) return usage_error("%s", "serve needs one model file (MODEL.mlxm)");
+  size_t n = strlen(o->args[0]);
+  if (n >= 4 && !strcmp(o->args[0] + n - 4, ".mlx"))
+    return usage_error("serve takes a trained model (.mlxm), not the spec '%s'; serving a "
+                       "spec's release (serve FILE --release NAME) is not supported yet",
+                       o->args[0]);
+  Arena a = {0};
+  int code = EXIT_OK;
+  phase_t0 = now_s();
+  RtModel *m = rt_model_load(o->args[0]);
+  if (!m) {
+    code = EXIT_DATA;
+    goto done;
+  }
+  kcache_spec_hash = m->spec_hash;
+  RtTrainCfg cfg = {.name = m->desc.name, .batch = 256, .opt = RT_OPT_SGD};
+  MlxKernels k;
+  Jit *j = compile_model(&a, &m->desc, &cfg, &k);
+  if (!j) {
+    code = EXIT_INTERNAL;
+    goto done;
+  }
+  rt_diag_flush();
+  RtServeOpts so = {.bind = o->bind, .port = o->port < 0 ? 8080 : o->port, .threads = o->threads,
+                    .port_file = o->port_file};
+  code = rt_serve(m, &k, &so);
+  jit_free(j);
+done:
+  rt_model_free(m);
+  rt_diag_flush();
+  arena_free(&a);
+  return code;
+}
+
+/* mlxc build FILE TRAIN -o BIN [--model M] [--cpu generic|native]: the
+ * train block's kernels into a standalone executable (aot.c). */
+static int cmd_build(const Opts *o) {
+  if (o->nargs != 2) return usage_error("%s", "build needs a spec file and a train block name");
+  if (!o->out_given) return usage_error("%s", "build needs -o BIN, the executable to write");
+  AotOpts ao = {.spec = o->args[0], .train = o->args[1], .out = o->out_dir, .model = o->model,
+                .cpu = o->cpu ? o->cpu : "generic", .verbose = o->verbose};
+  return aot_build(&ao);
+}
+
 /* mlxc --dump=STAGE FILE [NAME]: print one stage's product. */
 static int cmd_dump(const Opts *o) {
   if (o->nargs < 1) return usage_error("%s", "--dump needs a spec file");
@@ -525,7 +644,7 @@ done:
 static const char *const dump_stages[] = {"tokens", "ast", "plan", "llvm", "asm"};
 
 int main(int argc, char **argv) {
-  Opts o = {.out_dir = "out"};
+  Opts o = {.out_dir = "out", .port = -1};
   const char *argv_pos[argc];   /* positional arguments, in order */
   o.args = argv_pos;
   for (int i = 1; i < argc; i++) {
@@ -560,12 +679,35 @@ int main(int argc, char **argv) {
       if (i == argc || !end || *end || end == argv[i] || v < 1 || v > 1024)
         return usage_error("%s needs a number of threads from 1 to 1024", s);
       o.threads = (int)v;
+    } else if (!strcmp(s, "--port")) {
+      char *end = NULL;
+      long v = ++i < argc ? strtol(argv[i], &end, 10) : -1;
+      if (i == argc || !end || *end || end == argv[i] || v < 0 || v > 65535)
+        return usage_error("%s needs a port number from 0 to 65535", s);
+      o.port = (int)v;
+    } else if (!strcmp(s, "--bind")) {
+      if (++i == argc || !*argv[i]) return usage_error("%s needs an address", s);
+      o.bind = argv[i];
+    } else if (!strcmp(s, "--port-file")) {
+      if (++i == argc) return usage_error("%s needs a file name", s);
+      o.port_file = argv[i];
+    } else if (!strcmp(s, "--baseline")) {
+      if (++i == argc) return usage_error("%s needs a model file", s);
+      o.baseline = argv[i];
     } else if (!strcmp(s, "--report")) {
       if (++i == argc) return usage_error("%s needs a file name", s);
       o.report = argv[i];
     } else if (!strcmp(s, "--out") || !strcmp(s, "-o")) {
       if (++i == argc) return usage_error("%s needs a directory", s);
       o.out_dir = argv[i];
+      o.out_given = true;
+    } else if (!strcmp(s, "--model")) {
+      if (++i == argc) return usage_error("%s needs a model file", s);
+      o.model = argv[i];
+    } else if (!strcmp(s, "--cpu")) {
+      if (++i == argc || (strcmp(argv[i], "generic") && strcmp(argv[i], "native")))
+        return usage_error("%s needs 'generic' or 'native'", s);
+      o.cpu = argv[i];
     } else if (s[0] == '-' && s[1] == '-') {
       return usage_error("unknown option '%s'", s);
     } else {
@@ -580,6 +722,13 @@ int main(int argc, char **argv) {
   }
   if (o.report && (o.dump || !o.cmd || strcmp(o.cmd, "run")))
     return usage_error("%s applies to 'run' only", "--report");
+  if (o.baseline && (o.dump || !o.cmd || strcmp(o.cmd, "run")))
+    return usage_error("%s applies to 'run' only", "--baseline");
+  if ((o.port >= 0 || o.bind || o.port_file) && (o.dump || !o.cmd || strcmp(o.cmd, "serve")))
+    return usage_error("%s applies to 'serve' only",
+                       o.port >= 0 ? "--port" : o.bind ? "--bind" : "--port-file");
+  if ((o.model || o.cpu) && (o.dump || !o.cmd || strcmp(o.cmd, "build")))
+    return usage_error("%s applies to 'build' only", o.model ? "--model" : "--cpu");
   int code;
   if (o.dump) {
     code = cmd_dump(&o);
@@ -592,10 +741,16 @@ int main(int argc, char **argv) {
     code = cmd_run(&o);
   } else if (!strcmp(o.cmd, "predict")) {
     code = cmd_predict(&o);
+  } else if (!strcmp(o.cmd, "serve")) {
+    code = cmd_serve(&o);
+  } else if (!strcmp(o.cmd, "eval")) {
+    code = cmd_eval(&o);
   } else if (!strcmp(o.cmd, "data")) {
     code = cmd_data(&o);
+  } else if (!strcmp(o.cmd, "build")) {
+    code = cmd_build(&o);
   } else {
-    code = usage_error("unknown command '%s' (check run predict data --dump)", o.cmd);
+    code = usage_error("unknown command '%s' (check run predict eval serve data build --dump)", o.cmd);
   }
   return code;
 }

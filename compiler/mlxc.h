@@ -194,6 +194,9 @@ typedef enum { SEMA_CHECK, SEMA_RUN } SemaMode;
  * when any error was reported. Reads CSV headers to check column names; a bad
  * CSV sets *data_error (exit 4). */
 Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error);
+/* When set, every csv(...) source reads this path instead of its own (a
+ * standalone binary's `train DATA.csv`, aot_bin.c). */
+extern const char *sema_csv_override;
 
 /* ---- back end (plan.c grad.c fuse.c llvm_emit*.c jit.c) -------------------- */
 
@@ -343,6 +346,9 @@ int llvm_optimize(LlvmUnit *u);
 void llvm_dump_ir(FILE *out, LlvmUnit *u);
 int llvm_dump_asm(FILE *out, LlvmUnit *u);    /* 0, or -1 after reporting */
 void llvm_unit_free(LlvmUnit *u);
+/* The CPU the unit is compiled for: the one named, else the host's portable
+ * level ("x86-64-v3", "x86-64-v4"), or NULL for the host's own name. */
+const char *llvm_unit_cpu(const LlvmUnit *u);
 /* For jit.c: takes the module (LLVMModuleRef) and its thread-safe context
  * (LLVMOrcThreadSafeContextRef) out of the unit and frees the rest. */
 void llvm_unit_release(LlvmUnit *u, void **mod, void **tsc);
@@ -384,5 +390,47 @@ int kcache_store(const char *dir, const KcacheKey *k, const void *obj, size_t le
  * (its LLVMContextRef). Same double arithmetic, in the same order, as the
  * interpreter in rt_xform.c, so the values are bit-identical. */
 void xform_emit(void *ctx, void *mod, const RtFeature *in, int n);
+
+/* ---- standalone executables (aot.c: mlxc build; aot_bin.c: BIN's main) ---- */
+
+/* What `mlxc build` compiled, as the object's global `mlxb_image` lays it out
+ * (aot.c emits it; every field 8 bytes, so LLVM's struct and this one agree).
+ * A set is the kernels for one CPU level; per set two MlxKernels-like units:
+ * [0] the train block's (step, its predict), [1] predict's as `mlxc predict`
+ * compiles them (batch 256), with mlx_xform when a model is embedded. */
+#define AOT_IMAGE_VERSION 1
+#define AOT_FNS 8    /* per unit: step predict step_rows grad_rows update xform - - */
+#define AOT_INTS 8   /* per unit: n_params n_state n_work batch grad_off vbits level - */
+typedef struct AotImage {
+  int64_t version;            /* AOT_IMAGE_VERSION */
+  int64_t nsets;              /* 1 (--cpu native) or 2 (generic: x86-64-v3, x86-64-v4) */
+  void *const *fns;           /* nsets x 2 x AOT_FNS entry points (NULL: absent) */
+  const int64_t *ints;        /* nsets x 2 x AOT_INTS */
+  const char *const *cpus;    /* nsets CPU names the sets were compiled for */
+  const char *spec;           /* the spec's source text */
+  int64_t spec_len;
+  const char *spec_name;      /* its file name as built (diagnostics) */
+  const char *train;          /* the train block compiled */
+  const unsigned char *model; /* the embedded .mlxm, or NULL */
+  int64_t model_len;
+  const char *info;           /* build facts as JSON (aot.c) */
+  int64_t n_in, n_classes;    /* the data shape the kernels were compiled for */
+  int64_t threads;            /* cfg->threads the train kernels were compiled for */
+  int64_t desc_hash;          /* aot_desc_hash of the model the kernels compute */
+} AotImage;
+
+/* FNV-1a over what shapes the kernels (inputs, layers, loss, task): a model
+ * given to BIN predict must match the compiled one. */
+int64_t aot_desc_hash(const RtModelDesc *m);
+
+/* `mlxc build FILE TRAIN -o BIN [--model M] [--cpu generic|native]`;
+ * returns an exit code after reporting. */
+typedef struct AotOpts {
+  const char *spec, *train, *out, *model, *cpu;
+  bool verbose;
+} AotOpts;
+int aot_build(const AotOpts *o);
+/* The BIN's main (the object's `main` calls it with its image). */
+int aot_bin_main(int argc, char **argv, const AotImage *img);
 
 #endif

@@ -11,6 +11,8 @@
 
 #include "mlxc.h"
 
+const char *sema_csv_override;
+
 /* Defaults a train block gets for what it does not say (RtTrainCfg):
  *
  *   setting            default     setting            default
@@ -114,6 +116,7 @@ struct GateInfo {
   Ast *live_use;      /* first `live.` path, if any */
   bool live_reported; /* a train's use of it was reported */
   bool has_baseline;
+  RtGate *rt;         /* the gate as the runtime checks it (lines, baseline, first_run) */
 };
 
 struct TrainInfo {
@@ -1259,6 +1262,8 @@ static void ds_source(Ctx *c, DataInfo *di, Ast *st) {
     return;
   }
   sp->csv_path = resolve_path(c, path->span.file, path->str ? path->str : "");
+  if (sema_csv_override)   /* a standalone binary's `train DATA.csv` (aot_bin.c) */
+    sp->csv_path = arena_strdup(c->a, sema_csv_override);
   sp->source_loc = loc_of(c, st->span);
   if ((sp->csv_delim ? sp->csv_delim : ',') == (sp->csv_quote ? sp->csv_quote : '"')) {
     diag_error(call->span, "the delimiter and the quote must differ");
@@ -2297,6 +2302,73 @@ static void check_model(Ctx *c, Decl *d) {
 
 static const char *const gate_stmts[] = {"baseline", "first_run"};
 
+/* A checked gate-line side as the runtime evaluates it (RtGateExpr): what
+ * folds becomes a number (a duration in microseconds), metric paths stay
+ * metrics, arithmetic and builtins stay operations. s records no metric
+ * uses (s->gate is NULL); e was checked without errors. */
+static RtGateExpr *gate_expr(Ctx *c, Scope *s, Ast *e, bool *reads_baseline) {
+  RtGateExpr *x = arena_alloc(c->a, sizeof *x);
+  Val v = ex_eval(c, s, e);
+  if (v.known) {
+    x->op = RT_GX_NUM;
+    x->num = v.ty == TY_DUR ? v.num * 1e6 : v.num;
+    return x;
+  }
+  if (e->kind == AST_PATH) {
+    Ast **p = e->kids;
+    int k = !strcmp(p[0]->name, "baseline");
+    x->op = RT_GX_METRIC;
+    x->baseline = k;
+    *reads_baseline |= k;
+    int sp = word_index(p[k]->name, splits, NELEM(splits));
+    x->split = sp >= 0 ? sp : !strcmp(p[k]->name, "predict") ? 3 : 4;   /* 4: live (releases) */
+    x->metric = arena_strdup(c->a, p[k + 1]->name);
+    return x;
+  }
+  int n = 0;
+  Ast **kids = e->kids;
+  if (e->kind == AST_BINARY) {
+    x->op = e->op == OP_ADD ? RT_GX_ADD : e->op == OP_SUB ? RT_GX_SUB
+          : e->op == OP_MUL ? RT_GX_MUL : RT_GX_DIV;
+    n = 2;
+  } else if (e->kind == AST_UNARY) {
+    x->op = RT_GX_NEG;
+    n = 1;
+  } else if (e->kind == AST_CALL) {
+    static const RtGxOp ops[] = {RT_GX_MIN, RT_GX_MAX, RT_GX_ABS, RT_GX_EXP, RT_GX_LOG,
+                                 RT_GX_SQRT, RT_GX_LOG1P};
+    int bi = word_index(e->name, builtins, NELEM(builtins));
+    x->op = ops[bi < 0 ? 0 : bi];
+    n = e->nkids;
+  } else {   /* nothing else survives checking unfolded */
+    x->op = RT_GX_NUM;
+    x->num = NAN;
+    return x;
+  }
+  x->args = arena_alloc(c->a, sizeof(RtGateExpr *) * (size_t)(n + 1));
+  x->n_args = n;
+  for (int i = 0; i < n; i++) x->args[i] = gate_expr(c, s, kids[i], reads_baseline);
+  return x;
+}
+
+/* A checked comparison line into its RtGateLine. */
+static void gate_line(Ctx *c, Scope *s, Ast *e, RtGate *g) {
+  Scope ns = *s;
+  ns.gate = NULL;
+  RtGateLine *l = &g->lines[g->n_lines++];
+  l->loc = loc_of(c, e->span);
+  size_t len;   /* the whole line as written (node_text shortens long ones) */
+  const char *t = src_text(e->span.file, &len);
+  size_t lo = e->span.lo < len ? e->span.lo : len, hi = e->span.hi < len ? e->span.hi : len;
+  const char *nl = hi > lo ? memchr(t + lo, '\n', hi - lo) : NULL;
+  l->text = arena_strndup(c->a, t + lo, nl ? (size_t)(nl - (t + lo)) : hi - lo);
+  l->cmp = (RtGateCmp)(e->op - OP_LT);
+  Val lv = ex_eval(c, &ns, e->kids[0]);
+  l->duration = lv.ty == TY_DUR;
+  l->lhs = gate_expr(c, &ns, e->kids[0], &l->reads_baseline);
+  l->rhs = gate_expr(c, &ns, e->kids[1], &l->reads_baseline);
+}
+
 /* gate NAME { baseline "path"  first_run pass|fail  SPLIT.METRIC OP EXPR ... }:
  * each line is a bool; metrics are checked per task once trains use the gate. */
 static void check_gate(Ctx *c, Decl *d) {
@@ -2313,6 +2385,9 @@ static void check_gate(Ctx *c, Decl *d) {
   }
   Scope s = {.kind = SC_GATE, .params = blk->params, .nparams = blk->nparams, .binds = defs,
              .gate = gi, .has_baseline = gi->has_baseline};
+  RtGate *rg = gi->rt = arena_alloc(c->a, sizeof *rg);
+  rg->name = arena_strdup(c->a, d->name);
+  rg->lines = arena_alloc(c->a, sizeof(RtGateLine) * (size_t)(blk->nkids + 1));
   int nchecks = 0;
   for (int i = 0; i < blk->nkids; i++) {
     Ast *st = blk->kids[i];
@@ -2326,7 +2401,9 @@ static void check_gate(Ctx *c, Decl *d) {
                    node_text(c, e));
         continue;
       }
-      ex_eval(c, &s, e);
+      int before = diag_error_count();
+      if (ex_eval(c, &s, e).ty != TY_ERR && diag_error_count() == before)
+        gate_line(c, &s, e, rg);
       continue;
     }
     if (st->kind != AST_STMT) {
@@ -2341,12 +2418,15 @@ static void check_gate(Ctx *c, Decl *d) {
     if (k == 0) {
       Scope cs = {.kind = SC_CONST};
       Val v;
-      if (need(c, st, n, 1, "a model path like \"models/v1.mlxm\"") && no_more(c, st, it, n, 1))
-        want(c, &cs, it[0], TY_STR, &v);
+      if (need(c, st, n, 1, "a model path like \"models/v1.mlxm\"") && no_more(c, st, it, n, 1) &&
+          want(c, &cs, it[0], TY_STR, &v) && v.known) {
+        rg->baseline = resolve_path(c, it[0]->span.file, v.str);
+        rg->baseline_loc = loc_of(c, st->span);
+      }
     } else {
       const char *modes[] = {"pass", "fail"};
       if (need(c, st, n, 1, "'pass' or 'fail'") && no_more(c, st, it, n, 1))
-        want_word(c, it[0], "'first_run' mode", modes, 2);
+        rg->first_run = 1 + want_word(c, it[0], "'first_run' mode", modes, 2);
       if (!gi->has_baseline)
         diag_warning(nsp(st), "'first_run' has no effect without a 'baseline' line");
     }
@@ -2799,11 +2879,18 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
       early = st;
       break;
     case TR_GATE:
-      if (refuse(c, st->span, node_text(c, st))) break;
       if (one_clause(c, st) && need(c, st, n, 1, "a gate name") && no_more(c, st, it, n, 1)) {
         Decl *g = it[0]->kind == AST_NAME ? lookup_kind(c, it[0], AST_GATE) : NULL;
         if (it[0]->kind != AST_NAME)
           diag_error(it[0]->span, "expected a gate name, found '%s'", node_text(c, it[0]));
+        GateInfo *gi = g ? g->info : NULL;
+        if (gi && gi->rt) {   /* the runtime's copy, with this use's location */
+          RtGate *rg = arena_alloc(c->a, sizeof *rg);
+          *rg = *gi->rt;
+          rg->use_loc = loc_of(c, st->span);
+          cfg->gates = rg;
+          cfg->n_gates = 1;
+        }
         if (g) {
           GateUse *u = arena_alloc(c->a, sizeof *u);
           *u = (GateUse){g, st, ti, arena_printf(c->a, "train '%s'", d->name)};

@@ -221,6 +221,8 @@ typedef struct RtTrainCfg {
    * are split between threads, each gradient part summed in thread order,
    * then one update: the kernels are compiled unfused (like clip norm). */
   int threads;
+  /* The `gate NAME` lines of the train, checked after training (rt_gate.c) */
+  const struct RtGate *gates; int n_gates;
 } RtTrainCfg;
 
 /* Offsets of layer l's weights W[in x out] (row-major) and bias b[out] in the
@@ -337,6 +339,9 @@ typedef struct RtSplit {
   int64_t n;
   float *x;
   float *y;
+  /* rt_data_load's splits: each row's 0-based CSV data record (RtData.rec,
+   * not owned here); NULL elsewhere */
+  const int64_t *rec;
 } RtSplit;
 
 typedef struct RtData {
@@ -355,10 +360,16 @@ typedef struct RtData {
   double load_s;            /* wall time of rt_data_load */
   RtMissing *fills; int n_fills; /* `missing` rules per used column with their fitted
                                     fills (rt_xload_finish), owned; frozen into the .mlxm */
-  struct RtXraw *xraw;      /* the cleaned columns and row order the inputs were computed
-                               from, until rt_data_xform recomputes them (rt_xform.c) */
+  struct RtXraw *xraw;      /* a fit_only load's cells (codes in xblock), until
+                               rt_data_xform computes the inputs over them (rt_xform.c) */
   bool x_pending;           /* split[].x allocated but not filled (spec->fit_only): only
                                rt_data_xform fills them */
+  /* rt_data_load's rows (rt_xform.c): split[s].x, .y and .rec point into
+   * these, train rows first, then val, then test; owned. NULL: each split
+   * owns its x and y (RtData built by hand) */
+  float *xblock, *yblock;
+  int64_t *rec;             /* per row: its 0-based data record in the CSV (rows
+                               dropped or refused keep their numbers) */
 } RtData;
 
 /* Load, clean, fit statistics on train (written back into spec->feats /
@@ -385,9 +396,10 @@ int rt_data_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
 int rt_data_apply_xf(const RtDataSpec *frozen, const char *csv_path, RtTask task,
                      char *const *classes, int n_classes, bool with_label, MlxXformFn xf,
                      RtSplit *out);
-/* Recomputes d's three matrices with xf (compiled from d->feats) from the
- * cleaned columns rt_data_load kept, then frees those. 0 (nothing to do when
- * they are gone or xf is NULL), or -1 after reporting (exit 4). */
+/* Computes d's three matrices with xf (compiled from d->feats) from the
+ * cells a spec->fit_only load kept, then frees those. 0 (nothing to do when
+ * they are gone, as after any other load, or xf is NULL), or -1 after
+ * reporting (exit 4). */
 int rt_data_xform(RtData *d, MlxXformFn xf);
 void rt_split_free(RtSplit *s);
 /* The current record's label cell as a frozen model reads it (predict/eval),
@@ -437,11 +449,12 @@ bool rt_xload_text(const RtXload *x, int j);
 int rt_xload_row(RtXload *x, RtCsv *c, int64_t n);
 int64_t rt_xload_dropped(const RtXload *x);
 /* After the split (idx: shuffled rows, cnt: rows per split, y: labels by
- * row): fills missing cells, fits statistics and onehot categories on the
- * train rows, evaluates every input and replaces d->feats, d->feat_names,
- * d->n_feats and d->split[*]. 0, or -1 after reporting (exit 4). */
-int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t *idx,
-                    const int64_t cnt[3], const float *y);
+ * row, both malloc'd and taken over): puts the rows in split order, fills
+ * missing cells, fits statistics and onehot categories on the train rows,
+ * evaluates every input (unless spec->fit_only) and replaces d->feats,
+ * d->feat_names, d->n_feats and d->split[*]. 0, or -1 after reporting. */
+int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, int64_t *idx,
+                    const int64_t cnt[3], float *y);
 void rt_xload_free(RtXload *x);
 /* rt_data_free's part: the programs and categories of d->feats, d->fills. */
 void rt_xform_data_free(RtData *d);
@@ -526,6 +539,10 @@ typedef struct RtTrainResult {
   int conf_k;                    /* classes in confusion (0: none, regression or too many) */
   int64_t confusion[3][RT_MAX_CONF * RT_MAX_CONF];   /* per split, see rt_confusion */
   double epoch_lr[RT_MAX_EPOCHS];  /* the lr of each epoch's first step */
+  /* rt_gate.c: one-row predict latency on the test split, and the gates */
+  bool predict_measured;         /* predict_us holds p50, p90, p99 (test rows existed) */
+  double predict_us[3];
+  struct RtGateResult *gate_res; int n_gate_res;   /* one per clause, owned */
 } RtTrainResult;
 
 /* Learning rate per step (rt_sched.c): the schedule of cfg with its warmup,
@@ -577,6 +594,13 @@ typedef struct RtRunInfo {
   struct RtHtml *html;     /* --report: the page collecting each block (NULL: none) */
   const char *kind;        /* the block run: "train" (NULL too) or "search" */
   const char *const *gates; int n_gates;   /* the gates the train block names */
+  /* rt_gate.c: `--baseline M.mlxm` (replaces every gate's `baseline`; NULL:
+   * none), and how to compile a baseline model's kernels (NULL: baselines
+   * cannot be evaluated) */
+  const char *baseline;
+  void *(*compile)(void *ctx, const RtModelDesc *m, const RtTrainCfg *cfg, MlxKernels *k);
+  void (*release)(void *handle);
+  void *compile_ctx;
 } RtRunInfo;
 
 /* train → metrics table → OUT/NAME.metrics.json → OUT/NAME.mlxm. Returns an
@@ -632,6 +656,9 @@ RtModel *rt_model_new(const RtModelDesc *desc, const RtDataSpec *frozen, int n_c
                       const char *spec_hash, const char *metrics_json);
 int rt_model_save(const char *path, const RtModel *m);   /* 0, or -1 after reporting */
 RtModel *rt_model_load(const char *path);   /* NULL after reporting (exit 4) */
+/* The same from size bytes in memory (an embedded model); path names it in
+ * diagnostics. The bytes are only read and may be freed afterwards. */
+RtModel *rt_model_load_mem(const void *buf, size_t size, const char *path);
 void rt_model_free(RtModel *m);             /* NULL is fine */
 
 /* ---- search (rt_search.c) --------------------------------------------------- */
@@ -726,5 +753,132 @@ void rt_html_free(RtHtml *h);   /* NULL is fine */
  * (NaN with one class). Returns the points written (0 with one class). */
 int rt_roc(const float *score, const float *y, int64_t n, int max_pts, double *fpr,
            double *tpr, double *area);
+
+/* ---- gates (rt_gate.c) ------------------------------------------------------ */
+
+/* A gate line's side as sema hands it over: a folded number, a metric, or
+ * arithmetic over them (`baseline.test.auc - 0.01`). Durations are in
+ * microseconds on both sides. Built in the compiler's arena. */
+typedef enum { RT_GX_NUM, RT_GX_METRIC, RT_GX_ADD, RT_GX_SUB, RT_GX_MUL, RT_GX_DIV, RT_GX_NEG,
+               RT_GX_MIN, RT_GX_MAX, RT_GX_ABS, RT_GX_EXP, RT_GX_LOG, RT_GX_SQRT,
+               RT_GX_LOG1P } RtGxOp;
+
+typedef struct RtGateExpr {
+  RtGxOp op;
+  double num;                 /* NUM: the value */
+  bool baseline;              /* METRIC: read from the baseline model */
+  int split;                  /* METRIC: 0 train, 1 val, 2 test, 3 predict latency */
+  const char *metric;         /* METRIC: the metric name, or p50 / p90 / p99 */
+  struct RtGateExpr **args; int n_args;   /* operands of the other ops */
+} RtGateExpr;
+
+typedef enum { RT_GC_LT, RT_GC_LE, RT_GC_GT, RT_GC_GE, RT_GC_EQ, RT_GC_NE } RtGateCmp;
+
+/* One comparison line: value (lhs) OP threshold (rhs). */
+typedef struct RtGateLine {
+  RtGateExpr *lhs, *rhs;
+  RtGateCmp cmp;
+  bool duration;              /* both sides are durations (microseconds) */
+  bool reads_baseline;        /* some side reads baseline.* */
+  const char *text;           /* the line's source text */
+  RtLoc loc;                  /* the line in the gate block */
+} RtGateLine;
+
+/* A gate as one train uses it. */
+typedef struct RtGate {
+  const char *name;
+  RtLoc use_loc;              /* the train's `gate NAME` line */
+  const char *baseline;       /* `baseline "PATH"` resolved against the spec's directory,
+                                 or NULL */
+  RtLoc baseline_loc;         /* the baseline line */
+  int first_run;              /* 0: not said, 1: pass, 2: fail */
+  RtGateLine *lines; int n_lines;
+} RtGate;
+
+/* What a clause gave: value and threshold (NaN when undefined), and
+ * passed 1, failed 0, or skipped -1 (no baseline under `first_run pass`). */
+typedef struct RtGateResult {
+  const char *gate;           /* the gate's name (borrowed from cfg) */
+  const char *expr;           /* the clause's text (borrowed) */
+  double value, threshold;
+  bool duration;              /* microseconds */
+  int passed;
+} RtGateResult;
+
+/* One-row predict latency on split s: each of up to 1000 rows predicted
+ * alone through k->predict after a warm-up, timed with clock_gettime;
+ * us[0..2] get p50, p90, p99 in microseconds. False when s has no rows. */
+bool rt_predict_latency(const MlxKernels *k, const RtModelDesc *m, const float *params,
+                        const RtSplit *s, double us[3]);
+
+/* After training: measures the latency into res, then evaluates every gate
+ * of cfg (baselines re-evaluated on d's split rows through their own frozen
+ * preprocessing) into res->gate_res and prints a line per clause with a
+ * diagnostic per failure. Returns 0 (all passed or skipped), 3 (a clause
+ * failed), or 4 (a baseline could not be read or evaluated; reported). */
+int rt_gate_check(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *spec,
+                  const MlxKernels *k, const float *params, const RtData *d,
+                  RtTrainResult *res, const RtRunInfo *info);
+void rt_gate_results_free(RtTrainResult *res);
+/* Before training: 4 after reporting a gate whose baseline file does not
+ * exist and that has no `first_run` line; else 0. */
+int rt_gate_precheck(const RtTrainCfg *cfg, const RtRunInfo *info);
+
+/* mlxc eval's output (rt_report.c): the task's metrics as metrics.json's
+ * splits hold them (same names, order and precision) and "rows", one JSON
+ * object on one line, malloc'd; NULL when out of memory. */
+char *rt_eval_json(const RtModel *m, const RtMetrics *mt);
+
+/* ---- serving (rt_serve.c: HTTP; rt_serve_req.c: requests) ------------------- */
+
+/* rt_xform.c's row functions for serving: eval_prog with frozen statistics,
+ * a onehot group's code of a category and an input's value for it, and
+ * whether a cell is missing (empty or one of the spec's `na` strings). */
+void rt_xform_eval(const RtXop *prog, int np, double *const *colv, int64_t n, double *out);
+int rt_xform_onehot_code(const RtFeature *group, const char *s);
+float rt_xform_onehot_value(const RtFeature *f, int code);
+bool rt_xform_is_missing(const RtDataSpec *spec, const char *s, size_t n);
+
+/* `mlxc serve` (and BIN serve): bind default "127.0.0.1", port default 8080
+ * (0: any free port), threads 0: the CPUs, max_body 0: 1 MiB; port_file,
+ * when set, gets the bound port once listening. */
+typedef struct RtServeOpts {
+  const char *bind;
+  int port;
+  int threads;
+  size_t max_body;
+  const char *port_file;
+} RtServeOpts;
+
+/* Serves m with its kernels (k->xform may be NULL: the interpreter) until
+ * SIGTERM or SIGINT, then drains the requests in flight. Returns the exit
+ * code: 0 after draining, 6 when it cannot listen, 5 internal. */
+int rt_serve(const RtModel *m, const MlxKernels *k, const RtServeOpts *o);
+
+/* The request decoder, usable without a socket (tests, fuzzing): a model
+ * prepared once, per-thread scratch, and one POST /predict body turned into
+ * the response. Ownership: rt_serve_model_new copies nothing from m and k,
+ * which must outlive it; the reply's body and pred live in the work. */
+typedef struct RtServeModel RtServeModel;
+typedef struct RtServeWork RtServeWork;
+typedef struct RtServeReply {
+  int status;          /* HTTP status: 200, or 400 with an error body */
+  const char *body;    /* JSON, NUL-terminated, owned by the work */
+  size_t len;
+  int64_t n_rows;      /* rows predicted (status 200) */
+  const float *pred;   /* n_rows x n_out model outputs (status 200) */
+  int n_out;
+} RtServeReply;
+RtServeModel *rt_serve_model_new(const RtModel *m, const MlxKernels *k);
+void rt_serve_model_free(RtServeModel *s);
+RtServeWork *rt_serve_work_new(const RtServeModel *s);
+void rt_serve_work_free(RtServeWork *w);
+/* Decodes body (len bytes, need not be NUL-terminated), predicts, and
+ * writes the reply; req_id goes into the body as "request_id". */
+void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, size_t len,
+                      const char *req_id, RtServeReply *r);
+/* Bytes of the well-formed UTF-8 sequence starting at s (lead byte >= 0x80:
+ * 2 to 4), or 0 when it is not one. */
+int rt_utf8_len(const unsigned char *s);
 
 #endif

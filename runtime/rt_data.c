@@ -355,9 +355,15 @@ static void free_names(char **v, int n) {
 
 void rt_data_free(RtData *d) {
   if (!d) return;
-  for (int s = 0; s < 3; s++) {
-    free(d->split[s].x);
-    free(d->split[s].y);
+  if (d->xblock || d->yblock) {   /* the splits point into these */
+    free(d->xblock);
+    free(d->yblock);
+    free(d->rec);
+  } else {
+    for (int s = 0; s < 3; s++) {
+      free(d->split[s].x);
+      free(d->split[s].y);
+    }
   }
   free_names(d->feat_names, d->n_feats);
   free_names(d->class_names, d->n_classes);
@@ -597,12 +603,16 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
   for (int i = 0; i < nf; i++) d->feat_names[i] = rt_xstrdup(d->feats[i].name);
 
   /* split (rt_split.c): row indices ordered train, val, test */
+  free(yid);   /* only y from here on: what is not needed goes before the matrix */
+  yid = NULL;
   int64_t *idx = rt_xmalloc(sizeof(int64_t) * (size_t)n);
   int64_t cnt[3];
   if (rt_split_rows(spec, n, y, d->n_classes, keyh, idx, cnt)) {
     free(idx);
     goto fail;
   }
+  free(keyh);
+  keyh = NULL;
   if (cnt[0] == 0) {
     rt_diag(RT_ERROR, spec->split_loc.line ? spec->split_loc : spec->source_loc,
             "the train split is empty: %lld row%s in '%s'", (long long)n, n == 1 ? "" : "s",
@@ -610,16 +620,18 @@ RtData *rt_data_load(RtDataSpec *spec, RtTask task) {
     free(idx);
     goto fail;
   }
+  d->rows_read = rt_csv_records(c);
+  rt_hash_hex(rt_csv_hash(c), d->data_hash);
+  rt_csv_close(c);   /* the reader's buffers go before the matrix is made */
+  c = NULL;
   /* fills, statistics, onehot and programs (rt_xform.c): every input is a
    * program evaluated in double, so train, predict and eval agree exactly */
-  ok = rt_xload_finish(xl, spec, d, idx, cnt, y) == 0;
-  free(idx);
+  ok = rt_xload_finish(xl, spec, d, idx, cnt, y) == 0;   /* takes idx and y */
+  y = NULL;
   if (!ok) goto fail;
-  d->rows_read = rt_csv_records(c);
   d->rows_bad = badrows.n;
   if (!spec->cv_fold)   /* a cv fold's load reads the same rows again: reported once */
     rt_badrows_report(&badrows, spec->csv_path, d->rows_read, spec->source_loc);
-  rt_hash_hex(rt_csv_hash(c), d->data_hash);
   goto done;
 
 fail:

@@ -550,6 +550,8 @@ int rt_html_add(RtHtml *h, const RtTrainCfg *cfg, const RtModelDesc *m, const Ml
   put(b, "%d epoch%s run, best epoch %d", res->n_epochs, res->n_epochs == 1 ? "" : "s",
       res->best_epoch);
   if (res->stopped_epoch > 0) put(b, ", early stop after epoch %d", res->stopped_epoch);
+  if (res->predict_measured)   /* rt_gate.c */
+    put(b, "; one-row predict p50 %.3g us, p99 %.3g us", res->predict_us[0], res->predict_us[2]);
   put(b, ".</p>\n<div class=\"charts\">\n");
   int ne = res->n_epochs;
   bool has_val = d->split[1].n > 0;
@@ -635,13 +637,30 @@ int rt_html_add(RtHtml *h, const RtTrainCfg *cfg, const RtModelDesc *m, const Ml
     put_esc(b, name);
     put(b, " names no gate.</p>\n");
   } else {
-    put(b, "<ul class=\"gates\">\n");
-    for (int g = 0; g < ng; g++) {
-      put(b, "<li>gate <b>");
-      put_esc(b, info->gates[g]);
-      put(b, "</b>: not evaluated yet (gate evaluation does not exist yet)</li>\n");
+    /* each clause as rt_gate.c evaluated it: value, threshold, result */
+    put(b, "<table class=\"gates\">\n<tr><th>gate</th><th>clause</th><th>value</th>"
+           "<th>threshold</th><th>result</th></tr>\n");
+    for (int i = 0; i < res->n_gate_res; i++) {
+      const RtGateResult *r = &res->gate_res[i];
+      const char *word = r->passed > 0 ? "passed" : r->passed == 0 ? "failed" : "skipped";
+      put(b, "<tr class=\"gate-%s\"><td>", word);
+      put_esc(b, r->gate);
+      put(b, "</td><td style=\"text-align:left\"><code>");
+      put_esc(b, r->expr);
+      put(b, "</code></td><td>");
+      put_num(b, r->value);
+      put(b, "%s</td><td>", r->duration && isfinite(r->value) ? " us" : "");
+      put_num(b, r->threshold);
+      put(b, "%s</td><td>%s</td></tr>\n", r->duration && isfinite(r->threshold) ? " us" : "",
+          word);
     }
-    put(b, "</ul>\n");
+    if (res->n_gate_res == 0)
+      for (int g = 0; g < ng; g++) {
+        put(b, "<tr><td>");
+        put_esc(b, info->gates[g]);
+        put(b, "</td><td colspan=\"4\">checks nothing</td></tr>\n");
+      }
+    put(b, "</table>\n");
   }
   put(b, "</section>\n");
   return 0;
@@ -660,6 +679,7 @@ static const char css[] =
     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
     "th{background:#f4f4f4}caption{font-weight:bold;text-align:left}"
     "tr.winner td{font-weight:bold;background:#eef6ee}"
+    "tr.gate-passed td{background:#eef6ee}tr.gate-failed td{background:#fbeaea}"
     ".confs{display:flex;flex-wrap:wrap}.note,.facts{color:#555}";
 
 int rt_html_write(RtHtml *h) {

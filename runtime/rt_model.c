@@ -370,8 +370,8 @@ static bool get_model(Rd *r, RtModel *m) {
   return !r->bad;
 }
 
-/* Reads the whole file (it is the model: weights dominate), then checks the
- * header from the outside in: magic, version, length, checksum, payload. */
+/* Reads the whole file (it is the model: weights dominate), then hands it
+ * to rt_model_load_mem. */
 RtModel *rt_model_load(const char *path) {
   RtLoc at = rt_loc_file(path);
   FILE *f = fopen(path, "rb");
@@ -395,9 +395,19 @@ RtModel *rt_model_load(const char *path) {
     return NULL;
   }
   fclose(f);
+  RtModel *m = rt_model_load_mem(buf, size, path);
+  free(buf);
+  return m;
+}
+
+/* The header from the outside in (magic, version, length, checksum), then
+ * the payload; buf is only read. */
+RtModel *rt_model_load_mem(const void *data, size_t size, const char *path) {
+  RtLoc at = rt_loc_file(path);
+  const unsigned char *buf = data;
   RtModel *m = NULL;
   size_t k = size < 8 ? size : 8;
-  if (memcmp(buf, magic, k) != 0) {
+  if (k && memcmp(buf, magic, k) != 0) {
     rt_diag(RT_ERROR, at, "not an mlxc model file (bad magic)");
     goto out;
   }
@@ -469,7 +479,6 @@ RtModel *rt_model_load(const char *path) {
   m->desc.n_xfeats = m->data->n_feats;
   m->path = strdup(path);
 out:
-  free(buf);
   return m;
 }
 

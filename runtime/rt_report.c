@@ -107,12 +107,43 @@ char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *
     json_array_append_new(eps, num(res->epoch_s[e]));
   }
   json_object_set_new(o, "history", hist);
+  if (res->predict_measured) {   /* one-row latency on the test split (rt_gate.c) */
+    json_t *pr = json_object();
+    json_object_set_new(pr, "p50_us", num(res->predict_us[0]));
+    json_object_set_new(pr, "p90_us", num(res->predict_us[1]));
+    json_object_set_new(pr, "p99_us", num(res->predict_us[2]));
+    json_object_set_new(o, "predict", pr);
+  } else {
+    json_object_set_new(o, "predict", json_null());
+  }
+  json_t *gates = json_array();   /* each gate clause: durations in microseconds */
+  for (int i = 0; i < res->n_gate_res; i++) {
+    const RtGateResult *r = &res->gate_res[i];
+    json_t *g = json_object();
+    json_object_set_new(g, "name", json_string(r->gate));
+    json_object_set_new(g, "expr", json_string(r->expr));
+    json_object_set_new(g, "value", num(r->value));
+    json_object_set_new(g, "threshold", num(r->threshold));
+    if (r->duration) json_object_set_new(g, "unit", json_string("us"));
+    json_object_set_new(g, "passed", r->passed < 0 ? json_string("skipped")
+                                                   : json_boolean(r->passed > 0));
+    json_array_append_new(gates, g);
+  }
+  json_object_set_new(o, "gates", gates);
   json_t *tm = json_object();
   json_object_set_new(tm, "compile_ms", num(compile_ms));
   json_object_set_new(tm, "load_s", num(load_s));
   json_object_set_new(tm, "epoch_s", eps);
   json_object_set_new(o, "timing", tm);
   char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  json_decref(o);
+  return s;
+}
+
+char *rt_eval_json(const RtModel *m, const RtMetrics *mt) {
+  json_t *o = metrics_obj(m->desc.task, mt);
+  json_object_set_new(o, "rows", json_integer(mt->n));
+  char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   json_decref(o);
   return s;
 }

@@ -30,6 +30,10 @@ int rt_run_train(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *
     code = 5;
     goto done;
   }
+  if (rt_gate_precheck(cfg, info)) {   /* a gate's missing baseline: before training */
+    code = 4;
+    goto done;
+  }
   bool cw_err;   /* a class_weights class the data lacks is a spec error */
   free(rt_class_weights(cfg, d, &cw_err));
   if (cw_err) {
@@ -62,6 +66,12 @@ int rt_run_train(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *
     free(cvr);
   }
   rt_report_print(stdout, m->task, d, res);
+  /* latency and gates (rt_gate.c): a failed gate still writes both files, then exits 3 */
+  int gate_code = rt_gate_check(cfg, m, spec, k, params, d, res, info);
+  if (gate_code == 4) {
+    code = 4;
+    goto done;
+  }
   if (info && info->html) rt_html_add(info->html, cfg, m, k, params, d, res, info);   /* --report */
   json = rt_report_json(cfg, m, d, res, info ? info->spec_hash : NULL,
                         info ? info->compile_ms : 0, info ? info->load_s : d->load_s);
@@ -97,6 +107,7 @@ int rt_run_train(const RtTrainCfg *cfg, const RtModelDesc *m, const RtDataSpec *
   }
   printf("wrote %s and %s\n", mpath, jpath);
   fflush(stdout);
+  code = gate_code;
 done:
   rt_diag_flush();   /* pending diagnostics point at jpath/mpath */
   rt_model_free(model);
@@ -104,6 +115,7 @@ done:
   free(json);
   free(jpath);
   free(mpath);
+  if (res) rt_gate_results_free(res);
   free(res);
   free(params);
   return code;

@@ -3,20 +3,22 @@
  * RtXop code that sema compiles from `feature` expressions). rt_data_load
  * calls the rt_xload_* hooks during and after its single pass; predict and
  * eval come through rt_data_apply_xf. Both fill and evaluate with the same
- * functions (fill_col, eval_prog, onehot_code), the second time with the
- * statistics frozen in the .mlxm, so train and predict agree exactly.
+ * functions (eval_prog, onehot_code), the second time with the statistics
+ * frozen in the .mlxm, so train and predict agree exactly.
  * Every input is a program (rt_xform_programs converts an old plain
  * feature). The interpreter here fits the statistics and is the reference;
  * the values the model reads come from the same programs compiled with
- * LLVM (xform_emit.c, MlxKernels.xform) when the kernels have them:
- * rt_data_xform redoes the training matrices from the cleaned columns kept
- * in RtData.xraw, rt_data_apply_xf the predict/eval ones. With
- * spec->fit_only (`mlxc run`) the interpreter only fits the statistics, on
- * the train rows (fit_prog), and rt_data_xform alone fills the matrices. */
+ * LLVM (xform_emit.c, MlxKernels.xform) when the kernels have them. A load
+ * keeps each used cell as a 4-byte code in one matrix (the row store,
+ * below) and writes the inputs over it: with spec->fit_only (`mlxc run`)
+ * it only fits the statistics and rt_data_xform computes the inputs with
+ * the compiled transforms; otherwise the interpreter does at once.
+ * rt_data_apply_xf computes the predict/eval ones. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "rt.h"
@@ -50,13 +52,12 @@ static int find_col(RtCsv *c, const char *name) {
 
 /* Clinger's fast path: [-]digits[.digits] with at most 15 significant digits
  * is an exact integer divided by an exact power of ten, so one correctly
- * rounded division gives strtod's answer. False for anything else. */
-static bool fast_double(const char *s, size_t len, double *out) {
-  static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
-                               1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+ * rounded division gives strtod's answer. fast_parts gives the sign, the
+ * digits as an integer and the decimals; false for anything else. */
+static bool fast_parts(const char *s, size_t len, bool *neg, uint64_t *mant, int *decimals) {
   size_t i = 0;
-  bool neg = false;
-  if (i < len && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  *neg = false;
+  if (i < len && (s[i] == '-' || s[i] == '+')) *neg = s[i++] == '-';
   uint64_t m = 0;
   int digits = 0, frac = 0;
   bool dot = false, any = false;
@@ -75,6 +76,18 @@ static bool fast_double(const char *s, size_t len, double *out) {
     }
   }
   if (!any) return false;
+  *mant = m;
+  *decimals = frac;
+  return true;
+}
+
+static bool fast_double(const char *s, size_t len, double *out) {
+  static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                               1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  bool neg;
+  uint64_t m;
+  int frac;
+  if (!fast_parts(s, len, &neg, &m, &frac)) return false;
   double v = (double)m / p10[frac];
   *out = neg ? -v : v;
   return true;
@@ -241,7 +254,8 @@ static double bucket(const double *e, int n, double v) {
 /* Runs prog over n rows, column values from colv[k] for each COL op k. With
  * fit (the train rows), STANDARDIZE and MINMAX first fit their statistics
  * on those rows of their input and write them into the op; without, they use
- * the frozen ones. The result goes to out[n]. */
+ * the frozen ones. The result, the top of the stack (of a prefix of a
+ * program: what its next op reads), goes to out[n]. */
 static void eval_prog(RtXop *prog, int np, double *const *colv, int64_t n, const int64_t *fit,
                       int64_t nfit, double *out) {
   double **st = rt_xmalloc(sizeof(double *) * (size_t)(np + 1));
@@ -303,7 +317,7 @@ static void eval_prog(RtXop *prog, int np, double *const *colv, int64_t n, const
     }
     sp -= pops - 1;
   }
-  memcpy(out, st[0], sizeof(double) * (size_t)n);
+  memcpy(out, st[sp - 1], sizeof(double) * (size_t)n);   /* the top: a prefix too */
   for (int k = 0; k < np; k++) free(st[k]);
   free(st);
 }
@@ -379,26 +393,85 @@ typedef struct XCol {
   int use;              /* 0 unused, 1 explicit feature, 2 `feature *`, 3 label */
   bool num, cat;        /* read as a number / as categories (onehot) */
   const RtMissing *rule;/* the rule covering it, or NULL */
-  double *v;            /* num: per kept row, NaN where missing */
-  int *id;              /* cat: per kept row, -1 where missing */
+  double *v;            /* predict/eval: per row, NaN where missing */
+  int *id;              /* predict/eval: per row, -1 where missing */
   Cats cats;
   bool has_prev;        /* ffill: a value seen above */
-  double prev;
+  double prev;          /* ffill: the number above (predict/eval; a wide column) */
   int prev_id;
   bool fast;            /* the current row's cell is a plain decimal (fast_double) */
+  int slot, cslot;      /* rt_data_load: its number / category code in a row, or -1 */
+  int32_t prev_code;    /* ffill: the code above (a column that is not wide) */
 } XCol;
 
-/* Fills the missing cells of col's rows [0, n) with its fitted fill (m:
- * the frozen rule, its fill already set; cat_fill: the fill's id). */
-static void fill_col(XCol *col, const RtMissing *m, int cat_fill, int64_t n) {
-  if (!m || m->kind == RT_MISS_FFILL || m->kind == RT_MISS_DROP_ROW) return;
-  for (int64_t i = 0; i < n; i++) {
-    if (col->num && isnan(col->v[i])) col->v[i] = m->num;
-    if (col->cat && col->id[i] < 0) col->id[i] = cat_fill;
-  }
+/* ---- the row store (rt_data_load) ---------------------------------------------- */
+
+/* While a file loads, each kept row's used cells are 4-byte codes. A number
+ * cell [-]digits[.digits] whose digits make at most 27 bits and at most 15
+ * decimals is m * 16 + decimals, read back as (double)m / 10^decimals: one
+ * correctly rounded division of exact values, the very double strtod gives
+ * the cell (fast_double). Any other number that some such code reproduces
+ * bit for bit gets it too ("1e3", "2.50000000000"); a column with a cell
+ * none reproduces ("1e-30", 17 digits) keeps every row as a double instead
+ * (a wide column, 8 more bytes a row). A category cell is its id. Rows go
+ * to 1 MiB chunks while reading, then into one matrix, a chunk at a time,
+ * each chunk unmapped once copied; the matrix is permuted in place into
+ * split order, fills and statistics are fitted over its first (train)
+ * rows, and the inputs are written over the codes, a few thousand rows at
+ * a time. So the cells are held once, in 4 bytes each, beside the labels,
+ * each row's CSV line and record, and, during the permutation, the split's
+ * row order: about 1.25 times the float32 matrix of a numeric file. */
+
+#define CODE_MISSING INT32_MIN        /* a missing cell: its column's fill */
+#define CODE_NEGZERO (INT32_MIN + 1)  /* -0 */
+#define CODE_MAX_M ((1 << 27) - 1)    /* largest |m| of a code */
+#define CHUNK_BYTES ((size_t)1 << 20) /* a chunk of the row store */
+
+static const double pow10_tab[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                                     1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+static inline double code_value(int32_t c, double fill) {
+  if (c <= CODE_NEGZERO) return c == CODE_MISSING ? fill : -0.0;
+  return (double)(c >> 4) / pow10_tab[c & 15];
 }
 
-/* ---- loading ------------------------------------------------------------------- */
+/* The code that reads back as exactly d, if there is one. */
+static bool code_of_double(double d, int32_t *out) {
+  if (d == 0) {
+    *out = signbit(d) ? CODE_NEGZERO : 0;
+    return true;
+  }
+  for (int f = 0; f < 16; f++) {
+    double t = d * pow10_tab[f];
+    if (!(fabs(t) < CODE_MAX_M + 0.5)) return false;
+    int32_t m = (int32_t)lrint(t);
+    if (m == 0) continue;
+    int32_t c = m * 16 + f;
+    if (code_value(c, 0) == d) {
+      *out = c;
+      return true;
+    }
+  }
+  return false;
+}
+
+static void out_of_memory(void) {
+  fprintf(stderr, "mlxc: error: out of memory\n");
+  exit(5);
+}
+
+/* A large block that is not zeroed (pages count only once written), on
+ * 2 MiB pages where the kernel gives them (the matrices are read in random
+ * row order every epoch); free() releases it. */
+static void *block_alloc(size_t n) {
+  if (n < ((size_t)8 << 20)) return rt_xmalloc(n);
+  void *p = NULL;
+  if (posix_memalign(&p, (size_t)2 << 20, n) != 0) out_of_memory();
+#ifdef MADV_HUGEPAGE
+  madvise(p, n, MADV_HUGEPAGE);
+#endif
+  return p;
+}
 
 struct RtXload {
   const RtDataSpec *spec;
@@ -406,8 +479,7 @@ struct RtXload {
   int ncols;
   char **names;          /* header names */
   XCol *col;
-  int64_t cap;           /* rows the per-row arrays hold */
-  int64_t *line;         /* CSV line of each kept row */
+  int64_t cap;           /* rows the duplicate arrays hold */
   int64_t dropped;
   /* drop duplicates: kept rows' keys, a table of row indices by key hash */
   unsigned char *keys;   /* each kept row's used cells: (u32 length, bytes)... */
@@ -418,7 +490,22 @@ struct RtXload {
   size_t nkslot;
   unsigned char *kbuf;   /* the current row's key */
   size_t kbuf_cap;
+  /* the row store: a row is its record (i64), line (i32), a code per slot */
+  int nslot;
+  size_t rec_size;
+  int64_t rpc;           /* rows a chunk */
+  unsigned char **chunk;
+  int64_t nchunk, chunk_cap;
+  int64_t nrows;         /* rows stored */
+  double **wide;         /* per slot: every row's value, NaN where missing; or NULL */
+  int64_t wcap;          /* rows the wide arrays hold */
 };
+
+static unsigned char *row_at(const RtXload *x, int64_t r) {
+  return x->chunk[r / x->rpc] + (size_t)(r % x->rpc) * x->rec_size;
+}
+
+static int32_t *row_codes(unsigned char *row) { return (int32_t *)(void *)(row + 12); }
 
 /* Does any explicit onehot / program / legacy feature read column name? */
 static void col_uses(const RtDataSpec *spec, const char *name, bool *num, bool *cat) {
@@ -448,11 +535,14 @@ RtXload *rt_xload_new(const RtDataSpec *spec, RtCsv *c, const unsigned char *use
   for (int j = 0; j < x->ncols; j++) {
     XCol *col = &x->col[j];
     const char *name = rt_csv_name(c, j);
+    col->slot = col->cslot = -1;
     col->use = use[j];
     if (!col->use) continue;
     col->rule = rt_xform_rule(spec, name);
     if (col->use == 2) col->num = true;
     else if (col->use == 1) col_uses(spec, name, &col->num, &col->cat);
+    if (col->num) col->slot = x->nslot++;
+    if (col->cat) col->cslot = x->nslot++;
     const RtMissing *m = col->rule;
     if (!m) continue;
     if (col->use == 3) {
@@ -481,6 +571,10 @@ RtXload *rt_xload_new(const RtDataSpec *spec, RtCsv *c, const unsigned char *use
     rt_xload_free(x);
     return NULL;
   }
+  x->rec_size = (12 + 4 * (size_t)x->nslot + 7) & ~(size_t)7;
+  x->rpc = (int64_t)(CHUNK_BYTES / x->rec_size);   /* wide rows: 64 a chunk, few mappings */
+  if (x->rpc < 64) x->rpc = 64;
+  x->wide = rt_xmalloc(sizeof(double *) * (size_t)(x->nslot + 1));
   return x;
 }
 
@@ -551,20 +645,53 @@ static void dup_add(RtXload *x, int64_t n, uint64_t h, size_t len) {
   x->kslot[k] = n + 1;
 }
 
+/* Room for row n: its chunk, the duplicate arrays and the wide columns. */
 static void grow_rows(RtXload *x, int64_t n) {
+  if (n / x->rpc >= x->nchunk) {
+    if (x->nchunk == x->chunk_cap) {
+      x->chunk_cap = x->chunk_cap ? x->chunk_cap * 2 : 16;
+      x->chunk = rt_xrealloc(x->chunk, sizeof(unsigned char *) * (size_t)x->chunk_cap);
+    }
+    void *p = mmap(NULL, (size_t)x->rpc * x->rec_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) out_of_memory();
+    x->chunk[x->nchunk++] = p;
+  }
+  if (n >= x->wcap) {
+    x->wcap = x->wcap ? x->wcap * 2 : 1024;
+    for (int s = 0; s < x->nslot; s++)
+      if (x->wide[s]) x->wide[s] = rt_xrealloc(x->wide[s], sizeof(double) * (size_t)x->wcap);
+  }
   if (n < x->cap) return;
   x->cap = x->cap ? x->cap * 2 : 1024;
   size_t cap = (size_t)x->cap;
-  x->line = rt_xrealloc(x->line, sizeof(int64_t) * cap);
   if (x->spec->drop_dups) {
     x->koff = rt_xrealloc(x->koff, sizeof(size_t) * cap);
     x->kn = rt_xrealloc(x->kn, sizeof(size_t) * cap);
     x->khash = rt_xrealloc(x->khash, sizeof(uint64_t) * cap);
   }
-  for (int j = 0; j < x->ncols; j++) {
-    XCol *col = &x->col[j];
-    if (col->num) col->v = rt_xrealloc(col->v, sizeof(double) * cap);
-    if (col->cat) col->id = rt_xrealloc(col->id, sizeof(int) * cap);
+}
+
+/* Turns col's slot into a wide column from row n on: rows above decoded. */
+static void make_wide(RtXload *x, XCol *col, int64_t n) {
+  int s = col->slot;
+  double *w = rt_xmalloc(sizeof(double) * (size_t)x->wcap);
+  for (int64_t r = 0; r < n; r++) w[r] = code_value(row_codes(row_at(x, r))[s], NAN);
+  x->wide[s] = w;
+  if (col->has_prev) col->prev = code_value(col->prev_code, NAN);
+}
+
+/* Stores a number cell of row n: its code, or its value in a wide column. */
+static void put_num(RtXload *x, XCol *col, int32_t *codes, int64_t n, bool have_code,
+                    int32_t code, double v) {
+  int s = col->slot;
+  if (!x->wide[s] && !have_code) make_wide(x, col, n);
+  if (x->wide[s]) {
+    if (have_code) v = code_value(code, NAN);
+    x->wide[s][n] = col->prev = v;
+    codes[s] = 0;
+  } else {
+    codes[s] = col->prev_code = code;
   }
 }
 
@@ -587,6 +714,8 @@ int rt_xload_row(RtXload *x, RtCsv *c, int64_t n) {
     }
   }
   grow_rows(x, n);
+  unsigned char *row = row_at(x, n);
+  int32_t *codes = row_codes(row);
   for (int j = 0; j < x->ncols; j++) {
     XCol *col = &x->col[j];
     if (!col->num && !col->cat) continue;
@@ -602,18 +731,30 @@ int rt_xload_row(RtXload *x, RtCsv *c, int64_t n) {
           rt_note(col->rule->loc, "'ffill' fills a missing cell from the row above");
           return -1;
         }
-        if (col->num) col->v[n] = col->prev;
-        if (col->cat) col->id[n] = col->prev_id;
+        if (col->num) put_num(x, col, codes, n, !x->wide[col->slot], col->prev_code, col->prev);
+        if (col->cat) codes[col->cslot] = col->prev_id;
         continue;
       }
-      if (col->num) col->v[n] = NAN;
-      if (col->cat) col->id[n] = -1;
+      if (col->num && x->wide[col->slot]) x->wide[col->slot][n] = NAN, codes[col->slot] = 0;
+      else if (col->num) codes[col->slot] = CODE_MISSING;
+      if (col->cat) codes[col->cslot] = -1;
       continue;
     }
     if (col->num) {   /* one parse: rt_data.c's check reuses it (rt_xload_number) */
-      double v;
-      col->fast = fast_double(s, len, &v);
-      col->prev = col->v[n] = col->fast ? v : cell_num(s, len);
+      bool neg = false;
+      uint64_t m = 0;
+      int frac = 0;
+      col->fast = fast_parts(s, len, &neg, &m, &frac);
+      if (col->fast && m <= CODE_MAX_M) {
+        int32_t code = m == 0 && neg ? CODE_NEGZERO : (neg ? -(int32_t)m : (int32_t)m) * 16 + frac;
+        put_num(x, col, codes, n, true, code, 0);
+      } else {
+        double v = col->fast ? (neg ? -((double)m / pow10_tab[frac]) : (double)m / pow10_tab[frac])
+                             : cell_num(s, len);
+        int32_t code = CODE_MISSING;   /* not a number: rt_data.c reports it */
+        bool have = isnan(v) || code_of_double(v, &code);
+        put_num(x, col, codes, n, have, code, v);
+      }
     }
     if (col->cat) {
       RtLoc at = rt_csv_loc(c, j);
@@ -623,11 +764,15 @@ int rt_xload_row(RtXload *x, RtCsv *c, int64_t n) {
                 MAX_CATS);
         return -1;
       }
-      col->prev_id = col->id[n] = id;
+      col->prev_id = codes[col->cslot] = id;
     }
     col->has_prev = true;
   }
-  x->line[n] = rt_csv_line(c);
+  int64_t rec = rt_csv_records(c) - 1, line = rt_csv_line(c);
+  int32_t line32 = line > INT32_MAX ? INT32_MAX : (int32_t)line;
+  memcpy(row, &rec, 8);
+  memcpy(row + 8, &line32, 4);
+  if (n + 1 > x->nrows) x->nrows = n + 1;
   if (spec->drop_dups) dup_add(x, n, h, keylen);
   return 1;
 }
@@ -640,9 +785,13 @@ void rt_xload_free(RtXload *x) {
     cats_free(&x->col[j].cats);
     free(x->names[j]);
   }
+  for (int64_t k = 0; k < x->nchunk; k++)
+    if (x->chunk[k]) munmap(x->chunk[k], (size_t)x->rpc * x->rec_size);
+  for (int s = 0; x->wide && s < x->nslot; s++) free(x->wide[s]);
+  free(x->wide);
+  free(x->chunk);
   free(x->names);
   free(x->col);
-  free(x->line);
   free(x->keys);
   free(x->koff);
   free(x->kn);
@@ -660,10 +809,12 @@ static RtLoc row_loc(const char *path, int64_t line) {
   return l;
 }
 
-/* The fill of a mean/median/mode/value rule from the train rows (fit[0..nfit)),
- * written into m; false after reporting when train has no value to use. */
-static bool fit_fill(XCol *col, RtMissing *m, const char *name, const int64_t *fit,
-                     int64_t nfit, int *cat_fill) {
+/* The fill of a mean/median/mode/value rule from the train rows' values
+ * (v[0..k), the non-missing numbers in train order; cnt: per category id,
+ * its train rows), written into m; false after reporting when train has no
+ * value to use. */
+static bool fit_fill(XCol *col, RtMissing *m, const char *name, double *v, int64_t k,
+                     const int64_t *cnt, int *cat_fill) {
   *cat_fill = -1;
   if (m->kind == RT_MISS_VALUE) {
     if (col->cat) {
@@ -677,12 +828,7 @@ static bool fit_fill(XCol *col, RtMissing *m, const char *name, const int64_t *f
   }
   if (m->kind != RT_MISS_MEAN && m->kind != RT_MISS_MEDIAN && m->kind != RT_MISS_MODE) return true;
   if (col->num) {
-    double *v = rt_xmalloc(sizeof(double) * (size_t)(nfit + 1));
-    int64_t k = 0;
-    for (int64_t i = 0; i < nfit; i++)
-      if (!isnan(col->v[fit[i]])) v[k++] = col->v[fit[i]];
     if (k == 0) {
-      free(v);
       rt_diag(RT_ERROR, m->loc, "column '%s' has no values in the train split to take the %s of",
               name, miss_words[m->kind]);
       return false;
@@ -704,18 +850,13 @@ static bool fit_fill(XCol *col, RtMissing *m, const char *name, const int64_t *f
         }
       }
     }
-    free(v);
   }
   if (col->cat) {   /* mode over categories; the smallest by bytes on a tie */
-    int64_t *cnt = rt_xmalloc(sizeof(int64_t) * (size_t)(col->cats.n + 1));
-    for (int64_t i = 0; i < nfit; i++)
-      if (col->id[fit[i]] >= 0) cnt[col->id[fit[i]]]++;
     int best = -1;
     for (int id = 0; id < col->cats.n; id++)
       if (cnt[id] > 0 && (best < 0 || cnt[id] > cnt[best] ||
                           (cnt[id] == cnt[best] && strcmp(col->cats.names[id], col->cats.names[best]) < 0)))
         best = id;
-    free(cnt);
     if (best < 0) {
       rt_diag(RT_ERROR, m->loc, "column '%s' has no values in the train split to take the mode of",
               name);
@@ -743,33 +884,39 @@ static RtFeature *inputs_add(Inputs *in) {
   return &in->f[in->n++];
 }
 
-/* rt_xload_finish's inputs kept for rt_data_xform: the cleaned (filled)
- * number columns by header index, onehot codes by input, the row order. */
+/* What the inputs are computed from, in RtData.xraw from rt_xload_finish
+ * until they replace it: the codes in d->xblock (n rows of nslot, split
+ * order), how to read each slot, and where each input's columns are. */
 struct RtXraw {
-  int ncols;
-  char **names;       /* header names */
-  double **v;         /* number columns, NULL where not read as one */
-  int64_t *line;      /* CSV line of each kept row */
+  int64_t n, cnt[3];
+  int nslot;
+  double **wide;      /* per slot: a wide column's values (split order), or NULL */
+  double *fill;       /* per slot: a missing number's fill (NaN: none) */
+  int *cat_fill;      /* per slot: a missing category's id (-1: none) */
+  int32_t *line;      /* CSV line of each row */
   const char *path;   /* the CSV (the spec's string) */
-  int64_t *idx;       /* rows in split order: train, val, test */
-  int64_t cnt[3];
-  int **codes;        /* n_in: a onehot group's codes at its first input, else NULL */
   int n_in;
+  int **op_slot;      /* per program input: the slot each COL op reads (-1 other ops) */
+  int **code_of;      /* per onehot group start: a category id's code (NULL elsewhere) */
+  int *gslot;         /* per onehot group start: its category slot */
+  bool predict;       /* rt_data_apply_xf's rows: errors without the spec's notes */
 };
 typedef struct RtXraw RtXraw;
 
 static void xraw_free(RtXraw *w) {
   if (!w) return;
-  for (int j = 0; j < w->ncols; j++) {
-    free(w->names[j]);
-    free(w->v[j]);
+  for (int s = 0; w->wide && s < w->nslot; s++) free(w->wide[s]);
+  for (int i = 0; i < w->n_in; i++) {
+    if (w->op_slot) free(w->op_slot[i]);
+    if (w->code_of) free(w->code_of[i]);
   }
-  for (int i = 0; i < w->n_in; i++) free(w->codes[i]);
-  free(w->names);
-  free(w->v);
+  free(w->wide);
+  free(w->fill);
+  free(w->cat_fill);
   free(w->line);
-  free(w->idx);
-  free(w->codes);
+  free(w->op_slot);
+  free(w->code_of);
+  free(w->gslot);
   free(w);
 }
 
@@ -801,15 +948,113 @@ void rt_xform_data_free(RtData *d) {
   d->n_fills = 0;
 }
 
+/* The codes of row r (split order). */
+static int32_t *raw_row(const RtData *d, int64_t r) {
+  return (int32_t *)(void *)d->xblock + r * (int64_t)d->xraw->nslot;
+}
+
+/* A category cell's id after its fill. */
+static int cat_id(const RtXraw *w, int s, int32_t id) { return id >= 0 ? id : w->cat_fill[s]; }
+
+/* Rows [r0, r0 + m) of the slots marked in need, decoded into dec[slot]. */
+static void decode_rows(const RtData *d, const bool *need, int64_t r0, int64_t m, double **dec) {
+  const RtXraw *w = d->xraw;
+  for (int s = 0; s < w->nslot; s++) {
+    if (!need[s]) continue;
+    double *o = dec[s], f = w->fill[s];
+    if (w->wide[s]) {
+      const double *v = w->wide[s] + r0;
+      for (int64_t q = 0; q < m; q++) o[q] = isnan(v[q]) ? f : v[q];
+    } else {
+      const int32_t *c = raw_row(d, r0) + s;
+      int64_t st = w->nslot;
+      for (int64_t q = 0; q < m; q++) o[q] = code_value(c[q * st], f);
+    }
+  }
+}
+
+/* Copies the rows of the store into one matrix of codes and the line and
+ * record arrays, a chunk at a time (each unmapped once copied), then puts
+ * row idx[r] at r for every r, in place, following each cycle of the
+ * permutation once: the codes, labels y, lines, records and wide columns
+ * all move together. */
+static void rows_take(RtXload *x, RtData *d, RtXraw *w, const int64_t *idx, int64_t n,
+                      size_t room) {
+  int ns = x->nslot;
+  size_t rb = sizeof(int32_t) * (size_t)ns;
+  int32_t *m = block_alloc((rb > room ? rb : room) * (size_t)n + 4);
+  int32_t *line = block_alloc(sizeof(int32_t) * (size_t)n + 4);
+  int64_t *rec = idx ? block_alloc(sizeof(int64_t) * (size_t)n + 8) : NULL;
+  for (int64_t k = 0; k < x->nchunk; k++) {
+    int64_t r0 = k * x->rpc, r1 = r0 + x->rpc < n ? r0 + x->rpc : n;
+    for (int64_t r = r0; r < r1; r++) {
+      unsigned char *row = row_at(x, r);
+      if (rec) memcpy(&rec[r], row, 8);
+      memcpy(&line[r], row + 8, 4);
+      memcpy(m + r * ns, row + 12, rb);
+    }
+    munmap(x->chunk[k], (size_t)x->rpc * x->rec_size);
+    x->chunk[k] = NULL;
+  }
+  w->wide = x->wide;   /* rows n.. of a wide column are never read */
+  x->wide = NULL;
+  d->xblock = (float *)(void *)m;
+  d->rec = rec;
+  w->line = line;
+  if (!idx) return;   /* predict: the rows stay in file order */
+  int nw = 0;
+  int *wl = rt_xmalloc(sizeof(int) * (size_t)(ns + 1));
+  for (int s = 0; s < ns; s++)
+    if (w->wide[s]) wl[nw++] = s;
+  double *tw = rt_xmalloc(sizeof(double) * (size_t)(nw + 1));
+  int32_t *trow = rt_xmalloc(rb + 4);
+  uint64_t *done = rt_xmalloc(sizeof(uint64_t) * (size_t)(n / 64 + 1));
+  float *y = d->yblock;
+  for (int64_t r0 = 0; r0 < n; r0++) {
+    if (done[r0 >> 6] >> (r0 & 63) & 1) continue;
+    done[r0 >> 6] |= 1ull << (r0 & 63);
+    if (idx[r0] == r0) continue;
+    memcpy(trow, m + r0 * ns, rb);
+    float ty = y[r0];
+    int32_t tl = line[r0];
+    int64_t tr = rec[r0];
+    for (int k = 0; k < nw; k++) tw[k] = w->wide[wl[k]][r0];
+    int64_t j = r0;
+    for (;;) {
+      int64_t k = idx[j];
+      if (k == r0) break;
+      done[k >> 6] |= 1ull << (k & 63);
+      memcpy(m + j * ns, m + k * ns, rb);
+      y[j] = y[k];
+      line[j] = line[k];
+      rec[j] = rec[k];
+      for (int q = 0; q < nw; q++) w->wide[wl[q]][j] = w->wide[wl[q]][k];
+      j = k;
+    }
+    memcpy(m + j * ns, trow, rb);
+    y[j] = ty;
+    line[j] = tl;
+    rec[j] = tr;
+    for (int q = 0; q < nw; q++) w->wide[wl[q]][j] = tw[q];
+  }
+  free(done);
+  free(trow);
+  free(tw);
+  free(wl);
+}
+
 /* One onehot group's inputs: the categories train rows hold, sorted by
- * bytes (+ "other"); codes[row] gets each row's code. Val/test rows with a
- * category train never saw are an error under unseen = error. */
-static bool onehot_fit(Inputs *in, const RtFeature *f, XCol *col, const int64_t *idx,
-                       const int64_t cnt[3], int *codes, const RtDataSpec *spec) {
-  int64_t n = cnt[0] + cnt[1] + cnt[2];
+ * bytes (+ "other"); code_of gets each category id's code. Rows with a
+ * category train never saw are an error under unseen = error (the first
+ * in the file is reported). */
+static bool onehot_fit(Inputs *in, const RtFeature *f, XCol *col, const RtData *d, int s,
+                       int64_t nfit, int **code_out, const RtDataSpec *spec) {
+  const RtXraw *w = d->xraw;
   char *seen = rt_xmalloc((size_t)col->cats.n + 1);
-  for (int64_t i = 0; i < cnt[0]; i++)
-    if (col->id[idx[i]] >= 0) seen[col->id[idx[i]]] = 1;
+  for (int64_t r = 0; r < nfit; r++) {
+    int id = cat_id(w, s, raw_row(d, r)[s]);
+    if (id >= 0) seen[id] = 1;
+  }
   char **names = rt_xmalloc(sizeof(char *) * (size_t)(col->cats.n + 1));
   int k = 0;
   for (int id = 0; id < col->cats.n; id++)
@@ -834,11 +1079,17 @@ static bool onehot_fit(Inputs *in, const RtFeature *f, XCol *col, const int64_t 
   int *code_of = rt_xmalloc(sizeof(int) * (size_t)(col->cats.n + 1));
   for (int id = 0; id < col->cats.n; id++)
     code_of[id] = onehot_code(&in->f[first], col->cats.names[id]);
+  *code_out = code_of;
   bool ok = true;
-  for (int64_t r = 0; r < n; r++) {
-    int id = col->id[r];
-    codes[r] = id >= 0 ? code_of[id] : k;
-    if (id >= 0 && codes[r] == k && f->onehot == RT_OH_ERROR && ok) {
+  if (f->onehot == RT_OH_ERROR) {
+    int64_t best = -1;
+    int best_id = -1;
+    for (int64_t r = 0; r < w->n; r++) {
+      int id = cat_id(w, s, raw_row(d, r)[s]);
+      if (id >= 0 && code_of[id] == k && (best < 0 || d->rec[r] < best)) best = d->rec[r], best_id = id;
+    }
+    if (best_id >= 0) {
+      int id = best_id;
       RtLoc at = col->cats.first[id];
       if (!at.file && col->rule) {   /* no cell has it: the `missing` rule's fill */
         rt_diag(RT_ERROR, col->rule->loc,
@@ -856,73 +1107,123 @@ static bool onehot_fit(Inputs *in, const RtFeature *f, XCol *col, const int64_t 
       ok = false;
     }
   }
-  free(code_of);
   free(seen);
   return ok;
 }
 
-/* Writes input i's column of every split matrix from per-row values. */
-static bool put_input(RtData *d, int i, int nf, const double *val, const int64_t *idx,
-                      const int64_t cnt[3], const RtXload *x, const RtFeature *f) {
+/* Rows a piece of the row loops takes: at most about 1M values of width. */
+static int64_t piece_rows(int width) {
+  int64_t m = width > 0 ? (1 << 20) / width : 4096;
+  return m < 1 ? 1 : m > 4096 ? 4096 : m;
+}
+
+/* Fits every STANDARDIZE and MINMAX of the inputs' programs on the train
+ * rows [0, nfit), in train order, as eval_prog's fit does (the same sums in
+ * the same order, so the same statistics bit for bit): a pass over the
+ * rows per step of fitting, all inputs at once — a standardize's mean,
+ * then its sum of squares, a minmax's bounds — each step seeing its input
+ * through the program before it, with the statistics fitted so far. */
+static void fit_stats(RtData *d, RtFeature *in, int nf, int64_t nfit) {
+  RtXraw *w = d->xraw;
+  int *pos = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));     /* the op being fitted */
+  int *phase = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));   /* standardize: 0 mean, 1 ss */
+  double *acc = rt_xmalloc(sizeof(double) * (size_t)(nf + 1));
+  double *acc2 = rt_xmalloc(sizeof(double) * (size_t)(nf + 1));
+  double *mean = rt_xmalloc(sizeof(double) * (size_t)(nf + 1));
+  bool *need = rt_xmalloc(sizeof(bool) * (size_t)(w->nslot + 1));
+  int64_t pm = piece_rows(w->nslot);
+  double **dec = rt_xmalloc(sizeof(double *) * (size_t)(w->nslot + 1));
+  double *tmp = rt_xmalloc(sizeof(double) * (size_t)(pm + 1));
+  int colv_cap = 8;
+  double **colv = rt_xmalloc(sizeof(double *) * (size_t)colv_cap);
+  for (;;) {
+    bool any = false;
+    memset(need, 0, sizeof(bool) * (size_t)w->nslot);
+    for (int i = 0; i < nf; i++) {
+      RtFeature *f = &in[i];
+      if (f->onehot != RT_OH_NONE) continue;
+      while (pos[i] < f->n_prog && f->prog[pos[i]].op != RT_XOP_STANDARDIZE &&
+             f->prog[pos[i]].op != RT_XOP_MINMAX)
+        pos[i]++;
+      if (pos[i] >= f->n_prog) continue;
+      any = true;
+      acc[i] = f->prog[pos[i]].op == RT_XOP_MINMAX ? INFINITY : 0;
+      acc2[i] = -INFINITY;
+      for (int k = 0; k < pos[i]; k++)
+        if (w->op_slot[i][k] >= 0) need[w->op_slot[i][k]] = true;
+    }
+    if (!any) break;
+    for (int s = 0; s < w->nslot; s++)
+      if (need[s] && !dec[s]) dec[s] = rt_xmalloc(sizeof(double) * (size_t)(pm + 1));
+    for (int64_t r0 = 0; r0 < nfit; r0 += pm) {
+      int64_t m = nfit - r0 < pm ? nfit - r0 : pm;
+      decode_rows(d, need, r0, m, dec);
+      for (int i = 0; i < nf; i++) {
+        RtFeature *f = &in[i];
+        if (f->onehot != RT_OH_NONE || pos[i] >= f->n_prog) continue;
+        int kp = pos[i];
+        if (kp > colv_cap) {
+          colv_cap = kp;
+          colv = rt_xrealloc(colv, sizeof(double *) * (size_t)colv_cap);
+        }
+        for (int k = 0; k < kp; k++) colv[k] = w->op_slot[i][k] >= 0 ? dec[w->op_slot[i][k]] : NULL;
+        eval_prog(f->prog, kp, colv, m, NULL, 0, tmp);
+        double a = acc[i], b = acc2[i];
+        if (f->prog[kp].op == RT_XOP_MINMAX) {
+          for (int64_t q = 0; q < m; q++) {
+            double v = tmp[q];
+            if (v < a || isnan(v)) a = v;
+            if (v > b || isnan(v)) b = v;
+          }
+        } else if (phase[i] == 0) {
+          for (int64_t q = 0; q < m; q++) a += tmp[q];
+        } else {
+          double mu = mean[i];
+          for (int64_t q = 0; q < m; q++) a += (tmp[q] - mu) * (tmp[q] - mu);
+        }
+        acc[i] = a, acc2[i] = b;
+      }
+    }
+    for (int i = 0; i < nf; i++) {
+      RtFeature *f = &in[i];
+      if (f->onehot != RT_OH_NONE || pos[i] >= f->n_prog) continue;
+      RtXop *o = &f->prog[pos[i]];
+      if (o->op == RT_XOP_MINMAX) {
+        o->a = acc[i], o->b = acc2[i];
+        pos[i]++;
+      } else if (phase[i] == 0) {
+        mean[i] = nfit ? acc[i] / (double)nfit : 0;
+        phase[i] = 1;
+      } else {
+        o->a = mean[i];
+        o->b = nfit ? sqrt(acc[i] / (double)nfit) : 1;
+        phase[i] = 0;
+        pos[i]++;
+      }
+    }
+  }
+  for (int s = 0; s < w->nslot; s++) free(dec[s]);
+  free(dec);
+  free(tmp);
+  free(colv);
+  free(need);
+  free(pos);
+  free(phase);
+  free(acc);
+  free(acc2);
+  free(mean);
+}
+
+/* Sets each split's n, x, y and rec inside d's blocks (train, val, test). */
+static void set_splits(RtData *d, const int64_t cnt[3]) {
   int64_t at = 0;
   for (int s = 0; s < 3; s++) {
-    for (int64_t r = 0; r < cnt[s]; r++) {
-      int64_t row = idx[at + r];
-      double v = val[row];
-      if (!(fabs(v) <= FLT_MAX)) {   /* NaN, infinite, or past a float */
-        rt_diag(RT_ERROR, row_loc(x->path, x->line[row]),
-                "feature '%s' is %g in this row: not a finite 32-bit number", f->name,
-                isnan(v) ? NAN : v);
-        rt_note(f->loc, "computed here");
-        return false;
-      }
-      d->split[s].x[r * nf + i] = (float)v;
-    }
+    d->split[s].n = cnt[s];
+    d->split[s].x = d->xblock + at * d->n_feats;
+    d->split[s].y = d->yblock ? d->yblock + at : NULL;
+    d->split[s].rec = d->rec ? d->rec + at : NULL;
     at += cnt[s];
   }
-  return true;
-}
-
-/* Fits prog's STANDARDIZE / MINMAX statistics on the train rows fit[0..nfit)
- * without evaluating the other rows (spec->fit_only): eval_prog over those
- * rows gathered in the same order, so the sums and the statistics are the
- * ones a full evaluation computes, bit for bit. */
-typedef struct FitScratch {   /* fit_prog's buffers, kept from input to input */
-  double **g;                 /* per COL op: its column's train rows */
-  int ng;
-  int64_t *iota;              /* 0..nfit-1 */
-  double *out;
-} FitScratch;
-
-static void fit_prog(RtXop *prog, int np, double *const *colv, const int64_t *fit, int64_t nfit,
-                     FitScratch *sc) {
-  bool fits = false;
-  for (int k = 0; k < np; k++)
-    fits |= prog[k].op == RT_XOP_STANDARDIZE || prog[k].op == RT_XOP_MINMAX;
-  if (!fits) return;
-  if (!sc->iota) {
-    sc->iota = rt_xmalloc(sizeof(int64_t) * (size_t)(nfit + 1));
-    for (int64_t i = 0; i < nfit; i++) sc->iota[i] = i;
-    sc->out = rt_xmalloc(sizeof(double) * (size_t)(nfit + 1));
-  }
-  if (np > sc->ng) {
-    sc->g = rt_xrealloc(sc->g, sizeof(double *) * (size_t)np);
-    for (int k = sc->ng; k < np; k++) sc->g[k] = NULL;
-    sc->ng = np;
-  }
-  for (int k = 0; k < np; k++) {
-    if (prog[k].op != RT_XOP_COL) continue;
-    if (!sc->g[k]) sc->g[k] = rt_xmalloc(sizeof(double) * (size_t)(nfit + 1));
-    for (int64_t i = 0; i < nfit; i++) sc->g[k][i] = colv[k][fit[i]];
-  }
-  eval_prog(prog, np, sc->g, nfit, sc->iota, nfit, sc->out);
-}
-
-static void fit_scratch_free(FitScratch *sc) {
-  for (int k = 0; k < sc->ng; k++) free(sc->g[k]);
-  free(sc->g);
-  free(sc->iota);
-  free(sc->out);
 }
 
 static int name_col(const RtXload *x, const char *name) {
@@ -931,16 +1232,38 @@ static int name_col(const RtXload *x, const char *name) {
   return -1;
 }
 
-int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t *idx,
-                    const int64_t cnt[3], const float *y) {
+static int xraw_inputs(RtData *d, MlxXformFn xf);
+
+int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, int64_t *idx,
+                    const int64_t cnt[3], float *y) {
   int64_t n = cnt[0] + cnt[1] + cnt[2];
   Inputs in = {0};
-  double *val = rt_xmalloc(sizeof(double) * (size_t)((spec->fit_only ? 0 : n) + 1));
-  int **gcodes = NULL;   /* per input: its group's codes (onehot group starts only) */
   bool ok = true;
 
-  /* missing cells: fills fitted on train, frozen per used column */
   rt_xform_data_free(d);
+  RtXraw *w = rt_xmalloc(sizeof *w);
+  d->xraw = w;
+  d->yblock = y;
+  w->n = n;
+  memcpy(w->cnt, cnt, sizeof w->cnt);
+  w->nslot = x->nslot;
+  w->path = x->path;
+  w->fill = rt_xmalloc(sizeof(double) * (size_t)(x->nslot + 1));
+  w->cat_fill = rt_xmalloc(sizeof(int) * (size_t)(x->nslot + 1));
+  for (int s = 0; s < x->nslot; s++) w->fill[s] = NAN, w->cat_fill[s] = -1;
+  if (n != x->nrows) {
+    rt_diag(RT_ERROR, rt_loc_file(x->path), "internal: %lld rows split, %lld stored",
+            (long long)n, (long long)x->nrows);
+    free(idx);
+    return -1;
+  }
+  /* the duplicate keys are done with: they go before the matrix is made */
+  free(x->keys), free(x->koff), free(x->kn), free(x->khash), free(x->kslot), free(x->kbuf);
+  x->keys = x->kbuf = NULL, x->koff = x->kn = NULL, x->khash = NULL, x->kslot = NULL;
+  rows_take(x, d, w, idx, n, 0);
+  free(idx);
+
+  /* missing cells: fills fitted on train, frozen per used column */
   d->fills = rt_xmalloc(sizeof(RtMissing) * (size_t)(x->ncols + 1));
   for (int j = 0; j < x->ncols && ok; j++) {
     XCol *col = &x->col[j];
@@ -949,31 +1272,59 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t
     *m = *col->rule;
     m->column = rt_xstrdup(x->names[j]);
     m->str = rt_xstrdup(col->rule->str);
+    bool stat = m->kind == RT_MISS_MEAN || m->kind == RT_MISS_MEDIAN || m->kind == RT_MISS_MODE;
+    double *v = NULL;
+    int64_t k = 0, *ccnt = NULL;
+    if (stat && col->num) {   /* the train rows' numbers, in train order */
+      int s = col->slot;
+      v = rt_xmalloc(sizeof(double) * (size_t)(cnt[0] + 1));
+      for (int64_t r = 0; r < cnt[0]; r++) {
+        double t = w->wide[s] ? w->wide[s][r] : code_value(raw_row(d, r)[s], NAN);
+        if (!isnan(t)) v[k++] = t;
+      }
+    }
+    if (stat && col->cat) {
+      ccnt = rt_xmalloc(sizeof(int64_t) * (size_t)(col->cats.n + 1));
+      for (int64_t r = 0; r < cnt[0]; r++) {
+        int id = raw_row(d, r)[col->cslot];
+        if (id >= 0) ccnt[id]++;
+      }
+    }
     int cat_fill = -1;
-    ok = fit_fill(col, m, x->names[j], idx, cnt[0], &cat_fill);
-    if (ok) fill_col(col, m, cat_fill, n);
+    ok = fit_fill(col, m, x->names[j], v, k, ccnt, &cat_fill);
+    free(v);
+    free(ccnt);
+    if (ok && m->kind != RT_MISS_FFILL && m->kind != RT_MISS_DROP_ROW) {
+      if (col->num) w->fill[col->slot] = m->num;
+      if (col->cat) w->cat_fill[col->cslot] = cat_fill;
+    }
   }
 
   /* inputs: explicit features in spec order, then `*` columns in header order */
   int gcap = 0;
+  int **gcode = NULL, *gsl = NULL;   /* per input: a onehot group start's code table */
   for (int i = 0; i < spec->n_feats && ok; i++) {
     const RtFeature *f = &spec->feats[i];
     if (f->onehot != RT_OH_NONE) {
       int j = name_col(x, f->column);
       if (j < 0 || !x->col[j].cat) continue;   /* resolve() reported it */
-      int *codes = rt_xmalloc(sizeof(int) * (size_t)(n + 1));
-      int start = in.n;
+      int start = in.n, *code_of = NULL;
       /* a cv fold fits its categories on the whole pool: the same inputs */
-      const int64_t pool_cnt[3] = {cnt[0] + cnt[1], 0, cnt[2]};
-      ok = onehot_fit(&in, f, &x->col[j], idx, spec->cv_fold ? pool_cnt : cnt, codes, spec);
+      ok = onehot_fit(&in, f, &x->col[j], d, x->col[j].cslot,
+                      spec->cv_fold ? cnt[0] + cnt[1] : cnt[0], &code_of, spec);
       if (in.n > gcap) {
         int nc = in.n * 2 + 16;
-        gcodes = rt_xrealloc(gcodes, sizeof(int *) * (size_t)nc);
-        memset(gcodes + gcap, 0, sizeof(int *) * (size_t)(nc - gcap));
+        gcode = rt_xrealloc(gcode, sizeof(int *) * (size_t)nc);
+        gsl = rt_xrealloc(gsl, sizeof(int) * (size_t)nc);
+        memset(gcode + gcap, 0, sizeof(int *) * (size_t)(nc - gcap));
         gcap = nc;
       }
-      if (in.n > start) gcodes[start] = codes;
-      else free(codes);
+      if (in.n > start) {
+        gcode[start] = code_of;
+        gsl[start] = x->col[j].cslot;
+      } else {
+        free(code_of);
+      }
       if (ok && in.n == start) {
         rt_diag(RT_ERROR, f->loc, "column '%s' has no categories in the train split", f->column);
         ok = false;
@@ -1017,57 +1368,48 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t
             spec->name ? spec->name : "?");
     ok = false;
   }
-  if (!ok) goto out;
-
-  /* matrices */
-  int64_t at = 0;
-  for (int s = 0; s < 3; s++) {
-    RtSplit *sp = &d->split[s];
-    free(sp->x);
-    free(sp->y);
-    sp->n = cnt[s];
-    sp->x = rt_xmalloc(sizeof(float) * (size_t)(cnt[s] * nf + 1));
-    sp->y = rt_xmalloc(sizeof(float) * (size_t)(cnt[s] + 1));
-    for (int64_t r = 0; r < cnt[s]; r++) sp->y[r] = y[idx[at + r]];
-    at += cnt[s];
-  }
-  double **colv = rt_xmalloc(sizeof(double *) * 8);
-  int colv_cap = 8;
-  FitScratch fsc = {0};
+  /* where each input reads: a slot per COL op, a code table per onehot group */
+  w->n_in = ok ? nf : 0;
+  w->op_slot = rt_xmalloc(sizeof(int *) * (size_t)(nf + 1));
+  w->code_of = rt_xmalloc(sizeof(int *) * (size_t)(nf + 1));
+  w->gslot = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));
   for (int i = 0; i < nf && ok; i++) {
     RtFeature *f = &in.f[i];
     if (f->onehot != RT_OH_NONE) {
-      if (spec->fit_only) continue;   /* nothing to fit: rt_data_xform fills it */
-      const int *codes = gcodes[i - f->cat_index];
-      for (int64_t r = 0; r < n; r++) val[r] = onehot_value(f, codes[r]);
-    } else {
-      if (f->n_prog > colv_cap) {
-        colv_cap = f->n_prog;
-        colv = rt_xrealloc(colv, sizeof(double *) * (size_t)colv_cap);
+      if (i < gcap && gcode[i]) {
+        w->code_of[i] = gcode[i];
+        w->gslot[i] = gsl[i];
+        gcode[i] = NULL;
       }
-      for (int k = 0; k < f->n_prog; k++) {
-        int j = f->prog[k].op == RT_XOP_COL ? name_col(x, f->prog[k].column) : -1;
-        colv[k] = j >= 0 ? x->col[j].v : NULL;
-        if (f->prog[k].op == RT_XOP_COL && (!colv[k])) {
-          rt_diag(RT_ERROR, f->loc, "internal: column '%s' was not read",
-                  f->prog[k].column ? f->prog[k].column : "?");
-          ok = false;
-        }
-      }
-      if (!ok) break;
-      if (spec->fit_only) fit_prog(f->prog, f->n_prog, colv, idx, cnt[0], &fsc);
-      else eval_prog(f->prog, f->n_prog, colv, n, idx, cnt[0], val);
-      if (!f->prog[0].column || f->n_prog != 2 || f->prog[1].op != RT_XOP_STANDARDIZE) {
-        f->mean = 0, f->std = 1;
-      } else {
-        f->mean = f->prog[1].a, f->std = f->prog[1].b > 0 && isfinite(f->prog[1].b) ? f->prog[1].b : 1;
+      continue;
+    }
+    w->op_slot[i] = rt_xmalloc(sizeof(int) * (size_t)(f->n_prog + 1));
+    for (int k = 0; k < f->n_prog; k++) {
+      int j = f->prog[k].op == RT_XOP_COL ? name_col(x, f->prog[k].column) : -1;
+      w->op_slot[i][k] = j >= 0 ? x->col[j].slot : -1;
+      if (f->prog[k].op == RT_XOP_COL && w->op_slot[i][k] < 0 && ok) {
+        rt_diag(RT_ERROR, f->loc, "internal: column '%s' was not read",
+                f->prog[k].column ? f->prog[k].column : "?");
+        ok = false;
       }
     }
-    if (!spec->fit_only) ok = put_input(d, i, nf, val, idx, cnt, x, f);
   }
-  fit_scratch_free(&fsc);
-  free(colv);
+  for (int i = 0; gcode && i < gcap; i++) free(gcode[i]);
+  free(gcode);
+  free(gsl);
   if (!ok) goto out;
+
+  /* statistics, on the train rows */
+  fit_stats(d, in.f, nf, cnt[0]);
+  for (int i = 0; i < nf; i++) {
+    RtFeature *f = &in.f[i];
+    if (f->onehot != RT_OH_NONE) continue;
+    if (!f->prog[0].column || f->n_prog != 2 || f->prog[1].op != RT_XOP_STANDARDIZE) {
+      f->mean = 0, f->std = 1;
+    } else {
+      f->mean = f->prog[1].a, f->std = f->prog[1].b > 0 && isfinite(f->prog[1].b) ? f->prog[1].b : 1;
+    }
+  }
 
   /* d's inputs become these */
   feats_free(d->feats, d->n_feats);
@@ -1080,35 +1422,13 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, const int64_t
   in.f = NULL;
   in.n = 0;
   d->rows_dropped += x->dropped;
-  /* what rt_data_xform needs to compute the inputs again (compiled) */
-  RtXraw *w = rt_xmalloc(sizeof *w);
-  w->ncols = x->ncols;
-  w->names = rt_xmalloc(sizeof(char *) * (size_t)(x->ncols + 1));
-  w->v = rt_xmalloc(sizeof(double *) * (size_t)(x->ncols + 1));
-  for (int j = 0; j < x->ncols; j++) {
-    w->names[j] = rt_xstrdup(x->names[j]);
-    w->v[j] = x->col[j].num ? x->col[j].v : NULL;
-    if (x->col[j].num) x->col[j].v = NULL;
-  }
-  w->line = x->line;
-  x->line = NULL;
-  w->path = x->path;
-  w->idx = rt_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
-  memcpy(w->idx, idx, sizeof(int64_t) * (size_t)n);
-  memcpy(w->cnt, cnt, sizeof w->cnt);
-  w->codes = rt_xmalloc(sizeof(int *) * (size_t)(nf + 1));
-  for (int i = 0; i < nf && i < gcap; i++) {
-    w->codes[i] = gcodes[i];
-    gcodes[i] = NULL;
-  }
-  w->n_in = nf;
-  xraw_free(d->xraw);
-  d->xraw = w;
-  d->x_pending = spec->fit_only;
+  if (nf > w->nslot)   /* the inputs take more room than the codes: written from the end */
+    d->xblock = rt_xrealloc(d->xblock, sizeof(float) * (size_t)n * (size_t)nf + 4);
+  set_splits(d, cnt);
+  d->x_pending = true;
+  /* the interpreter computes the inputs now, unless rt_data_xform will */
+  if (!spec->fit_only && xraw_inputs(d, NULL)) ok = false;
 out:
-  free(val);
-  for (int i = 0; gcodes && i < gcap; i++) free(gcodes[i]);
-  free(gcodes);
   feats_free(in.f, in.n);
   return ok ? 0 : -1;
 }
@@ -1124,6 +1444,141 @@ static double value_at(RtXop *prog, int np, double *const *cols_of_op, int64_t r
   return v;
 }
 
+/* Computes every input of every row from d->xraw's codes and writes it over
+ * them in d->xblock, a piece of rows at a time (from the first row when the
+ * inputs take no more room than the codes, else from the last), with xf
+ * (the compiled transforms) or, NULL, the interpreter; then frees xraw. The
+ * first value that is not a finite float is reported: the first input,
+ * then with xf the row first in the file, with the interpreter the first in
+ * split order (as each did before). 0, or -1 after reporting. */
+static int xraw_inputs(RtData *d, MlxXformFn xf) {
+  RtXraw *w = d->xraw;
+  int nf = d->n_feats, ns = w->nslot;
+  int64_t n = w->n;
+  bool ok = nf == w->n_in;
+  int ncv = 0;
+  for (int i = 0; ok && i < nf; i++) {
+    const RtFeature *f = &d->feats[i];
+    if (f->onehot != RT_OH_NONE ? f->cat_index == 0 && !w->code_of[i] : !f->prog || !w->op_slot[i])
+      ok = false;
+    for (int k = 0; ok && f->onehot == RT_OH_NONE && k < f->n_prog; k++)
+      ncv += f->prog[k].op == RT_XOP_COL;
+  }
+  if (!ok) {
+    rt_diag(RT_ERROR, rt_loc_file(w->path), "internal: the compiled transforms do not match the data");
+    return -1;
+  }
+  int64_t pm = piece_rows(nf > ns ? nf : ns);
+  bool *need = rt_xmalloc(sizeof(bool) * (size_t)(ns + 1));
+  for (int i = 0; i < nf; i++)
+    for (int k = 0; d->feats[i].onehot == RT_OH_NONE && k < d->feats[i].n_prog; k++)
+      if (w->op_slot[i][k] >= 0) need[w->op_slot[i][k]] = true;
+  double **dec = rt_xmalloc(sizeof(double *) * (size_t)(ns + 1));
+  for (int s = 0; s < ns; s++)
+    if (need[s]) dec[s] = rt_xmalloc(sizeof(double) * (size_t)(pm + 1));
+  int32_t **gc = rt_xmalloc(sizeof(int32_t *) * (size_t)(nf + 1));
+  for (int i = 0; i < nf; i++)
+    if (w->code_of[i]) gc[i] = rt_xmalloc(sizeof(int32_t) * (size_t)(pm + 1));
+  const double **cc = rt_xmalloc(sizeof(double *) * (size_t)(ncv + 1));
+  ncv = 0;
+  for (int i = 0; i < nf; i++)
+    for (int k = 0; d->feats[i].onehot == RT_OH_NONE && k < d->feats[i].n_prog; k++)
+      if (d->feats[i].prog[k].op == RT_XOP_COL) cc[ncv++] = dec[w->op_slot[i][k]];
+  float *buf = rt_xmalloc(sizeof(float) * (size_t)pm * (size_t)(nf > 0 ? nf : 1));
+  double *val = rt_xmalloc(sizeof(double) * (size_t)(pm + 1));
+  int colv_cap = 8;
+  double **colv = rt_xmalloc(sizeof(double *) * (size_t)colv_cap);
+  int bad_i = nf;
+  int64_t bad_key = -1, bad_row = -1;   /* key: the row (interpreter) or its record (xf) */
+  double bad_v = 0;
+  bool back = nf > ns;
+  int64_t npiece = (n + pm - 1) / pm;
+  double t0 = now_s();
+  for (int64_t p = 0; p < npiece; p++) {
+    int64_t r0 = (back ? npiece - 1 - p : p) * pm;
+    int64_t m = n - r0 < pm ? n - r0 : pm;
+    decode_rows(d, need, r0, m, dec);
+    for (int i = 0; i < nf; i++) {
+      if (!w->code_of[i]) continue;
+      int s = w->gslot[i], unseen = d->feats[i].n_cats;
+      const int32_t *c = raw_row(d, r0) + s;
+      for (int64_t q = 0; q < m; q++) {
+        int id = cat_id(w, s, c[q * ns]);
+        gc[i][q] = id >= 0 ? w->code_of[i][id] : unseen;
+      }
+    }
+    if (xf) {
+      int64_t key = xf(cc, (const int32_t *const *)gc, m, buf);
+      int i = key >= 0 ? (int)(key / m) : nf;
+      if (i <= bad_i && i < nf) {   /* the row first in the file among the chunk's bad ones */
+        int64_t q0 = key % m, best = q0;
+        for (int64_t q = 0; q < m && d->rec; q++)
+          if (!isfinite(buf[q * nf + i]) && d->rec[r0 + q] < d->rec[r0 + best]) best = q;
+        int64_t rk = d->rec ? d->rec[r0 + best] : r0 + best;   /* rows in file order */
+        if (i < bad_i || rk < bad_key) {
+          const RtFeature *f = &d->feats[i];
+          if (f->n_prog > colv_cap) {
+            colv_cap = f->n_prog;
+            colv = rt_xrealloc(colv, sizeof(double *) * (size_t)colv_cap);
+          }
+          for (int k = 0; k < f->n_prog; k++) colv[k] = w->op_slot[i][k] >= 0 ? dec[w->op_slot[i][k]] : NULL;
+          bad_i = i, bad_key = rk, bad_row = r0 + best;
+          bad_v = value_at(f->prog, f->n_prog, colv, best);
+        }
+      }
+    } else {
+      for (int i = 0; i < nf; i++) {
+        const RtFeature *f = &d->feats[i];
+        if (f->onehot != RT_OH_NONE) {
+          const int32_t *codes = gc[i - f->cat_index];
+          for (int64_t q = 0; q < m; q++) val[q] = onehot_value(f, codes[q]);
+        } else {
+          if (f->n_prog > colv_cap) {
+            colv_cap = f->n_prog;
+            colv = rt_xrealloc(colv, sizeof(double *) * (size_t)colv_cap);
+          }
+          for (int k = 0; k < f->n_prog; k++) colv[k] = w->op_slot[i][k] >= 0 ? dec[w->op_slot[i][k]] : NULL;
+          eval_prog(f->prog, f->n_prog, colv, m, NULL, 0, val);
+        }
+        for (int64_t q = 0; q < m; q++) {
+          double v = val[q];
+          if (!(fabs(v) <= FLT_MAX) && (i < bad_i || (i == bad_i && r0 + q < bad_key)))
+            bad_i = i, bad_key = bad_row = r0 + q, bad_v = v;
+          buf[q * nf + i] = (float)v;
+        }
+      }
+    }
+    memcpy(d->xblock + r0 * nf, buf, sizeof(float) * (size_t)(m * nf));
+  }
+  if (rt_verbose && xf)
+    fprintf(stderr, "mlxc: %-14s %8.1f ms  (%lld rows, mlx_xform)\n", "transforms",
+            (now_s() - t0) * 1e3, (long long)n);
+  if (bad_i < nf) {
+    const RtFeature *f = &d->feats[bad_i];
+    rt_diag(RT_ERROR, row_loc(w->path, w->line[bad_row]),
+            "feature '%s' is %g in this row: not a finite 32-bit number", f->name,
+            isnan(bad_v) ? NAN : bad_v);
+    if (!w->predict) rt_note(f->loc, "computed here");
+    ok = false;
+  }
+  for (int s = 0; s < ns; s++) free(dec[s]);
+  for (int i = 0; i < nf; i++) free(gc[i]);
+  free(dec);
+  free(gc);
+  free(need);
+  free(cc);
+  free(buf);
+  free(val);
+  free(colv);
+  if (nf < ns && n > 0)   /* the codes' room past the inputs goes back */
+    d->xblock = rt_xrealloc(d->xblock, sizeof(float) * (size_t)n * (size_t)nf + 4);
+  set_splits(d, w->cnt);
+  xraw_free(w);
+  d->xraw = NULL;
+  d->x_pending = false;
+  return ok ? 0 : -1;
+}
+
 int rt_data_xform(RtData *d, MlxXformFn xf) {
   RtXraw *w = d->xraw;
   if (d->x_pending && (!w || !xf)) {
@@ -1131,79 +1586,7 @@ int rt_data_xform(RtData *d, MlxXformFn xf) {
     return -1;
   }
   if (!w || !xf) return 0;
-  d->x_pending = false;
-  int nf = d->n_feats;
-  bool ok = nf == w->n_in;
-  int ncv = 0;
-  for (int i = 0; ok && i < nf; i++) {
-    if (d->feats[i].onehot == RT_OH_NONE && !d->feats[i].prog) ok = false;
-    for (int k = 0; d->feats[i].onehot == RT_OH_NONE && k < d->feats[i].n_prog; k++)
-      ncv += d->feats[i].prog[k].op == RT_XOP_COL;
-  }
-  const double **cv = rt_xmalloc(sizeof(double *) * (size_t)(ncv + 1));
-  double ***opv = rt_xmalloc(sizeof(double **) * (size_t)(nf + 1));   /* per input, per op */
-  ncv = 0;
-  for (int i = 0; ok && i < nf; i++) {
-    const RtFeature *f = &d->feats[i];
-    if (f->onehot != RT_OH_NONE) continue;
-    opv[i] = rt_xmalloc(sizeof(double *) * (size_t)(f->n_prog + 1));
-    for (int k = 0; k < f->n_prog; k++) {
-      if (f->prog[k].op != RT_XOP_COL) continue;
-      int j = 0;
-      while (j < w->ncols && strcmp(w->names[j], f->prog[k].column)) j++;
-      opv[i][k] = j < w->ncols ? w->v[j] : NULL;
-      cv[ncv++] = opv[i][k];
-      if (!opv[i][k]) ok = false;
-    }
-  }
-  if (!ok)
-    rt_diag(RT_ERROR, rt_loc_file(w->path), "internal: the compiled transforms do not match the data");
-  /* rows in file order, a chunk at a time (the columns read in sequence),
-   * each computed row then copied to its place in its split */
-  int64_t n = w->cnt[0] + w->cnt[1] + w->cnt[2], bad_row = -1, at = 0;
-  int bad_i = nf;
-  int64_t *dst = rt_xmalloc(sizeof(int64_t) * (size_t)(n + 1));   /* r << 2 | split */
-  for (int s = 0; s < 3; s++)
-    for (int64_t r = 0; r < w->cnt[s]; r++) dst[w->idx[at++]] = r << 2 | s;
-  int64_t chunk = nf > 0 && (1 << 20) / nf < 4096 ? (1 << 20) / nf : 4096;   /* <= 4 MiB */
-  if (chunk < 1) chunk = 1;
-  float *buf = rt_xmalloc(sizeof(float) * (size_t)chunk * (size_t)(nf > 0 ? nf : 1));
-  const double **cc = rt_xmalloc(sizeof(double *) * (size_t)(ncv + 1));
-  const int32_t **gc = rt_xmalloc(sizeof(int32_t *) * (size_t)(nf + 1));
-  double t0 = now_s();
-  for (int64_t start = 0; ok && start < n; start += chunk) {
-    int64_t m = n - start < chunk ? n - start : chunk;
-    for (int k = 0; k < ncv; k++) cc[k] = cv[k] + start;
-    for (int i = 0; i < nf; i++) gc[i] = w->codes[i] ? w->codes[i] + start : NULL;
-    int64_t key = xf(cc, gc, m, buf);
-    if (key >= 0 && key / m < bad_i) bad_i = (int)(key / m), bad_row = start + key % m;
-    for (int64_t q = 0; q < m; q++) {
-      int64_t e = dst[start + q];
-      memcpy(d->split[e & 3].x + (e >> 2) * nf, buf + q * nf, sizeof(float) * (size_t)nf);
-    }
-  }
-  if (rt_verbose)
-    fprintf(stderr, "mlxc: %-14s %8.1f ms  (%lld rows, mlx_xform)\n", "transforms",
-            (now_s() - t0) * 1e3, (long long)n);
-  free(dst);
-  free(buf);
-  free(cc);
-  free(gc);
-  if (ok && bad_i < nf) {   /* the interpreter reported these while loading: not reached */
-    const RtFeature *f = &d->feats[bad_i];
-    double v = value_at(f->prog, f->n_prog, opv[bad_i], bad_row);
-    rt_diag(RT_ERROR, row_loc(w->path, w->line[bad_row]),
-            "feature '%s' is %g in this row: not a finite 32-bit number", f->name,
-            isnan(v) ? NAN : v);
-    rt_note(f->loc, "computed here");
-    ok = false;
-  }
-  for (int i = 0; i < nf; i++) free(opv[i]);
-  free(opv);
-  free(cv);
-  xraw_free(w);
-  d->xraw = NULL;
-  return ok ? 0 : -1;
+  return xraw_inputs(d, xf);
 }
 
 /* ---- predict and eval ------------------------------------------------------------- */
@@ -1727,4 +2110,18 @@ const char *rt_xform_decode(RtDataSpec *s, const unsigned char *p, size_t len) {
   if (!r.bad && r.at != r.len) r.bad = "transforms length";
   if (!r.bad) r.bad = check_inputs(s);
   return r.bad;
+}
+
+/* ---- one request's rows (rt_serve_req.c) -------------------------------------- */
+
+/* `mlxc serve` reads JSON rows, not a CSV, and runs them through these same
+ * functions with the frozen statistics, so a served row gets the inputs
+ * `mlxc predict` computes for it. */
+void rt_xform_eval(const RtXop *prog, int np, double *const *colv, int64_t n, double *out) {
+  eval_prog((RtXop *)prog, np, colv, n, NULL, 0, out);   /* no fit: prog is only read */
+}
+int rt_xform_onehot_code(const RtFeature *group, const char *s) { return onehot_code(group, s); }
+float rt_xform_onehot_value(const RtFeature *f, int code) { return onehot_value(f, code); }
+bool rt_xform_is_missing(const RtDataSpec *spec, const char *s, size_t n) {
+  return is_missing(spec, s, n);
 }

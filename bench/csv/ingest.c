@@ -5,9 +5,9 @@
  *                          decimals (xorshift64, seed 1)
  *   ingest reader FILE     rt_csv + rt_parse_float into one float32 matrix
  *                          (rows x cols, grown by doubling): the reader alone
- *   ingest load FILE       rt_data_load as `mlxc run` does it (feature * , label
- *                          y, regression, split 100/0/0): columns, then the
- *                          split matrix
+ *   ingest load FILE       rt_data_load (feature *, label y, regression, split
+ *                          100/0/0, the interpreter computing the inputs):
+ *                          the cells as 4-byte codes, then the matrix over them
  * reader and load print one line: bytes, rows, cols, seconds, MB/s and the
  * float32 matrix size (rows x cols x 4). */
 #include <stdio.h>

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh — CSV ingest: mlxc's reader against pandas.read_csv on one numeric
-# file, with peak RSS against the float32 matrix. Run by `make bench` (or
-# directly: BUILD=build sh bench/csv/run.sh). Speed is reported, never asserted.
+# file, with peak RSS against the float32 matrix, and the peak RSS of
+# `mlxc run` on it. Run by `make bench` (or directly: BUILD=build sh
+# bench/csv/run.sh). Speed is reported, never asserted.
 #   BENCH_CSV_MB   size of the generated file in MB (default 250)
 #   BENCH_DIR      where it is written (default $BUILD/bench-data; not committed)
 set -eu
@@ -41,6 +42,38 @@ BASE=$(awk -v k="$(rss "$DIR/time")" 'BEGIN { printf "%.1f", k / 1024 }')
 PBASE=$(awk -v k="$(rss "$DIR/time")" 'BEGIN { printf "%.1f", k / 1024 }')
 R=$(best reader)
 L=$(best load)
+# `mlxc run` on the file (feature * = standardize(*), split 80/10/10, one
+# epoch of a linear model): peak RSS of the whole command, load (statistics
+# fitted, inputs by the compiled transforms) and training, against the same
+# command on a three-row file
+MLXC=${MLXC:-$BUILD/mlxc}
+RUNR=""
+if [ -x "$MLXC" ]; then
+  for f in "$CSV" "$DIR/tiny3.csv"; do
+    case $f in *tiny3.csv) printf 'f1,y\n1,2\n3,4\n5,6\n' > "$f"; spec=$DIR/tiny3.mlx ;; *) spec=$DIR/run.mlx ;; esac
+    cat > "$spec" <<SPEC
+dataset nums {
+  source csv("$(basename "$f")")
+  feature * = standardize(*)
+  label y
+  split train 80%, val 10%, test 10% seed 5
+}
+model lin() {
+  dense 1 identity
+  loss mse
+}
+train t {
+  model lin
+  data nums
+  optimizer sgd(lr = 1e-3)
+  epochs 1
+  batch 256
+}
+SPEC
+    "$TIME" -v "$MLXC" run "$spec" --out "$DIR/run_out" --no-cache > /dev/null 2> "$DIR/time"
+    RUNR="$RUNR $(awk -v k="$(rss "$DIR/time")" 'BEGIN { printf "%.1f", k / 1024 }')"
+  done
+fi
 cat > "$DIR/pd.py" <<'PYEOF'
 import sys, time, os
 import numpy as np, pandas as pd
@@ -74,3 +107,6 @@ awk -v m="$(get "$R" 'MB/s')" -v l="$(get "$L" 'MB/s')" -v p="$(get "$P" 'MB/s')
   printf "  peak RSS / float32 matrix (%.1f MB): reader %.2fx, load %.2fx, pandas %.2fx\n", mx, rr / mx, lr / mx, pr / mx
   printf "  the same less the empty process (mlxc %.1f MB, python+pandas %.1f MB): reader %.2fx, load %.2fx, pandas %.2fx\n", b, pb, (rr - b) / mx, (lr - b) / mx, (pr - pb) / mx
 }'
+if [ -n "$RUNR" ]; then echo "$RUNR" | awk -v mx="$(get "$R" matrix_MB)" '{
+  printf "  mlxc run (standardize, split 80/10/10, one epoch): peak RSS %.1f MB, %.2fx the matrix; less the same run on a 3-row file (%.1f MB): %.2fx\n", $1, $1 / mx, $2, ($1 - $2) / mx
+}'; fi

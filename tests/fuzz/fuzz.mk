@@ -74,3 +74,43 @@ fuzz-csv: $(FUZZ_CSV_DIR)/fuzz_csv
 	  -max_len=4096 -timeout=10 -rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 corpus
 
 .PHONY: fuzz-csv
+
+# `make fuzz-model [FUZZ_TIME=N]`: the .mlxm loader (tests/fuzz/fuzz_model.c
+# calling rt_model_load_mem), seeded with the examples' trained models.
+# Crashes land in $(BUILD)/fuzz-model/; replay one with
+# $(BUILD)/fuzz-model/fuzz_model FILE.
+FUZZ_MODEL_DIR = $(BUILD)/fuzz-model
+
+$(FUZZ_MODEL_DIR)/fuzz_model: tests/fuzz/fuzz_model.c $(RUNTIME_SRCS) runtime/rt.h | fuzz-deps
+	@mkdir -p $(FUZZ_MODEL_DIR)
+	cc=$$(command -v clang-19 || command -v clang); \
+	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_model.c $(RUNTIME_SRCS) \
+	  -ljansson -lmicrohttpd -lm -lpthread
+
+fuzz-model: $(FUZZ_MODEL_DIR)/fuzz_model $(BUILD)/mlxc
+	@mkdir -p $(FUZZ_MODEL_DIR)/corpus $(FUZZ_MODEL_DIR)/seed
+	@for e in examples/*.mlx; do $(BUILD)/mlxc run $$e --out $(FUZZ_MODEL_DIR)/seed >/dev/null || exit 1; done
+	@cp $(FUZZ_MODEL_DIR)/seed/*.mlxm $(FUZZ_MODEL_DIR)/corpus/
+	cd $(FUZZ_MODEL_DIR) && ASAN_OPTIONS=detect_leaks=1 ./fuzz_model -max_total_time=$(FUZZ_TIME) \
+	  -max_len=65536 -timeout=10 -rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 corpus
+
+.PHONY: fuzz-model
+
+# `make fuzz-request [FUZZ_TIME=N]`: `mlxc serve`'s request decoder
+# (tests/fuzz/fuzz_request.c, runtime/rt_serve_req.c), no socket, seeded
+# from the malformed-request corpus tests/serve/bad/. Crashes land in
+# $(BUILD)/fuzz-request/; replay one with $(BUILD)/fuzz-request/fuzz_request FILE.
+FUZZ_REQ_DIR = $(BUILD)/fuzz-request
+
+$(FUZZ_REQ_DIR)/fuzz_request: tests/fuzz/fuzz_request.c $(RUNTIME_SRCS) runtime/rt.h | fuzz-deps
+	@mkdir -p $(FUZZ_REQ_DIR)
+	cc=$$(command -v clang-19 || command -v clang); \
+	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_request.c $(RUNTIME_SRCS) -ljansson -lmicrohttpd -lm -lpthread
+
+fuzz-request: $(FUZZ_REQ_DIR)/fuzz_request
+	@mkdir -p $(FUZZ_REQ_DIR)/corpus
+	@cp tests/serve/bad/*.json $(FUZZ_REQ_DIR)/corpus/
+	cd $(FUZZ_REQ_DIR) && ASAN_OPTIONS=detect_leaks=1 ./fuzz_request -max_total_time=$(FUZZ_TIME) \
+	  -max_len=4096 -timeout=10 -rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 corpus
+
+.PHONY: fuzz-request
