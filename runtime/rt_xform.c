@@ -393,11 +393,9 @@ typedef struct XCol {
   int use;              /* 0 unused, 1 explicit feature, 2 `feature *`, 3 label */
   bool num, cat;        /* read as a number / as categories (onehot) */
   const RtMissing *rule;/* the rule covering it, or NULL */
-  double *v;            /* predict/eval: per row, NaN where missing */
-  int *id;              /* predict/eval: per row, -1 where missing */
   Cats cats;
   bool has_prev;        /* ffill: a value seen above */
-  double prev;          /* ffill: the number above (predict/eval; a wide column) */
+  double prev;          /* ffill: the number above (a wide column) */
   int prev_id;
   bool fast;            /* the current row's cell is a plain decimal (fast_double) */
   int slot, cslot;      /* rt_data_load: its number / category code in a row, or -1 */
@@ -780,8 +778,6 @@ int rt_xload_row(RtXload *x, RtCsv *c, int64_t n) {
 void rt_xload_free(RtXload *x) {
   if (!x) return;
   for (int j = 0; j < x->ncols; j++) {
-    free(x->col[j].v);
-    free(x->col[j].id);
     cats_free(&x->col[j].cats);
     free(x->names[j]);
   }
@@ -1603,8 +1599,9 @@ static const char *short_cell(const char *s, char buf[72]) {
 /* Reads csv through the frozen rules and inputs: each needed cell is
  * checked, filled by its frozen rule when missing, categories turned into
  * onehot codes as they are read (an unseen one is an error at its cell under
- * unseen = error); then every input is evaluated over all rows with the
- * frozen statistics. */
+ * unseen = error), all kept as rt_data_load keeps them (4-byte codes in the
+ * row store); then every input is computed with the frozen statistics and
+ * written over the codes (xraw_inputs, rows in file order). */
 int rt_xform_apply(const RtDataSpec *frozen, const char *csv_path, RtTask task,
                    char *const *classes, int n_classes, bool with_label, RtSplit *out) {
   return rt_data_apply_xf(frozen, csv_path, task, classes, n_classes, with_label, NULL, out);
@@ -1622,22 +1619,36 @@ int rt_data_apply_xf(const RtDataSpec *frozen, const char *csv_path, RtTask task
   if (!c) return -1;
   int nf = frozen->n_feats, ncols = rt_csv_ncols(c);
   const RtFeature *fe = frozen->feats;
-  XCol *cols = rt_xmalloc(sizeof(XCol) * (size_t)(ncols + 1));
+  /* the row store of rt_data_load: a number column's cells as codes, a
+   * onehot group's code per row (no duplicates dropped here) */
+  RtDataSpec fs = *frozen;
+  fs.drop_dups = false;
+  RtXload *x = rt_xmalloc(sizeof *x);
+  x->spec = &fs;
+  x->path = path;
+  x->ncols = ncols;
+  XCol *cols = x->col = rt_xmalloc(sizeof(XCol) * (size_t)(ncols + 1));
+  x->names = rt_xmalloc(sizeof(char *) * (size_t)(ncols + 1));   /* unused: all NULL */
+  int **ops = rt_xmalloc(sizeof(int *) * (size_t)(nf + 1));   /* per program input: its slots */
+  for (int j = 0; j < ncols; j++) cols[j].slot = cols[j].cslot = -1;
   int *gcol = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));   /* onehot group start: its column */
-  int **gcodes = rt_xmalloc(sizeof(int *) * (size_t)(nf + 1));
-  int64_t *line = NULL;
-  double *val = NULL, **colv = NULL;
+  int *gslot = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));  /* and its slot */
+  int *gprev = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));  /* ffill: its code above */
+  RtFeature *tf = rt_xmalloc(sizeof(RtFeature) * (size_t)(nf + 1));   /* fe, programs for all */
   bool ok = true;
   /* plain features (a model file can mix them in) run as programs too */
   RtXop **lprog = rt_xmalloc(sizeof(RtXop *) * (size_t)(nf + 1));
   int *ln = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));
-  for (int i = 0; i < nf; i++)
-    if (fe[i].onehot == RT_OH_NONE && !fe[i].prog) lprog[i] = legacy_prog(&fe[i], &ln[i]);
   for (int i = 0; i < nf; i++) {
-    gcol[i] = -1;
-    const RtFeature *f = &fe[i];
-    RtXop *prog = f->prog ? f->prog : lprog[i];
-    int n_prog = f->prog ? f->n_prog : ln[i];
+    tf[i] = fe[i];
+    if (fe[i].onehot == RT_OH_NONE && !fe[i].prog) {
+      lprog[i] = legacy_prog(&fe[i], &ln[i]);
+      tf[i].prog = lprog[i], tf[i].n_prog = ln[i];
+    }
+  }
+  for (int i = 0; i < nf; i++) {
+    gcol[i] = gslot[i] = -1;
+    const RtFeature *f = &tf[i];
     if (f->onehot != RT_OH_NONE) {
       int j = find_col(c, f->column);
       if (j >= 0) cols[j].cat = true;
@@ -1646,18 +1657,22 @@ int rt_data_apply_xf(const RtDataSpec *frozen, const char *csv_path, RtTask task
                 f->column, f->name);
         ok = false;
       }
-      if (f->cat_index == 0) gcol[i] = j;
+      if (f->cat_index == 0 && j >= 0) gcol[i] = j, gslot[i] = x->nslot++;
       continue;
     }
-    for (int k = 0; k < n_prog; k++) {
-      if (prog[k].op != RT_XOP_COL) continue;
-      int j = find_col(c, prog[k].column);
+    ops[i] = rt_xmalloc(sizeof(int) * (size_t)(f->n_prog + 1));
+    for (int k = 0; k < f->n_prog; k++) {
+      ops[i][k] = -1;
+      if (f->prog[k].op != RT_XOP_COL) continue;
+      int j = find_col(c, f->prog[k].column);
       if (j >= 0) {
+        if (!cols[j].num) cols[j].slot = x->nslot++;
         cols[j].num = true;
+        ops[i][k] = cols[j].slot;
         continue;
       }
       rt_diag(RT_ERROR, rt_loc_file(path), "missing column '%s': the model's feature '%s' reads it",
-              prog[k].column, f->name);
+              f->prog[k].column, f->name);
       ok = false;
     }
   }
@@ -1672,27 +1687,27 @@ int rt_data_apply_xf(const RtDataSpec *frozen, const char *csv_path, RtTask task
       ok = false;
     }
   }
-  int64_t n = 0, cap = 0;
+  x->rec_size = (12 + 4 * (size_t)x->nslot + 7) & ~(size_t)7;
+  x->rpc = (int64_t)(CHUNK_BYTES / x->rec_size);
+  if (x->rpc < 64) x->rpc = 64;
+  x->wide = rt_xmalloc(sizeof(double *) * (size_t)(x->nslot + 1));
+  int64_t n = 0, ycap = 0;
   char sbuf[72];
   int r = 0;
   while (ok && (r = rt_csv_next(c)) > 0) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 1024;
-      line = rt_xrealloc(line, sizeof(int64_t) * (size_t)cap);
-      if (with_label) out->y = rt_xrealloc(out->y, sizeof(float) * (size_t)cap);
-      for (int j = 0; j < ncols; j++)
-        if (cols[j].num) cols[j].v = rt_xrealloc(cols[j].v, sizeof(double) * (size_t)cap);
-      for (int i = 0; i < nf; i++)
-        if (gcol[i] >= 0) gcodes[i] = rt_xrealloc(gcodes[i], sizeof(int) * (size_t)cap);
+    if (with_label && n == ycap) {
+      ycap = ycap ? ycap * 2 : 1024;
+      out->y = rt_xrealloc(out->y, sizeof(float) * (size_t)ycap);
     }
-    line[n] = rt_csv_line(c);
+    grow_rows(x, n);
+    unsigned char *row = row_at(x, n);
+    int32_t *codes = row_codes(row);
     for (int j = 0; j < ncols && ok; j++) {
       XCol *col = &cols[j];
       if (!col->num && !col->cat) continue;
       size_t len;
       const char *s = rt_csv_field(c, j, &len);
       const RtMissing *m = col->rule;
-      double v = NAN;
       const char *cat = s;
       if (is_missing(frozen, s, len)) {
         if (!m || m->kind == RT_MISS_DROP_ROW || (m->kind == RT_MISS_FFILL && !col->has_prev)) {
@@ -1705,26 +1720,37 @@ int rt_data_apply_xf(const RtDataSpec *frozen, const char *csv_path, RtTask task
           break;
         }
         if (m->kind == RT_MISS_FFILL) {
-          v = col->prev;
+          if (col->num) put_num(x, col, codes, n, !x->wide[col->slot], col->prev_code, col->prev);
           cat = NULL;   /* the codes of the row above */
         } else {
-          v = m->num;
+          if (col->num) put_num(x, col, codes, n, true, CODE_MISSING, NAN);   /* reads m->num */
           cat = m->str ? m->str : "";
         }
       } else if (col->num) {
-        v = cell_num(s, len);
-        if (isnan(v)) {
-          rt_diag(RT_ERROR, rt_csv_loc(c, j), "expected a number in column '%s', found '%s'",
-                  rt_csv_name(c, j), short_cell(s, sbuf));
-          ok = false;
-          break;
+        bool neg = false;
+        uint64_t mant = 0;
+        int frac = 0;
+        if (fast_parts(s, len, &neg, &mant, &frac) && mant <= CODE_MAX_M) {
+          int32_t code = mant == 0 && neg ? CODE_NEGZERO
+                                          : (neg ? -(int32_t)mant : (int32_t)mant) * 16 + frac;
+          put_num(x, col, codes, n, true, code, 0);
+        } else {
+          double v = cell_num(s, len);
+          if (isnan(v)) {
+            rt_diag(RT_ERROR, rt_csv_loc(c, j), "expected a number in column '%s', found '%s'",
+                    rt_csv_name(c, j), short_cell(s, sbuf));
+            ok = false;
+            break;
+          }
+          int32_t code = 0;
+          bool have = code_of_double(v, &code);
+          put_num(x, col, codes, n, have, code, v);
         }
       }
-      if (col->num) col->v[n] = col->prev = v;
       col->has_prev = true;
       for (int i = 0; col->cat && i < nf; i++) {
         if (gcol[i] != j) continue;
-        int code = cat ? onehot_code(&fe[i], cat) : gcodes[i][n - 1];
+        int code = cat ? onehot_code(&fe[i], cat) : gprev[i];
         if (code == fe[i].n_cats && fe[i].onehot == RT_OH_ERROR) {
           rt_diag(RT_ERROR, rt_csv_loc(c, j), "category '%s' of column '%s' is not one the model was trained on",
                   short_cell(cat, sbuf), rt_csv_name(c, j));
@@ -1732,95 +1758,74 @@ int rt_data_apply_xf(const RtDataSpec *frozen, const char *csv_path, RtTask task
           ok = false;
           break;
         }
-        gcodes[i][n] = code;
+        codes[gslot[i]] = gprev[i] = code;
       }
     }
     if (ok && with_label)
       ok = rt_data_label(c, label_col, frozen, task, classes, n_classes, &out->y[n]);
-    if (ok) n++;
+    if (ok) {
+      int64_t line = rt_csv_line(c);
+      int32_t line32 = line > INT32_MAX ? INT32_MAX : (int32_t)line;
+      memcpy(row, &n, 8);
+      memcpy(row + 8, &line32, 4);
+      x->nrows = ++n;
+    }
   }
   if (r < 0) ok = false;
-  if (ok && xf) {   /* the compiled transforms (xform_emit.c) */
-    out->x = rt_xmalloc(sizeof(float) * (size_t)(n * nf + 1));
-    int ncv = 0;
-    for (int i = 0; i < nf; i++)
-      for (int k = 0; fe[i].onehot == RT_OH_NONE && k < fe[i].n_prog; k++)
-        ncv += fe[i].prog[k].op == RT_XOP_COL;
-    const double **cv = rt_xmalloc(sizeof(double *) * (size_t)(ncv + 1));
-    ncv = 0;
-    for (int i = 0; i < nf; i++)
-      for (int k = 0; fe[i].onehot == RT_OH_NONE && k < fe[i].n_prog; k++)
-        if (fe[i].prog[k].op == RT_XOP_COL) cv[ncv++] = cols[find_col(c, fe[i].prog[k].column)].v;
-    double t0 = now_s();
-    int64_t key = xf(cv, (const int32_t *const *)gcodes, n, out->x);
-    if (rt_verbose)
-      fprintf(stderr, "mlxc: %-14s %8.1f ms  (%lld rows, mlx_xform)\n", "transforms",
-              (now_s() - t0) * 1e3, (long long)n);
-    free(cv);
-    if (key >= 0) {   /* the first value that is not a finite float */
-      int i = (int)(key / n);
-      int64_t q = key % n;
-      double **opv = rt_xmalloc(sizeof(double *) * (size_t)(fe[i].n_prog + 1));
-      for (int k = 0; k < fe[i].n_prog; k++)
-        opv[k] = fe[i].prog[k].op == RT_XOP_COL ? cols[find_col(c, fe[i].prog[k].column)].v : NULL;
-      double v = value_at(fe[i].prog, fe[i].n_prog, opv, q);
-      free(opv);
-      rt_diag(RT_ERROR, row_loc(path, line[q]),
-              "feature '%s' is %g in this row: not a finite 32-bit number", fe[i].name,
-              isnan(v) ? NAN : v);
-      ok = false;
-    }
-  } else if (ok) {
-    out->x = rt_xmalloc(sizeof(float) * (size_t)(n * nf + 1));
-    val = rt_xmalloc(sizeof(double) * (size_t)(n + 1));
-    int colv_cap = 0;
-    for (int i = 0; i < nf && ok; i++) {
-      const RtFeature *f = &fe[i];
+  rt_csv_close(c);   /* the reader's buffers go before the matrix is made */
+  if (ok) {   /* the inputs over the codes: xraw_inputs, as a load's */
+    RtData td = {0};
+    RtXraw *w = rt_xmalloc(sizeof *w);
+    td.xraw = w;
+    td.n_feats = nf;
+    td.feats = tf;
+    td.yblock = out->y;
+    w->n = n;
+    w->cnt[0] = n;
+    w->nslot = x->nslot;
+    w->path = path;
+    w->predict = true;
+    w->fill = rt_xmalloc(sizeof(double) * (size_t)(x->nslot + 1));
+    w->cat_fill = rt_xmalloc(sizeof(int) * (size_t)(x->nslot + 1));
+    for (int s = 0; s < x->nslot; s++) w->fill[s] = NAN, w->cat_fill[s] = -1;
+    for (int j = 0; j < ncols; j++)
+      if (cols[j].num && cols[j].rule) w->fill[cols[j].slot] = cols[j].rule->num;
+    rows_take(x, &td, w, NULL, n, sizeof(float) * (size_t)nf);
+    w->n_in = nf;
+    w->op_slot = ops;
+    ops = NULL;
+    w->code_of = rt_xmalloc(sizeof(int *) * (size_t)(nf + 1));
+    w->gslot = rt_xmalloc(sizeof(int) * (size_t)(nf + 1));
+    for (int i = 0; i < nf; i++) {
+      const RtFeature *f = &tf[i];
       if (f->onehot != RT_OH_NONE) {
-        const int *codes = gcodes[i - f->cat_index];
-        for (int64_t q = 0; q < n; q++) val[q] = onehot_value(f, codes[q]);
-      } else {
-        RtXop *prog = f->prog ? f->prog : lprog[i];
-        int n_prog = f->prog ? f->n_prog : ln[i];
-        if (n_prog > colv_cap) {
-          colv_cap = n_prog;
-          colv = rt_xrealloc(colv, sizeof(double *) * (size_t)colv_cap);
-        }
-        for (int k = 0; k < n_prog; k++)
-          colv[k] = prog[k].op == RT_XOP_COL ? cols[find_col(c, prog[k].column)].v : NULL;
-        eval_prog(prog, n_prog, colv, n, NULL, 0, val);
-      }
-      for (int64_t q = 0; q < n; q++) {
-        if (!(fabs(val[q]) <= FLT_MAX)) {
-          rt_diag(RT_ERROR, row_loc(path, line[q]),
-                  "feature '%s' is %g in this row: not a finite 32-bit number", f->name,
-                  isnan(val[q]) ? NAN : val[q]);
-          ok = false;
-          break;
-        }
-        out->x[q * nf + i] = (float)val[q];
+        if (gslot[i] < 0) continue;
+        w->gslot[i] = gslot[i];
+        w->code_of[i] = rt_xmalloc(sizeof(int) * (size_t)(f->n_cats + 1));
+        for (int k = 0; k <= f->n_cats; k++) w->code_of[i][k] = k;   /* the codes as read */
+        continue;
       }
     }
+    ok = xraw_inputs(&td, xf) == 0;
+    xraw_free(td.xraw);   /* left only when it refused the inputs */
+    out->x = td.xblock;
+    out->n = n;
   }
-  for (int j = 0; j < ncols; j++) free(cols[j].v);
-  for (int i = 0; i < nf; i++) {
-    free(gcodes[i]);
+  for (int i = 0; ops && i < nf; i++) free(ops[i]);
+  free(ops);
+  rt_xload_free(x);
+  for (int i = 0; i < nf; i++)
     if (lprog[i]) prog_free(lprog[i], 2);
-  }
   free(lprog);
   free(ln);
-  free(cols);
+  free(tf);
   free(gcol);
-  free(gcodes);
-  free(line);
-  free(val);
-  free(colv);
-  rt_csv_close(c);
+  free(gslot);
+  free(gprev);
   if (!ok) {
     rt_split_free(out);
     return -1;
   }
-  out->n = n;
   return 0;
 }
 

@@ -3,8 +3,11 @@
  * `feature * = standardize(*)`, split 80/10/10, as `mlxc data` and a
  * search load it) may raise the process's peak RSS (VmHWM) by at most 1.5
  * times the float32 matrix (rows x 20 x 4 bytes) plus 8 MiB for the
- * reader's buffers. Memory, not time: the figure does not depend on the
- * machine's load. Skipped under ASan, whose shadow memory is counted too.
+ * reader's buffers; so may rt_data_apply of the same file through the
+ * frozen spec (`mlxc eval`), measured after resetting the peak (writing 5
+ * to /proc/self/clear_refs; skipped where that is refused). Memory, not
+ * time: the figure does not depend on the machine's load. Skipped under
+ * ASan, whose shadow memory is counted too.
  * Also checks RtData.rec, each row's CSV data record, on a small file with
  * a refused row and a duplicate dropped. Exits 1 on failure. */
 #include <math.h>
@@ -99,7 +102,32 @@ static void rss_check(const char *dir) {
             "input %d: train mean %g, variance %g", i, s / (double)tr->n, ss / (double)tr->n);
     }
   }
+  /* the same file through the frozen spec, as `mlxc eval` reads it */
+  RtDataSpec *frozen = d ? rt_data_freeze(&spec, d) : NULL;
   rt_data_free(d);
+  FILE *cr = fopen("/proc/self/clear_refs", "w");
+  bool reset = cr && fputs("5", cr) >= 0;
+  if (cr && fclose(cr)) reset = false;
+  if (frozen && reset) {
+    before = vm_hwm();
+    RtSplit out;
+    int rc = rt_data_apply(frozen, csv, RT_TASK_REGRESSION, NULL, 0, true, &out);
+    after = vm_hwm();
+    rt_diag_flush();
+    CHECK(rc == 0 && out.n == rows, "the numeric file does not apply");
+    if (rc == 0) {
+      double matrix = (double)rows * NCOLS * 4, grew = (double)(after - before);
+      double limit = 1.5 * matrix + 8.0 * 1048576;
+      printf("data_rss: rt_data_apply: peak RSS grew %.1f MB (%.2fx)\n", grew / 1e6,
+             grew / matrix);
+      CHECK(grew <= limit, "rt_data_apply's peak RSS grew %.1f MB, more than %.1f MB",
+            grew / 1e6, limit / 1e6);
+      rt_split_free(&out);
+    }
+  } else if (frozen) {
+    printf("data_rss: rt_data_apply not measured (/proc/self/clear_refs refused)\n");
+  }
+  rt_data_spec_free(frozen);
   unlink(csv);
 #endif
 }

@@ -39,6 +39,7 @@ if [ -n "$llvm" ] && unshare -m true 2>/dev/null; then
     exec ./house predict data/h.csv' sh "$llvm" "$MLXC" > "$T/out" 2>&1
   rc=$?
   [ $rc -eq 8 ] && fail "LLVM was not hidden"
+  [ $rc -eq 9 ] && { echo "note: cannot bind-mount here; LLVM not hidden"; exit 0; }
   [ $rc -eq 0 ] || fail "predict with LLVM hidden exited $rc: $(cat "$T/out")"
   cmp "$T/out" "$T/jit.csv" || fail "predict with LLVM hidden differs"
 else
