@@ -38,7 +38,8 @@ static const char usage_fmt[] =
     "  train DATA.csv [--out DIR]     train on DATA.csv (the spec's columns), check\n"
     "      [--baseline M.mlxm]        the train's gates, write DIR/%s.mlxm and\n"
     "                                 DIR/%s.metrics.json (DIR: out)\n"
-    "  predict [--model M] [CSV|-]    one prediction per row (stdin if - or none)\n"
+    "  predict [--model M] [CSV|-]    one prediction per row (stdin if - or none);\n"
+    "      [--json]                   --json: JSON lines, as mlxc predict --json\n"
     "  eval [--model M] DATA.csv      metrics of the model on labelled rows, as JSON\n"
     "  serve [--model M] [--port P] [--bind A] [--port-file F] [--threads N]\n"
     "                                 HTTP POST /predict, GET /health, GET /metrics\n"
@@ -266,16 +267,17 @@ done:
   return code;
 }
 
-/* BIN predict [--model M] [CSV|-]: `mlxc predict` with the compiled predict
+/* BIN predict [--model M] [CSV|-] [--json]: `mlxc predict` with the compiled predict
  * kernels; mlx_xform only for the embedded model it was compiled from. */
-static int bin_predict(const AotImage *img, int set, const char *model, const char *csv) {
+static int bin_predict(const AotImage *img, int set, const char *model, const char *csv,
+                       bool json) {
   bool embedded;
   RtModel *m = load_model(img, model, &embedded);
   if (!m) return model || img->model ? BIN_DATA : BIN_USAGE;
   MlxKernels k = kernels(img, set, 1);
   if (!embedded) k.xform = NULL;
   int code = BIN_DATA;
-  if (model_fits(img, m, &k)) code = rt_predict_csv(m, &k, csv, stdout) ? BIN_DATA : BIN_OK;
+  if (model_fits(img, m, &k)) code = rt_predict_out(m, &k, csv, stdout, json) ? BIN_DATA : BIN_OK;
   rt_model_free(m);
   rt_diag_flush();
   return code;
@@ -336,7 +338,7 @@ static int bin_info(const AotImage *img, int set) {
   json_object_set_new(sel, "cpu", json_string(img->cpus[set]));
   json_object_set_new(sel, "vector_bits", json_integer(u[5]));
   json_object_set_new(j, "selected", sel);
-  char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   json_decref(j);
   if (!s) return BIN_INTERNAL;
   printf("%s\n", s);
@@ -371,6 +373,7 @@ int aot_bin_main(int argc, char **argv, const AotImage *img) {
   int npos = 0;
   RtServeOpts so = {.port = 8080};
   bool serve_opt = false;   /* --port, --bind, --port-file or --threads */
+  bool json = false;        /* predict --json */
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
@@ -401,6 +404,8 @@ int aot_bin_main(int argc, char **argv, const AotImage *img) {
       } else out = argv[i];
     } else if (!strcmp(s, "--diag=json")) {
       rt_diag_json = true;
+    } else if (!strcmp(s, "--json")) {
+      json = true;
     } else if (s[0] == '-' && s[1] == '-') {
       return usage_error(img, "unknown option '%s'", s);
     } else if (!cmd) {
@@ -430,10 +435,11 @@ int aot_bin_main(int argc, char **argv, const AotImage *img) {
     return usage_error(img, "%s applies to serve only", "--port, --bind, --port-file or --threads");
   int set = pick_set(img);
   if (set < 0) return BIN_ENV;
+  if (json && !is_predict) return usage_error(img, "%s applies to predict only", "--json");
   if ((out || baseline) && !is_train)
     return usage_error(img, "%s applies to train only", out ? "--out" : "--baseline");
   if (is_train) return bin_train(img, set, pos[0], out ? out : "out", baseline);
-  if (is_predict) return bin_predict(img, set, model, npos ? pos[0] : "-");
+  if (is_predict) return bin_predict(img, set, model, npos ? pos[0] : "-", json);
   if (is_eval) return bin_eval(img, set, model, pos[0]);
   if (is_serve) return bin_serve(img, set, model, &so);
   return bin_info(img, set);

@@ -30,6 +30,7 @@ static const char usage_text[] =
     "                                 epoch, ROC, confusion, metrics, gates\n"
     "      [--baseline M.mlxm]        the model every gate's baseline.* reads\n"
     "  predict MODEL.mlxm [CSV|-]     one prediction per row of CSV (stdin if -)\n"
+    "      [--json]                   as JSON lines ({class, probabilities} or {value})\n"
     "  serve MODEL.mlxm               HTTP: POST /predict, GET /health, GET /metrics\n"
     "      [--port P] [--bind ADDR]   until SIGTERM/SIGINT (drains, exits 0); port\n"
     "      [--port-file F]            8080 (0: any free one, written to F), bind\n"
@@ -67,7 +68,7 @@ typedef struct Opts {
   const char *out_dir;     /* --out */
   const char *report;      /* --report FILE.html: the run's page (rt_html.c) */
   const char *baseline;    /* --baseline M.mlxm: every gate's baseline model (rt_gate.c) */
-  bool json;               /* --json: `data` prints one JSON document */
+  bool json;               /* --json: `data` prints one JSON document, `predict` JSON lines */
   bool verbose;            /* --verbose: phase timings on stderr */
   int threads;             /* --threads N: search trials at once (0: the online CPUs), and
                               the threads a large training step is split across (0: 1) */
@@ -467,7 +468,7 @@ static int cmd_predict(const Opts *o) {
     code = EXIT_INTERNAL;
     goto done;
   }
-  code = rt_predict_csv(m, &k, csv, stdout) ? EXIT_DATA : EXIT_OK;
+  code = rt_predict_out(m, &k, csv, stdout, o->json) ? EXIT_DATA : EXIT_OK;
   jit_free(j);
 done:
   rt_model_free(m);
@@ -727,6 +728,8 @@ int main(int argc, char **argv) {
   if ((o.port >= 0 || o.bind || o.port_file) && (o.dump || !o.cmd || strcmp(o.cmd, "serve")))
     return usage_error("%s applies to 'serve' only",
                        o.port >= 0 ? "--port" : o.bind ? "--bind" : "--port-file");
+  if (o.json && (o.dump || !o.cmd || (strcmp(o.cmd, "data") && strcmp(o.cmd, "predict"))))
+    return usage_error("%s applies to 'data' and 'predict' only", "--json");
   if ((o.model || o.cpu) && (o.dump || !o.cmd || strcmp(o.cmd, "build")))
     return usage_error("%s applies to 'build' only", o.model ? "--model" : "--cpu");
   int code;

@@ -627,6 +627,12 @@ int rt_describe(const RtDataSpec *spec, const RtData *d, bool json, FILE *out);
  * k->predict, written to out as CSV (prediction, then probabilities). Returns
  * 0, or -1 after reporting (exit 4). */
 int rt_predict_csv(const RtModel *m, const MlxKernels *k, const char *csv, FILE *out);
+/* rt_predict_csv, or with json one JSON object a line as /predict answers a
+ * row ({"class", "probabilities"} or {"value"}), every number exact. */
+int rt_predict_out(const RtModel *m, const MlxKernels *k, const char *csv, FILE *out, bool json);
+/* The shortest decimal that reads back as the same float (up to 9 digits);
+ * "null" when f is not finite. */
+void rt_float_text(float f, char out[32]);
 
 /* mlxc eval: metrics of m on a labelled csv ("-": stdin) into *out. Returns
  * 0, or -1 after reporting (exit 4). */

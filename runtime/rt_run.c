@@ -1,8 +1,11 @@
 /* rt_run.c — the runtime's two whole jobs as main.c calls them: `mlxc run`
  * after the kernels exist (train → table → metrics JSON → model file) and
  * `mlxc predict` after a model is loaded and re-compiled (CSV in, CSV out). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "rt.h"
 
@@ -158,15 +161,74 @@ static int predict_file(const RtModel *m, const MlxKernels *k, const char *csv,
   return 0;
 }
 
-/* The header names the prediction and one probability column per class
+void rt_float_text(float f, char out[32]) {
+  if (!isfinite(f)) {
+    strcpy(out, "null");
+    return;
+  }
+  for (int p = 6; p <= 9; p++) {
+    snprintf(out, 32, "%.*g", p, (double)f);
+    if (strtof(out, NULL) == f) break;
+  }
+}
+
+/* A string as a JSON string literal, malloc'd. */
+static char *json_quote(const char *s) {
+  json_t *j = json_string(s);
+  char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+  json_decref(j);
+  return q ? q : rt_xstrdup("\"\"");
+}
+
+/* One JSON object a line, as /predict answers each row (rt_serve_req.c). */
+static void predict_jsonl(const RtModel *m, const float *pred, int64_t n, int n_out, FILE *out) {
+  RtTask task = m->desc.task;
+  char **q = rt_xmalloc(sizeof(char *) * (size_t)(m->n_classes + 1));
+  for (int c = 0; c < m->n_classes; c++) q[c] = json_quote(m->class_names[c]);
+  char t[32];
+  for (int64_t i = 0; i < n; i++) {
+    const float *p = pred + i * n_out;
+    if (task == RT_TASK_REGRESSION) {
+      rt_float_text(p[0], t);
+      fprintf(out, "{\"value\":%s}\n", t);
+      continue;
+    }
+    int best = 0;
+    if (task == RT_TASK_BINARY) best = p[0] >= 0.5f;
+    else
+      for (int c = 1; c < n_out; c++)
+        if (p[c] > p[best]) best = c;
+    fprintf(out, "{\"class\":%s,\"probabilities\":{", q[best]);
+    for (int c = 0; c < m->n_classes; c++) {
+      rt_float_text(task == RT_TASK_BINARY ? (c == 1 ? p[0] : 1.0f - p[0]) : p[c], t);
+      fprintf(out, "%s%s:%s", c ? "," : "", q[c], t);
+    }
+    fputs("}}\n", out);
+  }
+  for (int c = 0; c < m->n_classes; c++) free(q[c]);
+  free(q);
+}
+
+int rt_predict_csv(const RtModel *m, const MlxKernels *k, const char *csv, FILE *out) {
+  return rt_predict_out(m, k, csv, out, false);
+}
+
+/* CSV: the header names the prediction and one probability column per class
  * (binary: only the positive class, index 1). Values print with 7
  * significant digits, about what a float holds. */
-int rt_predict_csv(const RtModel *m, const MlxKernels *k, const char *csv, FILE *out) {
+int rt_predict_out(const RtModel *m, const MlxKernels *k, const char *csv, FILE *out, bool json) {
   RtSplit s;
   float *pred;
   if (predict_file(m, k, csv, false, &s, &pred)) return -1;
   int n_out = m->desc.layers[m->desc.n_layers - 1].units;
   RtTask task = m->desc.task;
+  if (json) {
+    predict_jsonl(m, pred, s.n, n_out, out);
+    fflush(out);
+    free(pred);
+    rt_split_free(&s);
+    return 0;
+  }
   fputs("prediction", out);
   int first = task == RT_TASK_BINARY ? 1 : 0;
   for (int c = first; task != RT_TASK_REGRESSION && c < m->n_classes; c++) {

@@ -105,15 +105,8 @@ static void put_str(RtServeWork *w, const char *s) {
 /* The shortest decimal that reads back as the same float; null when it is
  * not finite (JSON has no NaN). */
 static void put_float(RtServeWork *w, float f) {
-  if (!isfinite(f)) {
-    puts_(w, "null");
-    return;
-  }
   char t[32];
-  for (int p = 6; p <= 9; p++) {
-    snprintf(t, sizeof t, "%.*g", p, (double)f);
-    if (strtof(t, NULL) == f) break;
-  }
+  rt_float_text(f, t);
   puts_(w, t);
 }
 

@@ -1,24 +1,20 @@
 # predict.sh — `mlxc serve` answers every row of each example as `mlxc
-# predict` does (same transforms, same kernel): classes equal, values equal
-# to predict's 7 digits (tests/serve_decode.c checks the bits); one object
-# in, one object out; /health names the model.
+# predict --json` does (same transforms, same kernel): each row's object
+# equal, every number exact; one object in, one object out; /health names
+# the model.
 . tests/serve/lib.inc
 for ex in credit:scorer_mlp sensors:sensor_state housing:house_price; do
   spec=${ex%%:*} name=${ex#*:}
   expect_exit 0 $MLXC run "examples/$spec.mlx" "$name" --out "$T/o"
-  expect_exit 0 $MLXC predict "$T/o/$name.mlxm" "examples/data/$spec.csv"
-  awk 'NR > 1' "$T/out" > "$T/want.csv"
+  expect_exit 0 $MLXC predict "$T/o/$name.mlxm" "examples/data/$spec.csv" --json
+  jq -c . "$T/out" > "$T/want.jsonl"
   csv_json "examples/data/$spec.csv" > "$T/rows.json"
   start_server "$T/o/$name.mlxm"
   code=$(post "@$T/rows.json")
   [ "$code" = 200 ] || { head -c 500 "$T/resp"; fail "$spec: status $code"; }
-  case $spec in
-  credit) jq -r '.predictions[] | "\(.class),\(.probabilities.Y)"' "$T/resp" ;;
-  sensors) jq -r '.predictions[] | [.class] + [.probabilities[] | tostring] | join(",")' "$T/resp" ;;
-  housing) jq -r '.predictions[] | .value' "$T/resp" ;;
-  esac > "$T/got.csv"
-  same_csv "$T/got.csv" "$T/want.csv" || fail "$spec: served predictions differ from mlxc predict"
-  [ "$(wc -l < "$T/got.csv")" -eq "$(wc -l < "$T/want.csv")" ] || fail "$spec: row count"
+  jq -c '.predictions[]' "$T/resp" > "$T/got.jsonl"
+  [ -s "$T/got.jsonl" ] || fail "$spec: no predictions"
+  cmp "$T/got.jsonl" "$T/want.jsonl" || fail "$spec: served predictions differ from mlxc predict --json"
   # one object in, one object out, with the request id echoed
   row=$(jq -c '.[0]' "$T/rows.json")
   code=$(post "$row")
