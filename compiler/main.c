@@ -448,33 +448,43 @@ static int cmd_check(const Opts *o) {
   return worst;
 }
 
-/* mlxc predict MODEL.mlxm [CSV|-]: load, re-JIT, one prediction per row. */
+/* A trained model and its kernels, as predict, eval and serve use them. */
+typedef struct Loaded {
+  Arena a;
+  RtModel *m;
+  MlxKernels k;
+  Jit *j;
+} Loaded;
+
+/* Loads path and compiles its kernels (predict's batch of 256, as `mlxc
+ * build` compiles them too). 0, or the exit code after reporting. */
+static int load_model(Loaded *l, const char *path) {
+  memset(l, 0, sizeof *l);
+  phase_t0 = now_s();
+  if (!(l->m = rt_model_load(path))) return EXIT_DATA;
+  kcache_spec_hash = l->m->spec_hash;
+  RtTrainCfg cfg = {.name = l->m->desc.name, .batch = 256, .opt = RT_OPT_SGD};
+  if (!(l->j = compile_model(&l->a, &l->m->desc, &cfg, &l->k))) return EXIT_INTERNAL;
+  return EXIT_OK;
+}
+
+/* Ends a command run on a loaded model; returns code. */
+static int unload_model(Loaded *l, int code) {
+  jit_free(l->j);
+  rt_model_free(l->m);
+  rt_diag_flush();
+  arena_free(&l->a);
+  return code;
+}
+
+/* mlxc predict MODEL.mlxm [CSV|-] [--json]: load, re-JIT, one prediction per row. */
 static int cmd_predict(const Opts *o) {
   if (o->nargs < 1) return usage_error("%s", "predict needs a model file");
   const char *csv = o->nargs > 1 ? o->args[1] : "-";
-  Arena a = {0};
-  int code = EXIT_OK;
-  phase_t0 = now_s();
-  RtModel *m = rt_model_load(o->args[0]);
-  if (!m) {
-    code = EXIT_DATA;
-    goto done;
-  }
-  kcache_spec_hash = m->spec_hash;
-  RtTrainCfg cfg = {.name = m->desc.name, .batch = 256, .opt = RT_OPT_SGD};
-  MlxKernels k;
-  Jit *j = compile_model(&a, &m->desc, &cfg, &k);
-  if (!j) {
-    code = EXIT_INTERNAL;
-    goto done;
-  }
-  code = rt_predict_out(m, &k, csv, stdout, o->json) ? EXIT_DATA : EXIT_OK;
-  jit_free(j);
-done:
-  rt_model_free(m);
-  rt_diag_flush();
-  arena_free(&a);
-  return code;
+  Loaded l;
+  int code = load_model(&l, o->args[0]);
+  if (!code) code = rt_predict_out(l.m, &l.k, csv, stdout, o->json) ? EXIT_DATA : EXIT_OK;
+  return unload_model(&l, code);
 }
 
 /* mlxc eval MODEL.mlxm CSV: load, re-JIT, metrics of the labelled rows as
@@ -482,38 +492,20 @@ done:
 static int cmd_eval(const Opts *o) {
   if (o->nargs != 2)
     return usage_error("%s", "eval needs a model file and a labelled CSV (or - for stdin)");
-  Arena a = {0};
-  int code = EXIT_OK;
-  phase_t0 = now_s();
-  RtModel *m = rt_model_load(o->args[0]);
-  if (!m) {
-    code = EXIT_DATA;
-    goto done;
-  }
-  kcache_spec_hash = m->spec_hash;
-  RtTrainCfg cfg = {.name = m->desc.name, .batch = 256, .opt = RT_OPT_SGD};
-  MlxKernels k;
-  Jit *j = compile_model(&a, &m->desc, &cfg, &k);
-  if (!j) {
-    code = EXIT_INTERNAL;
-    goto done;
-  }
+  Loaded l;
+  int code = load_model(&l, o->args[0]);
   RtMetrics mt;
-  if (rt_eval_csv(m, &k, o->args[1], &mt)) {
+  if (code) {
+  } else if (rt_eval_csv(l.m, &l.k, o->args[1], &mt)) {
     code = EXIT_DATA;
   } else {
-    char *s = rt_eval_json(m, &mt);
+    char *s = rt_eval_json(l.m, &mt);
     if (s) puts(s);
     else code = EXIT_INTERNAL;
     free(s);
     fflush(stdout);
   }
-  jit_free(j);
-done:
-  rt_model_free(m);
-  rt_diag_flush();
-  arena_free(&a);
-  return code;
+  return unload_model(&l, code);
 }
 
 /* mlxc serve MODEL.mlxm [--port P] [--bind ADDR] [--threads N]: load,
@@ -525,32 +517,15 @@ static int cmd_serve(const Opts *o) {
     return usage_error("serve takes a trained model (.mlxm), not the spec '%s'; serving a "
                        "spec's release (serve FILE --release NAME) is not supported yet",
                        o->args[0]);
-  Arena a = {0};
-  int code = EXIT_OK;
-  phase_t0 = now_s();
-  RtModel *m = rt_model_load(o->args[0]);
-  if (!m) {
-    code = EXIT_DATA;
-    goto done;
+  Loaded l;
+  int code = load_model(&l, o->args[0]);
+  if (!code) {
+    rt_diag_flush();
+    RtServeOpts so = {.bind = o->bind, .port = o->port < 0 ? 8080 : o->port,
+                      .threads = o->threads, .port_file = o->port_file};
+    code = rt_serve(l.m, &l.k, &so);
   }
-  kcache_spec_hash = m->spec_hash;
-  RtTrainCfg cfg = {.name = m->desc.name, .batch = 256, .opt = RT_OPT_SGD};
-  MlxKernels k;
-  Jit *j = compile_model(&a, &m->desc, &cfg, &k);
-  if (!j) {
-    code = EXIT_INTERNAL;
-    goto done;
-  }
-  rt_diag_flush();
-  RtServeOpts so = {.bind = o->bind, .port = o->port < 0 ? 8080 : o->port, .threads = o->threads,
-                    .port_file = o->port_file};
-  code = rt_serve(m, &k, &so);
-  jit_free(j);
-done:
-  rt_model_free(m);
-  rt_diag_flush();
-  arena_free(&a);
-  return code;
+  return unload_model(&l, code);
 }
 
 /* mlxc build FILE TRAIN -o BIN [--model M] [--cpu generic|native]: the
