@@ -18,12 +18,15 @@ DEB_PKGS += chromium
 # libmicrohttpd-dev: `mlxc serve`'s HTTP server (runtime/rt_serve.c); curl
 # sends the requests of tests/serve/*.sh.
 DEB_PKGS += libmicrohttpd-dev curl
+# libsqlite3-dev: a release's journal (runtime/rt_journal.c; SQLite in WAL
+# mode), linked statically into `mlxc build` executables like jansson.
+DEB_PKGS += libsqlite3-dev
 
 CFLAGS_BASE = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
               -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD)
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags --libs 2>/dev/null)
-LDLIBS      = $(LLVM_LIBS) -ljansson -lmicrohttpd -lm -lpthread
+LDLIBS      = $(LLVM_LIBS) -ljansson -lsqlite3 -lmicrohttpd -lm -lpthread
 
 COMPILER_SRCS = $(wildcard compiler/*.c)
 RUNTIME_SRCS  = $(wildcard runtime/*.c)
@@ -54,10 +57,10 @@ $(BUILD)/mlxc: $(OBJS)
 # `mlxc build` links executables with cc from this archive (found next to
 # mlxc): the runtime, the front end (grammar and sema check BIN's embedded
 # spec again) and BIN's command line (aot_bin.c) -- no LLVM. AOT_LINK is the
-# rest of that link line: jansson static, so BIN needs no -dev package.
+# rest of that link line: jansson and sqlite3 static, so BIN needs no -dev package.
 AOT_OBJS = $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) $(GEN_SRCS:%.c=%.o) \
            $(addprefix $(BUILD)/compiler/,arena.o ast.o diag.o sema.o aot_bin.o)
-AOT_LINK = $(SAN) -Wl,-Bstatic -ljansson -Wl,-Bdynamic -lmicrohttpd -lm -lpthread
+AOT_LINK = $(SAN) -Wl,-Bstatic -ljansson -lsqlite3 -Wl,-Bdynamic -lmicrohttpd -lm -lpthread -ldl
 $(BUILD)/libmlxrt.a: $(AOT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/compiler/aot.o: CFLAGS_BASE += -DAOT_LINK='"$(AOT_LINK)"'

@@ -57,32 +57,6 @@ static void phase(const char *name) {
   t_phase = t;
 }
 
-/* A whole file, malloc'd (NUL-terminated); NULL with errno set. */
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 1 << 16, n = 0, got;
-  char *buf = malloc(cap);
-  while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-    n += got;
-    if (n == cap - 1) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) free(buf);
-      buf = nb;
-    }
-  }
-  bool bad = ferror(f) || !buf;
-  fclose(f);
-  if (bad) {
-    free(buf);
-    errno = EIO;
-    return NULL;
-  }
-  buf[n] = 0;
-  *len = n;
-  return buf;
-}
-
 /* The vector width llvm_emit chooses for a set (llvm_emit.c vector_width):
  * BIN picks a set by it under MLXC_VECTOR_BITS. */
 static int set_bits(const AotSet *s) {
@@ -466,7 +440,7 @@ int aot_build(const AotOpts *o) {
   LLVMModuleRef mod = NULL;
   /* read → parse → sema, keeping the bytes: BIN checks them again */
   size_t len = 0, model_len = 0;
-  if (!(text = slurp(o->spec, &len))) {
+  if (!(text = rt_read_file(o->spec, &len))) {
     rt_diag(RT_ERROR, rt_loc_file(o->spec), "cannot open spec: %s", strerror(errno));
     code = AOT_SPEC;
     goto done;
@@ -516,7 +490,7 @@ int aot_build(const AotOpts *o) {
   const char *label;
   RtData *d = NULL;
   if (o->model) {
-    if (!(model_bytes = slurp(o->model, &model_len))) {
+    if (!(model_bytes = rt_read_file(o->model, &model_len))) {
       rt_diag(RT_ERROR, rt_loc_file(o->model), "cannot open model: %s", strerror(errno));
       code = AOT_DATA;
       goto done;

@@ -68,11 +68,18 @@ static int usage_error(const AotImage *img, const char *fmt, const char *arg) {
 
 /* ---- kernel sets ----------------------------------------------------------- */
 
-/* Whether this CPU runs a set compiled for level (0: the build host). */
+/* Whether this CPU runs a set compiled for level (0: the build host). The
+ * levels' defining features, by names gcc and clang both know (every CPU
+ * with AVX2, FMA and BMI2 also has the rest of x86-64-v3: F16C, LZCNT, MOVBE). */
 static bool cpu_has(int64_t level) {
   __builtin_cpu_init();
-  if (level == 4) return __builtin_cpu_supports("x86-64-v4");
-  if (level == 3) return __builtin_cpu_supports("x86-64-v3");
+  bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+            __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+  if (level == 4)
+    return v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512cd");
+  if (level == 3) return v3;
   return true;
 }
 
@@ -171,22 +178,6 @@ static void bin_release(void *h) { (void)h; }
 
 /* ---- commands ---------------------------------------------------------------- */
 
-/* mkdir -p; false after reporting. */
-static bool make_dir(const char *dir) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", dir);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    mkdir(buf, 0777);
-    *p = '/';
-  }
-  if (mkdir(buf, 0777) && errno != EEXIST) {
-    rt_diag(RT_ERROR, rt_loc_file(dir), "cannot create output directory: %s", strerror(errno));
-    return false;
-  }
-  return true;
-}
 
 static double now_s(void) {
   struct timespec ts;
@@ -251,7 +242,7 @@ static int bin_train(const AotImage *img, int set, const char *csv, const char *
     code = BIN_INTERNAL;
     goto done;
   }
-  if (!make_dir(out)) {
+  if (!rt_make_dir(out)) {
     code = BIN_ENV;
     goto done;
   }

@@ -43,6 +43,13 @@ static const char usage_text[] =
     "                                 generic (default): AVX2+FMA and AVX-512\n"
     "                                 kernels picked at run time; native: this CPU's.\n"
     "                                 Links with the C compiler driver 'cc'\n"
+    "  release FILE NAME COMMAND      a release's rollout state, journaled in SQLite:\n"
+    "                                 status, history (--json), start (the candidate's\n"
+    "                                 gate must have passed), promote (the next step),\n"
+    "                                 rollback, abort; refused: exit 3\n"
+    "      [--store F.db]             the journal (default: NAME.release.db beside FILE)\n"
+    "      [--who W] [--why TEXT]     who runs a command (default $USER) and why\n"
+    "      [--out DIR]                where 'candidate TRAIN' finds DIR/TRAIN.mlxm\n"
     "  data FILE [NAME] [--json]      describe dataset NAME (default: the first):\n"
     "                                 rows, splits, and per column type, count,\n"
     "                                 missing, distinct, statistics or top values\n"
@@ -58,8 +65,8 @@ static const char usage_text[] =
     "                                 a large training step split N ways (default 1)\n"
     "  --help, --version\n"
     "\n"
-    "exit: 0 ok, 1 spec error, 2 usage, 3 gate failed, 4 bad data or model file,\n"
-    "      5 internal error, 6 environment\n";
+    "exit: 0 ok, 1 spec error, 2 usage, 3 gate failed or release command refused,\n"
+    "      4 bad data or model file, 5 internal error, 6 environment\n";
 
 /* Options shared by every command. */
 typedef struct Opts {
@@ -80,6 +87,8 @@ typedef struct Opts {
   const char *model;       /* build --model M.mlxm: the model BIN embeds */
   const char *cpu;         /* build --cpu generic|native */
   bool out_given;          /* -o/--out was given (build's BIN has no default) */
+  const char *store;       /* release --store PATH: the journal (rt_release.c) */
+  const char *who, *why;   /* release --who W --why TEXT: journaled with a manual command */
 } Opts;
 
 static double now_s(void) {
@@ -107,27 +116,11 @@ static int usage_error(const char *fmt, const char *arg) {
 
 /* Reads a whole spec file into the arena (NUL-terminated) and registers it. */
 static bool read_source(Arena *a, const char *path, uint32_t *file) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    rt_diag(RT_ERROR, rt_loc_file(path), "cannot open spec: %s", strerror(errno));
-    return false;
-  }
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  size_t n;
-  while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-    len += n;
-    if (cap - len - 1 == 0) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) free(buf);
-      buf = nb;
-    }
-  }
-  bool err = ferror(f);
-  fclose(f);
-  if (!buf || err) {
-    free(buf);
-    rt_diag(RT_ERROR, rt_loc_file(path), "cannot read spec");
+  size_t len;
+  char *buf = rt_read_file(path, &len);
+  if (!buf) {
+    if (errno == EIO || errno == ENOMEM) rt_diag(RT_ERROR, rt_loc_file(path), "cannot read spec");
+    else rt_diag(RT_ERROR, rt_loc_file(path), "cannot open spec: %s", strerror(errno));
     return false;
   }
   char *text = arena_strndup(a, buf, len);
@@ -218,31 +211,14 @@ static void *search_compile(void *ctx, const RtModelDesc *m, const RtTrainCfg *c
 }
 static void search_release(void *j) { jit_free(j); }
 
-/* mkdir -p for the output directory; exit 6 when it cannot be made. */
-static bool make_dir(const char *dir) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", dir);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    mkdir(buf, 0777);
-    *p = '/';
-  }
-  if (mkdir(buf, 0777) && errno != EEXIST) {
-    rt_diag(RT_ERROR, rt_loc_file(dir), "cannot create output directory: %s", strerror(errno));
-    return false;
-  }
-  return true;
-}
-
-/* make_dir for the directory part of a file path (nothing without one). */
+/* rt_make_dir for the directory part of a file path (nothing without one). */
 static bool make_parent_dir(const char *file) {
   char buf[4096];
   snprintf(buf, sizeof buf, "%s", file);
   char *slash = strrchr(buf, '/');
   if (!slash || slash == buf) return true;
   *slash = 0;
-  return make_dir(buf);
+  return rt_make_dir(buf);
 }
 
 /* The gates a train block names (`gate NAME` lines), for --report. */
@@ -298,7 +274,7 @@ static int cmd_run(const Opts *o) {
     code = EXIT_ENV;
     goto done;
   }
-  if (!make_dir(o->out_dir)) {
+  if (!rt_make_dir(o->out_dir)) {   /* exit 6 when it cannot be made */
     code = EXIT_ENV;
     goto done;
   }
@@ -538,6 +514,36 @@ static int cmd_build(const Opts *o) {
   return aot_build(&ao);
 }
 
+/* mlxc release FILE NAME COMMAND [--store P] [--who W] [--why T] [--json]:
+ * check the spec, find the release, run the command on its journal
+ * (rt_release.c). */
+static int cmd_release(const Opts *o) {
+  if (o->nargs != 3)
+    return usage_error("%s", "release needs a spec file, a release name and a command "
+                             "(status start promote rollback abort history)");
+  Arena a = {0};
+  int code = EXIT_OK;
+  Program *p = front_end(&a, o->args[0], SEMA_CHECK, &code);
+  if (p) {
+    RtRelease *rel = NULL;
+    for (int i = 0; i < p->nreleases && !rel; i++)
+      if (!strcmp(p->releases[i]->name, o->args[1])) rel = p->releases[i];
+    if (!rel) {
+      rt_diag(RT_ERROR, rt_loc_file(o->args[0]), "no release block named '%s'", o->args[1]);
+      code = EXIT_USAGE;
+    } else {
+      rt_diag_flush();
+      RtReleaseOpts ro = {.cmd = o->args[2], .store = o->store, .out_dir = o->out_dir,
+                          .who = o->who, .why = o->why, .json = o->json,
+                          .spec_hash = p->spec_hash};
+      code = rt_release_cmd(rel, &ro);
+    }
+  }
+  rt_diag_flush();
+  arena_free(&a);
+  return code;
+}
+
 /* mlxc --dump=STAGE FILE [NAME]: print one stage's product. */
 static int cmd_dump(const Opts *o) {
   if (o->nargs < 1) return usage_error("%s", "--dump needs a spec file");
@@ -677,6 +683,9 @@ int main(int argc, char **argv) {
       if (++i == argc) return usage_error("%s needs a directory", s);
       o.out_dir = argv[i];
       o.out_given = true;
+    } else if (!strcmp(s, "--store") || !strcmp(s, "--who") || !strcmp(s, "--why")) {
+      if (++i == argc) return usage_error("%s needs a value", s);
+      *(s[2] == 's' ? &o.store : s[4] == 'o' ? &o.who : &o.why) = argv[i];
     } else if (!strcmp(s, "--model")) {
       if (++i == argc) return usage_error("%s needs a model file", s);
       o.model = argv[i];
@@ -703,8 +712,12 @@ int main(int argc, char **argv) {
   if ((o.port >= 0 || o.bind || o.port_file) && (o.dump || !o.cmd || strcmp(o.cmd, "serve")))
     return usage_error("%s applies to 'serve' only",
                        o.port >= 0 ? "--port" : o.bind ? "--bind" : "--port-file");
-  if (o.json && (o.dump || !o.cmd || (strcmp(o.cmd, "data") && strcmp(o.cmd, "predict"))))
-    return usage_error("%s applies to 'data' and 'predict' only", "--json");
+  if (o.json && (o.dump || !o.cmd || (strcmp(o.cmd, "data") && strcmp(o.cmd, "predict") &&
+                                      strcmp(o.cmd, "release"))))
+    return usage_error("%s applies to 'data', 'predict' and 'release' only", "--json");
+  if ((o.store || o.who || o.why) && (o.dump || !o.cmd || strcmp(o.cmd, "release")))
+    return usage_error("%s applies to 'release' only",
+                       o.store ? "--store" : o.who ? "--who" : "--why");
   if ((o.model || o.cpu) && (o.dump || !o.cmd || strcmp(o.cmd, "build")))
     return usage_error("%s applies to 'build' only", o.model ? "--model" : "--cpu");
   int code;
@@ -727,8 +740,10 @@ int main(int argc, char **argv) {
     code = cmd_data(&o);
   } else if (!strcmp(o.cmd, "build")) {
     code = cmd_build(&o);
+  } else if (!strcmp(o.cmd, "release")) {
+    code = cmd_release(&o);
   } else {
-    code = usage_error("unknown command '%s' (check run predict eval serve data build --dump)", o.cmd);
+    code = usage_error("unknown command '%s' (check run predict eval serve data build release --dump)", o.cmd);
   }
   return code;
 }

@@ -184,6 +184,7 @@ typedef struct Program {
   RtDataSpec **datasets; int ndatasets;   /* every dataset block of the root file */
   char spec_hash[17];        /* hex FNV-1a 64 of the source bytes */
   SemaSearch *searches; int nsearches;   /* every search block of the root file, in order */
+  RtRelease **releases; int nreleases;   /* every checked release block of the root file */
 } Program;
 
 /* How strict sema is: CHECK accepts the whole language; RUN also refuses,

@@ -373,29 +373,10 @@ static void load_file(Ctx *c, Ast *file, bool root);
 
 /* Reads a whole file into the arena; NULL with errno set on failure. */
 static char *read_all(Ctx *c, const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  size_t got;
-  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-    n += got;
-    if (n == cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) free(buf);
-      buf = nb;
-    }
-  }
-  bool bad = ferror(f) || !buf;
-  fclose(f);
-  if (bad) {
-    free(buf);
-    errno = EIO;
-    return NULL;
-  }
-  char *t = arena_strndup(c->a, buf, n);
+  char *buf = rt_read_file(path, len);
+  if (!buf) return NULL;
+  char *t = arena_strndup(c->a, buf, *len);
   free(buf);
-  *len = n;
   return t;
 }
 
@@ -2334,6 +2315,11 @@ static RtGateExpr *gate_expr(Ctx *c, Scope *s, Ast *e, bool *reads_baseline) {
   } else if (e->kind == AST_UNARY) {
     x->op = RT_GX_NEG;
     n = 1;
+  } else if (e->kind == AST_CALL && !strcmp(e->name, "drift") && e->nkids == 1) {
+    x->op = RT_GX_METRIC;   /* a release's drift(COL): split 5, metric the column or "*" */
+    x->split = 5;
+    x->metric = e->kids[0]->kind == AST_NAME ? arena_strdup(c->a, e->kids[0]->name) : "*";
+    return x;
   } else if (e->kind == AST_CALL) {
     static const RtGxOp ops[] = {RT_GX_MIN, RT_GX_MAX, RT_GX_ABS, RT_GX_EXP, RT_GX_LOG,
                                  RT_GX_SQRT, RT_GX_LOG1P};
@@ -3451,10 +3437,126 @@ static void rl_step(Ctx *c, Ast *st, Ast **prev, double *prev_pct) {
   *prev_pct = p.num;
 }
 
+/* A checked rule condition into its RtRuleCond: and / or / not stay
+ * nodes, comparisons keep their sides as gate expressions, what folds is a
+ * constant. */
+static RtRuleCond *rule_cond(Ctx *c, Scope *s, Ast *e) {
+  RtRuleCond *r = arena_alloc(c->a, sizeof *r);
+  bool rb = false;
+  if (e->kind == AST_BINARY && (e->op == OP_AND || e->op == OP_OR)) {
+    r->op = e->op == OP_AND ? RT_RC_AND : RT_RC_OR;
+    r->a = rule_cond(c, s, e->kids[0]);
+    r->b = rule_cond(c, s, e->kids[1]);
+  } else if (e->kind == AST_UNARY && e->op == OP_NOT) {
+    r->op = RT_RC_NOT;
+    r->a = rule_cond(c, s, e->kids[0]);
+  } else if (e->kind == AST_BINARY && is_cmp(e->op)) {
+    r->op = RT_RC_CMP;
+    r->cmp = (RtGateCmp)(e->op - OP_LT);
+    r->duration = ex_eval(c, s, e->kids[0]).ty == TY_DUR;
+    r->lhs = gate_expr(c, s, e->kids[0], &rb);
+    r->rhs = gate_expr(c, s, e->kids[1], &rb);
+  } else {
+    Val v = ex_eval(c, s, e);
+    r->op = RT_RC_CONST;
+    r->value = v.known && v.num != 0;
+  }
+  return r;
+}
+
+/* A `when` rule's line into its RtReleaseRule. */
+static void rule_build(Ctx *c, Scope *s, Ast *st, Ast *when, RtReleaseRule *r) {
+  Ast *e = when->kids[0];
+  r->cond = rule_cond(c, s, e);
+  r->for_checks = 1;
+  size_t len;   /* the condition as written (node_text shortens long ones) */
+  const char *t = src_text(e->span.file, &len);
+  size_t lo = e->span.lo < len ? e->span.lo : len, hi = e->span.hi < len ? e->span.hi : len;
+  const char *nl = hi > lo ? memchr(t + lo, '\n', hi - lo) : NULL;
+  r->text = arena_strndup(c->a, t + lo, nl ? (size_t)(nl - (t + lo)) : hi - lo);
+  r->loc = loc_of(c, st->span);
+}
+
+/* A release block checked without errors into the runtime's RtRelease. */
+static RtRelease *release_build(Ctx *c, Decl *d, Scope *rs) {
+  Ast *blk = d->node;
+  Scope s = {.kind = SC_CONST};
+  RtRelease *r = arena_alloc(c->a, sizeof *r);
+  r->name = arena_strdup(c->a, d->name);
+  r->loc = loc_of(c, nsp(blk));
+  r->spec_path = arena_strdup(c->a, src_path(blk->span.file));
+  r->salt = "";
+  r->steps = arena_alloc(c->a, sizeof(RtReleaseStep) * (size_t)(blk->nkids + 1));
+  r->rollback = arena_alloc(c->a, sizeof(RtReleaseRule) * (size_t)(blk->nkids + 1));
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i];
+    int k = word_index(st->name, release_stmts, NELEM(release_stmts));
+    int n;
+    Ast **it = clause(st, 0, &n);
+    const char *str;
+    switch (k) {
+    case RL_CAND:
+      r->candidate_loc = loc_of(c, st->span);
+      if (it[0]->kind == AST_NAME) r->candidate_train = arena_strdup(c->a, it[0]->name);
+      else if ((str = ex_eval(c, &s, it[0]).str)) r->candidate_path = resolve_path(c, it[0]->span.file, str);
+      break;
+    case RL_BASE:
+      if ((str = ex_eval(c, &s, it[0]).str)) r->baseline = resolve_path(c, it[0]->span.file, str);
+      break;
+    case RL_GATE: {
+      Decl *g = decl_find(c, it[0]->name);
+      GateInfo *gi = g ? g->info : NULL;
+      if (gi && gi->rt) {
+        RtGate *rg = arena_alloc(c->a, sizeof *rg);
+        *rg = *gi->rt;
+        rg->use_loc = loc_of(c, st->span);
+        r->gate = rg;
+      }
+      break;
+    }
+    case RL_BUCKET:
+      for (int j = 0; j < n; j++)
+        if (is_mod(it[j], "by")) r->bucket_field = arena_strdup(c->a, it[j]->kids[0]->kids[1]->name);
+        else if (is_mod(it[j], "salt") && (str = ex_eval(c, &s, it[j]->kids[0]).str))
+          r->salt = arena_strdup(c->a, str);
+      break;
+    case RL_CHECK:
+      for (int j = 0; j < n; j++)
+        if (is_mod(it[j], "every")) r->check_us = ex_eval(c, &s, it[j]->kids[0]).num * 1e6;
+        else if (is_mod(it[j], "min")) r->min_requests = (int64_t)ex_eval(c, &s, it[j]->kids[0]).num;
+      break;
+    case RL_STEP: {
+      RtReleaseStep *p = &r->steps[r->n_steps++];
+      p->percent = ex_eval(c, &s, it[0]).num;
+      p->loc = loc_of(c, st->span);
+      if (n > 1 && is_word(it[1], "manual")) {
+        p->kind = RT_STEP_MANUAL;
+      } else if (n > 1 && is_mod(it[1], "for")) {
+        Val v = ex_eval(c, &s, it[1]->kids[0]);
+        p->kind = v.ty == TY_DUR ? RT_STEP_DURATION : RT_STEP_REQUESTS;
+        p->amount = v.ty == TY_DUR ? v.num * 1e6 : v.num;
+      }
+      break;
+    }
+    case RL_PROMOTE: rule_build(c, rs, st, it[0], &r->promote); break;
+    case RL_ROLLBACK: {
+      RtReleaseRule *rr = &r->rollback[r->n_rollback++];
+      rule_build(c, rs, st, it[0], rr);
+      if (n > 1 && is_mod(it[1], "for")) rr->for_checks = (int)ex_eval(c, &s, it[1]->kids[0]).num;
+      break;
+    }
+    case RL_TIMEOUT: r->timeout_us = ex_eval(c, &s, it[0]).num * 1e6; break;
+    default: break;
+    }
+  }
+  return r;
+}
+
 /* release NAME { candidate ... step ... promote when ... }: a rollout that
  * can reach 100%. */
 static void check_release(Ctx *c, Decl *d) {
   Ast *blk = d->node;
+  int errs = diag_error_count();
   Ast *seen[NELEM(release_stmts)] = {0};
   TrainInfo *cand = NULL;
   bool has_baseline = false;
@@ -3472,6 +3574,7 @@ static void check_release(Ctx *c, Decl *d) {
   Scope s = {.kind = SC_CONST};
   Ast *prev_step = NULL;
   double prev_pct = 0;
+  int n_rollback = 0;
   for (int i = 0; i < blk->nkids; i++) {
     Ast *st = blk->kids[i];
     if (has_error(st)) continue;
@@ -3560,6 +3663,8 @@ static void check_release(Ctx *c, Decl *d) {
         break;
       }
       rl_rule(c, &rs, it[0]);
+      if (k == RL_ROLLBACK && ++n_rollback == RT_MAX_ROLLBACK + 1)
+        diag_error(st->span, "a release has at most %d 'rollback' lines", RT_MAX_ROLLBACK);
       if (k == RL_ROLLBACK && n > 1 && is_mod(it[1], "for")) {
         static const char *const units[] = {"check", "checks"};
         int j = 2;
@@ -3582,6 +3687,7 @@ static void check_release(Ctx *c, Decl *d) {
     diag_note(nsp(blk), "release '%s' never reaches full traffic", d->name);
   }
   if (!seen[RL_PROMOTE]) diag_error(nsp(blk), "release '%s' has no 'promote when' line", d->name);
+  if (diag_error_count() == errs) d->info = release_build(c, d, &rs);
 }
 
 /* ---- entry --------------------------------------------------------------- */
@@ -3631,16 +3737,9 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
       case AST_MODEL: check_model(&c, d); break;
       case AST_GATE: check_gate(&c, d); break;
       case AST_TRAIN: check_train(&c, d, &gate_uses); break;
-      case AST_SEARCH:
-      case AST_RELEASE: {
-        Span h = d->node->span;
-        Span nm = nsp(d->node);
-        if (nm.hi > h.lo) h.hi = nm.hi;
-        if (order[o] == AST_RELEASE && refuse(&c, h, "release")) break;
-        if (order[o] == AST_SEARCH) check_search(&c, d);
-        else check_release(&c, d);
-        break;
-      }
+      case AST_SEARCH: check_search(&c, d); break;
+      /* checked alike by `run`, which trains no release (`mlxc release` runs it) */
+      case AST_RELEASE: check_release(&c, d); break;
       default: break;
       }
     }
@@ -3677,6 +3776,11 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
     Decl *d = c.decls.items[i];
     if (d->root && d->node->kind == AST_SEARCH && d->info)
       p->searches[p->nsearches++] = *(SemaSearch *)d->info;
+  }
+  p->releases = arena_alloc(a, sizeof(RtRelease *) * (size_t)(c.decls.len + 1));
+  for (int i = 0; i < c.decls.len; i++) {
+    Decl *d = c.decls.items[i];
+    if (d->root && d->node->kind == AST_RELEASE && d->info) p->releases[p->nreleases++] = d->info;
   }
   spec_hash(file->span.file, p->spec_hash);
   if (diag_error_count() != errs || *data_error) return NULL;

@@ -139,6 +139,8 @@ typedef struct RtDataSpec {
                               statistics are fitted on the fold's train rows (onehot
                               categories on the whole pool: the inputs stay the same);
                               0: not a fold */
+  struct RtTrainDist *dist; int n_dist; /* frozen: each raw input column's training
+                              distribution (rt_live.c), owned; NULL: none (before minor 3) */
 } RtDataSpec;
 
 typedef enum { RT_ACT_IDENTITY, RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_TANH, RT_ACT_SOFTMAX } RtAct;
@@ -370,6 +372,8 @@ typedef struct RtData {
   float *xblock, *yblock;
   int64_t *rec;             /* per row: its 0-based data record in the CSV (rows
                                dropped or refused keep their numbers) */
+  struct RtTrainDist *dist; int n_dist; /* each raw input column's distribution over the
+                               train rows (rt_xload_finish), owned; frozen into the .mlxm */
 } RtData;
 
 /* Load, clean, fit statistics on train (written back into spec->feats /
@@ -649,11 +653,17 @@ char *rt_report_json(const RtTrainCfg *cfg, const RtModelDesc *m, const RtData *
 void rt_report_print(FILE *f, RtTask task, const RtData *d, const RtTrainResult *res);
 /* Writes path.tmp, then renames it over path. Returns 0, or -1 after reporting. */
 int rt_write_atomic(const char *path, const void *buf, size_t n);
+/* The whole file, malloc'd and NUL-terminated, its length in *len; NULL with
+ * errno set (rt_file.c). */
+char *rt_read_file(const char *path, size_t *len);
+/* mkdir -p; false after reporting "cannot create output directory". */
+bool rt_make_dir(const char *dir);
 
 /* ---- model file (rt_model.c) ----------------------------------------------- */
 
 #define RT_MODEL_MAJOR 1
-#define RT_MODEL_MINOR 2   /* 1: transforms and cleaning (rt_xform_encode) */
+#define RT_MODEL_MINOR 3   /* 1: transforms and cleaning (rt_xform_encode); 2: CSV shape;
+                              3: training distributions (rt_live_dist_encode) */
 
 /* An owned model: deep copies of everything given (frozen may be NULL only
  * in tests). NULL when out of memory. */
@@ -886,5 +896,296 @@ void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, s
 /* Bytes of the well-formed UTF-8 sequence starting at s (lead byte >= 0x80:
  * 2 to 4), or 0 when it is not one. */
 int rt_utf8_len(const unsigned char *s);
+
+/* ---- releases (rt_release.c: description, replay, commands; rt_journal.c) --- */
+
+/* A release rule's condition as sema hands it over: comparisons of two
+ * RtGateExpr sides (split 4: live.METRIC, with `baseline` for
+ * baseline.live.METRIC; split 5: drift, metric the column or "*"), joined by
+ * and / or / not. Built in the compiler's arena. */
+typedef enum { RT_RC_CONST, RT_RC_CMP, RT_RC_AND, RT_RC_OR, RT_RC_NOT } RtRuleOp;
+typedef struct RtRuleCond {
+  RtRuleOp op;
+  bool value;                 /* CONST: the folded condition */
+  RtGateCmp cmp;              /* CMP: lhs OP rhs */
+  RtGateExpr *lhs, *rhs;      /* CMP */
+  bool duration;              /* CMP: both sides durations (microseconds) */
+  struct RtRuleCond *a, *b;   /* AND, OR: both; NOT: a */
+} RtRuleCond;
+
+/* `promote when COND` or `rollback when COND [for N checks]`. */
+typedef struct RtReleaseRule {
+  RtRuleCond *cond;
+  int for_checks;             /* rollback: consecutive checks it must hold (1 when not said) */
+  const char *text;           /* the condition as written */
+  RtLoc loc;                  /* the rule's line */
+} RtReleaseRule;
+
+/* `step P% [for N requests | for DURATION | manual]`. */
+typedef enum { RT_STEP_OPEN, RT_STEP_REQUESTS, RT_STEP_DURATION, RT_STEP_MANUAL } RtStepKind;
+typedef struct RtReleaseStep {
+  double percent;             /* the candidate's share of traffic, (0, 100] */
+  RtStepKind kind;            /* OPEN: nothing said (the last step, 100%) */
+  double amount;              /* REQUESTS: candidate requests; DURATION: microseconds */
+  RtLoc loc;
+} RtReleaseStep;
+
+/* A checked release block, what `mlxc release` and serving read. Paths are
+ * resolved against the spec's directory; durations are microseconds. */
+typedef struct RtRelease {
+  const char *name;
+  RtLoc loc;                  /* the block's name */
+  const char *spec_path;      /* the spec file as given */
+  const char *candidate_train;/* `candidate NAME`: the train block, else NULL */
+  const char *candidate_path; /* `candidate "P.mlxm"` resolved, else NULL (OUT/NAME.mlxm) */
+  RtLoc candidate_loc;
+  const char *baseline;       /* `baseline "PATH"` resolved, or NULL */
+  const RtGate *gate;         /* `gate NAME`, or NULL */
+  const char *bucket_field;   /* `bucket by request.FIELD`: FIELD, or NULL (the request id) */
+  const char *salt;           /* `salt "S"`, "" when not said */
+  double check_us;            /* `check every`: 0 when not said */
+  int64_t min_requests;       /* `check ... min N requests`: 0 when not said */
+  RtReleaseStep *steps; int n_steps;   /* at least one; the last is 100% */
+  RtReleaseRule promote;      /* `promote when` (required) */
+  RtReleaseRule *rollback; int n_rollback;
+  double timeout_us;          /* `timeout`: 0 when not said */
+} RtRelease;
+
+/* The journal (rt_journal.c): an append-only SQLite table of events. */
+typedef enum { RT_EV_STARTED, RT_EV_STEP_ADVANCED, RT_EV_OBSERVATION, RT_EV_PROMOTED,
+               RT_EV_ROLLED_BACK, RT_EV_ABORTED, RT_EV__COUNT } RtEventKind;
+extern const char *const rt_event_names[RT_EV__COUNT];
+
+/* One journaled event. who is NULL for what the rules decided (serving), the
+ * user for a manual command; detail is a JSON object. step: the step entered
+ * (STARTED 0, STEP_ADVANCED its index); requests: the candidate requests an
+ * OBSERVATION window counted (from detail). Strings owned by the event list. */
+typedef struct RtEvent {
+  int64_t seq;                /* 1, 2, 3 ... with no gap */
+  int64_t time_us;            /* Unix time, microseconds */
+  RtEventKind kind;
+  const char *who, *why;      /* manual commands: who ran it and why (may be NULL) */
+  const char *detail;         /* JSON object text */
+  int step;
+  int64_t requests;
+  /* OBSERVATION: the rule outcomes journaled with the window (rt_release_check),
+   * so replay needs no metrics: conclusive 1/0 (-1: not said), promote 1 true,
+   * 0 false, -1 undefined or not said; rollback bit k: rule k was true */
+  int conclusive;
+  int promote;
+  uint32_t rollback;
+  const char *other_kind;     /* kind RT_EV__COUNT: the kind as written (a newer mlxc's) */
+} RtEvent;
+
+typedef struct RtJournal RtJournal;
+/* Opens (create: creating it, with its directory's permission) the journal
+ * at path for release rel_name of a spec with hash spec_hash: WAL, a busy
+ * timeout, the schema. A journal of another release or spec is refused
+ * (exit 4, naming both). Returns NULL after reporting; *code gets the exit
+ * (4 foreign or corrupt, 6 cannot open or create). Without create, a
+ * missing file gives NULL with *code 0 (nothing journaled yet). */
+RtJournal *rt_journal_open(const char *path, const char *rel_name, const char *spec_hash,
+                           bool create, int *code);
+void rt_journal_close(RtJournal *j);
+/* BEGIN IMMEDIATE: concurrent writers serialize here (busy timeout). The
+ * events read inside a transaction are the ones the append follows. */
+int rt_journal_begin(RtJournal *j);
+int rt_journal_commit(RtJournal *j);
+void rt_journal_rollback(RtJournal *j);
+/* Every event in seq order into *ev (malloc'd; rt_events_free). 0, or -1
+ * after reporting. */
+int rt_journal_read(RtJournal *j, RtEvent **ev, int64_t *n);
+void rt_events_free(RtEvent *ev, int64_t n);
+/* Appends one event at the next seq (inside a transaction, or alone in one
+ * of its own); detail NULL is "{}". Returns its seq, or -1 after reporting. */
+int64_t rt_journal_append(RtJournal *j, RtEventKind kind, int64_t time_us, const char *who,
+                          const char *why, const char *detail);
+/* The time events are stamped with: now, or $MLXC_RELEASE_CLOCK (Unix
+ * microseconds, for tests). */
+int64_t rt_release_now_us(void);
+
+#define RT_MAX_ROLLBACK 32          /* rollback lines a release may have */
+
+/* The state of a release: a pure function of its journal. */
+typedef enum { RT_RS_NOT_STARTED, RT_RS_STEP, RT_RS_PROMOTED, RT_RS_ROLLED_BACK,
+               RT_RS_ABORTED } RtReleasePhase;
+typedef struct RtReleaseState {
+  RtReleasePhase phase;
+  int step;                   /* STEP: index into steps (the step reached, for the others) */
+  double percent;             /* the candidate's share of traffic now */
+  int64_t since_us;           /* STEP: when the step began; else when the state began */
+  int64_t started_us;         /* when the release started (0: not started) */
+  int64_t step_requests;      /* candidate requests observed in this step */
+  int64_t observations;       /* observation windows in this step */
+  int64_t seq;                /* the last event applied (0: none) */
+  int64_t last_seq;           /* the seq of the event that set the phase */
+  char reason[256];           /* why the last transition happened */
+  /* from this step's conclusive observations (rt_release_decide reads them) */
+  int streak[RT_MAX_ROLLBACK];  /* consecutive conclusive checks each rollback rule held */
+  int64_t met_us;             /* for N requests: when the step's count was reached (0: not yet) */
+  int last_promote;           /* the last conclusive check's promote outcome (1, 0, -1) */
+  int64_t last_check_us;      /* its time (0: none in this step) */
+} RtReleaseState;
+RtReleaseState rt_release_replay(const RtRelease *rel, const RtEvent *ev, int64_t n);
+
+/* A rule's condition on one window: metric gives each METRIC's value (split
+ * 4 live, 5 drift; durations in microseconds), NaN when the window has
+ * none. Three-valued: a comparison with a NaN side is undefined, `not` of
+ * undefined is undefined, `and` is false if a side is false, `or` true if
+ * a side is true. Returns 1 true, 0 false, -1 undefined. */
+typedef double (*RtMetricFn)(void *ctx, const RtGateExpr *metric);
+int rt_rule_eval(const RtRuleCond *c, RtMetricFn metric, void *ctx);
+/* A check at the end of a window in which the candidate served `requests`:
+ * conclusive when requests >= min_requests (and > 0); then every rule is
+ * evaluated. The observation event's detail (malloc'd JSON object): step,
+ * requests, conclusive, promote, rollback[], and `extra`'s members (a JSON
+ * object text such as rt_live_json's, or NULL) under "live". */
+char *rt_release_check(const RtRelease *rel, const RtReleaseState *s, int64_t requests,
+                       RtMetricFn metric, void *ctx, const char *extra);
+/* What the rules decide for state s at time now (after replaying the journal,
+ * the latest observation included): RT_EV__COUNT for nothing, else the event
+ * to append (STEP_ADVANCED with *step, PROMOTED, ROLLED_BACK), its reason
+ * in why (a line). Pure: the same state and time give the same decision. */
+RtEventKind rt_release_decide(const RtRelease *rel, const RtReleaseState *s, int64_t now_us,
+                              int *step, char why[256]);
+
+/* One check, as serving's timer (or a simulator) runs it: under the write
+ * lock, replay; when the release is running, journal the window's
+ * observation (rt_release_check) and what rt_release_decide then says
+ * (who NULL, why the reason). *s gets the state after. Returns the event
+ * decided (RT_EV__COUNT: none, or not running), or -1 after reporting. */
+int rt_release_tick(RtJournal *j, const RtRelease *rel, int64_t requests, RtMetricFn metric,
+                    void *ctx, const char *extra, int64_t now_us, RtReleaseState *s);
+
+/* mlxc release FILE NAME COMMAND: cmd one of status start promote rollback
+ * abort history. store: --store (NULL: beside the spec, DIR/NAME.release.db);
+ * out_dir: where `candidate NAME` finds OUT/NAME.mlxm. Returns the exit code
+ * (0; 2 usage; 3 refused; 4 foreign journal, bad candidate; 6 store). */
+typedef struct RtReleaseOpts {
+  const char *cmd;
+  const char *store;
+  const char *out_dir;
+  const char *who;            /* --who (NULL: $USER) */
+  const char *why;            /* --why (NULL: none) */
+  bool json;                  /* status: one JSON object */
+  const char *spec_hash;
+} RtReleaseOpts;
+int rt_release_cmd(const RtRelease *rel, const RtReleaseOpts *o);
+/* The store a release uses: o->store, or DIR/NAME.release.db beside the
+ * spec. malloc'd. */
+char *rt_release_store_path(const RtRelease *rel, const char *store);
+
+/* ---- live release statistics (rt_live.c) ------------------------------------ */
+
+/* Sticky buckets: FNV-1a 64 over the salt's bytes, one 0x00 byte, then the
+ * key's bytes; murmur3's 64-bit finalizer; mod 10000 (bias below 1e-15).
+ * Every process and machine gives a key the same bucket. */
+#define RT_BUCKETS 10000
+int rt_bucket(const char *key, size_t len, const char *salt);   /* salt NULL: "" */
+/* A bucket goes to the candidate at weight w (percent) when bucket < w * 100:
+ * once it does, it stays there at every larger weight. */
+bool rt_bucket_candidate(int bucket, double weight_pct);
+
+/* One raw input column's training distribution, fitted on the train rows
+ * (rt_xform.c) and frozen in the .mlxm (minor 3). Missing cells are not
+ * counted. Numbers: up to 9 cut points, the deciles of the train cells
+ * (value at index floor(n*q/10) of the sorted cells of at most
+ * RT_DIST_SAMPLE evenly spaced train rows; equal ones merged), a cell's bin
+ * being how many cuts are <= it. Categories: the train categories sorted
+ * by bytes, then "other". Counted over at most RT_DIST_COUNT evenly spaced
+ * train rows (all of them below that). */
+#define RT_DIST_BINS 10
+#define RT_DIST_SAMPLE 16384
+#define RT_DIST_COUNT 65536
+typedef struct RtTrainDist {
+  char *column;      /* the CSV header */
+  bool cat;          /* categories (read by onehot) rather than numbers */
+  int n_bins;        /* numbers: cuts + 1 (1..10); categories: names + 1 ("other" last) */
+  double *cuts;      /* numbers: n_bins - 1 increasing cut points */
+  char **cats;       /* categories: n_bins - 1 names, strictly increasing by strcmp */
+  int64_t *count;    /* n_bins: train cells per bin */
+  int64_t n;         /* train cells counted */
+} RtTrainDist;
+/* Writes v's deciles (distinct, increasing) to cuts, reordering v; how many. */
+int rt_dist_cuts(double *v, int64_t n, double cuts[RT_DIST_BINS - 1]);
+int rt_dist_bin(const RtTrainDist *t, double x);   /* a number's bin */
+/* A category distribution from per-id counts (ids with count 0 left out). */
+void rt_dist_set_cats(RtTrainDist *t, const char *column, char *const *names,
+                      const int64_t *count, int n);
+RtTrainDist *rt_live_dist_copy(const RtTrainDist *t, int n);   /* NULL when n == 0 */
+void rt_live_dist_free(RtTrainDist *t, int n);
+/* The .mlxm minor 3 part (malloc'd), and its reader (NULL, or what is bad). */
+unsigned char *rt_live_dist_encode(const RtDataSpec *s, size_t *len);
+const char *rt_live_dist_decode(RtDataSpec *s, const unsigned char *p, size_t len);
+
+/* PSI = sum over bins of (a - e) * ln(a / e), a and e the actual and
+ * expected shares, each at least RT_PSI_EPS; NaN when either has no count. */
+#define RT_PSI_EPS 1e-4
+double rt_psi(const int64_t *actual, const int64_t *expected, int k);
+
+/* One arm's observation window. Thread-safe: one mutex per window, held
+ * for O(columns + rows) work per request (a few hundred ns uncontended).
+ * Memory: fixed counts (a 35 KiB latency histogram, bins per column), plus
+ * per window 4 bytes a predicted row of a regression (the prediction
+ * shift's deciles) and the outputs and label of each labelled request.
+ * Feedback predictions outlive rt_live_reset: the last RT_LIVE_PENDING
+ * one-row requests are kept (older ids are forgotten). */
+#define RT_LIVE_PENDING 65536
+typedef struct RtLiveWindow RtLiveWindow;
+typedef enum { RT_LIVE_OK, RT_LIVE_INVALID, RT_LIVE_FAILED } RtLiveOutcome;
+typedef enum { RT_FB_OK, RT_FB_UNKNOWN, RT_FB_DUPLICATE, RT_FB_BAD_LABEL } RtLiveFeedback;
+/* A raw cell: text (str, len; a category must come as text) or, with str
+ * NULL, the number num (NaN: missing). Empty and `na` strings are missing. */
+typedef struct RtLiveCell {
+  double num;
+  const char *str;
+  size_t len;
+} RtLiveCell;
+typedef struct RtLiveObs {
+  RtLiveOutcome outcome;
+  double latency_us;        /* request latency (ok requests feed p50/p99) */
+  int64_t n_rows;           /* rows predicted */
+  const float *out;         /* n_rows x outputs, as MlxPredictFn writes them */
+  const RtLiveCell *cells;  /* n_rows x rt_live_ncols raw cells, or NULL */
+  const char *request_id;   /* kept for feedback when n_rows == 1, or NULL */
+} RtLiveObs;
+typedef struct RtLiveStats {
+  int64_t requests, ok, invalid, failed;
+  int64_t rows;             /* rows predicted by ok requests */
+  int64_t labelled;         /* feedback labels received in the window */
+  double error_rate;        /* (invalid + failed) / requests; NaN with none */
+  double p50_us, p99_us;    /* ok requests' latency (nearest rank); NaN with none */
+  RtMetrics metrics;        /* rt_metrics over the labelled predictions */
+} RtLiveStats;
+RtLiveWindow *rt_live_new(const RtModel *m);   /* m must outlive it */
+void rt_live_free(RtLiveWindow *w);            /* NULL is fine */
+void rt_live_reset(RtLiveWindow *w);           /* a new window; pending ids kept */
+int rt_live_ncols(const RtLiveWindow *w);      /* columns with a distribution (0: none) */
+int rt_live_col(const RtLiveWindow *w, const char *name);   /* -1: none */
+const RtTrainDist *rt_live_col_dist(const RtLiveWindow *w, int c);
+void rt_live_add(RtLiveWindow *w, const RtLiveObs *o);
+RtLiveFeedback rt_live_feedback(RtLiveWindow *w, const char *request_id, const char *label);
+void rt_live_stats(RtLiveWindow *w, RtLiveStats *s);
+/* drift(col): PSI of column c's live cells against its train bins; NaN
+ * ("unavailable") with no distribution or no live cell. drift(*): the
+ * largest, *col its column (-1 when none is available). */
+double rt_live_drift(RtLiveWindow *w, int c);
+double rt_live_drift_max(RtLiveWindow *w, int *col);
+/* PSI of a's predictions against ref's: over the classes, or for a
+ * regression over 10 bins at the deciles of ref's values. NaN when either
+ * window has none. */
+double rt_live_pred_psi(RtLiveWindow *a, RtLiveWindow *ref);
+/* requests, error_rate, p50, p99, labelled, or an rt_metrics name. */
+double rt_live_metric(RtLiveWindow *w, const char *name);
+/* Ends w's window: what it counted moves into `into` (a window of the same
+ * model that no other thread uses; its own counts are replaced) and w
+ * starts empty, in one step under w's lock, so no request falls between
+ * two windows. False (nothing done) for another model's window or w itself. */
+bool rt_live_take(RtLiveWindow *w, RtLiveWindow *into);
+/* The window's figures as one JSON object (malloc'd): requests ok invalid
+ * failed rows error_rate p50_us p99_us drift{COL: psi} drift_max{column,
+ * value} prediction_shift (against ref; null without) labelled metrics{the
+ * task's rt_task_metrics}; unavailable figures are null. */
+char *rt_live_json(RtLiveWindow *w, RtLiveWindow *ref);
 
 #endif

@@ -15,7 +15,10 @@
  * Strings are u32 length + bytes (0xffffffff: none); a newer minor version may
  * append fields to the payload, which older readers skip. Minor 1 appends
  * u32 length + the transforms and cleaning blob (rt_xform_encode); minor 2
- * appends the CSV shape (u8 delimiter, u8 quote, u8 no-header; 0 = default).
+ * appends the CSV shape (u8 delimiter, u8 quote, u8 no-header; 0 = default);
+ * minor 3 appends u32 length + each raw input column's training
+ * distribution (rt_live_dist_encode; an older file has none: drift is
+ * unavailable).
  * A minor 0 file has plain standardize features (u8 transform, f64 mean,
  * f64 std per feature, still written) and still loads: rt_xform_programs
  * turns each into the program COLUMN, standardize with those statistics. */
@@ -148,6 +151,11 @@ static void put_model(Buf *b, const RtModel *m) {
   if (s) csv[0] = (unsigned char)s->csv_delim, csv[1] = (unsigned char)s->csv_quote,
     csv[2] = s->csv_no_header;
   put(b, csv, 3);
+  size_t dn;   /* minor 3: each raw input column's training distribution (rt_live.c) */
+  unsigned char *db = rt_live_dist_encode(s, &dn);
+  put_u32(b, (uint32_t)dn);
+  put(b, db, dn);
+  free(db);
 }
 
 int rt_model_save(const char *path, const RtModel *m) {
@@ -465,6 +473,14 @@ RtModel *rt_model_load_mem(const void *data, size_t size, const char *path) {
     bool no_header = get_u8(&r, "csv options", 1);
     if (m->data) m->data->csv_delim = delim, m->data->csv_quote = quote,
                  m->data->csv_no_header = no_header;
+    ok = !r.bad;
+  }
+  if (ok && minor >= 3) {   /* training distributions (rt_live_dist_decode) */
+    uint32_t dn = get_count(&r, 1, "distributions");
+    if (!r.bad && take(&r, dn, "distributions")) {
+      r.bad = rt_live_dist_decode(m->data, r.p + r.at, dn);
+      r.at += dn;
+    }
     ok = !r.bad;
   }
   if (ok && r.at != r.len && minor <= RT_MODEL_MINOR) r.bad = "payload length", ok = false;

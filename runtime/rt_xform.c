@@ -929,6 +929,9 @@ static void feats_free(RtFeature *f, int n) {
 void rt_xform_data_free(RtData *d) {
   xraw_free(d->xraw);
   d->xraw = NULL;
+  rt_live_dist_free(d->dist, d->n_dist);
+  d->dist = NULL;
+  d->n_dist = 0;
   for (int i = 0; d->feats && i < d->n_feats; i++) {
     free(d->feats[i].cat);
     prog_free(d->feats[i].prog, d->feats[i].n_prog);
@@ -1230,6 +1233,82 @@ static int name_col(const RtXload *x, const char *name) {
 
 static int xraw_inputs(RtData *d, MlxXformFn xf);
 
+/* Each used raw column's distribution over the train rows [0, ntrain) into
+ * d->dist (rt_live.c: drift). A number column: cut points from the deciles
+ * of at most RT_DIST_SAMPLE evenly spaced train rows, then the cells of at
+ * most RT_DIST_COUNT evenly spaced train rows (every row below that)
+ * counted in their bins; a category column: its train counts the same way.
+ * Missing cells are left out. Number columns go RT_DIST_BLOCK at a time,
+ * each block in one pass over the rows, so a wide file is read about once.
+ * Reads the codes, so it runs before the inputs are written over them. */
+#define RT_DIST_BLOCK 16
+static double raw_num(const RtData *d, int s, int64_t r) {
+  const RtXraw *w = d->xraw;
+  return w->wide[s] ? w->wide[s][r] : code_value(raw_row(d, r)[s], NAN);
+}
+
+static void fit_dist(const RtXload *x, RtData *d, int64_t ntrain) {
+  d->dist = rt_xmalloc(sizeof(RtTrainDist) * (size_t)(x->ncols + 1));
+  d->n_dist = 0;
+  int64_t ns = ntrain < RT_DIST_SAMPLE ? ntrain : RT_DIST_SAMPLE;
+  int64_t nc = ntrain < RT_DIST_COUNT ? ntrain : RT_DIST_COUNT;
+  double *v = rt_xmalloc(sizeof(double) * (size_t)(ns + 1) * RT_DIST_BLOCK);
+  int blk[RT_DIST_BLOCK], slot[RT_DIST_BLOCK], nb = 0;   /* a block: dist index, slot */
+  for (int j = 0; j <= x->ncols; j++) {
+    const XCol *col = j < x->ncols ? &x->col[j] : NULL;
+    if (col && !col->num && col->cat) {   /* categories */
+      RtTrainDist *t = &d->dist[d->n_dist++];
+      memset(t, 0, sizeof *t);
+      int64_t *cnt = rt_xmalloc(sizeof(int64_t) * (size_t)(col->cats.n + 1));
+      for (int64_t i = 0; i < nc; i++) {
+        int id = raw_row(d, i * ntrain / nc)[col->cslot];
+        if (id >= 0) cnt[id]++;
+      }
+      rt_dist_set_cats(t, x->names[j], col->cats.names, cnt, col->cats.n);
+      free(cnt);
+      continue;
+    }
+    if (col && col->num) {
+      RtTrainDist *t = &d->dist[d->n_dist];
+      memset(t, 0, sizeof *t);
+      t->column = rt_xstrdup(x->names[j]);
+      slot[nb] = col->slot;
+      blk[nb++] = d->n_dist++;
+    }
+    if (nb < RT_DIST_BLOCK && (col || nb == 0)) continue;
+    /* a block of number columns: cut points from the sample, then counts */
+    int64_t k[RT_DIST_BLOCK] = {0};
+    for (int64_t i = 0; i < ns; i++) {
+      int64_t r = i * ntrain / ns;
+      for (int q = 0; q < nb; q++) {
+        double a = raw_num(d, slot[q], r);
+        if (!isnan(a)) v[(size_t)q * (size_t)ns + (size_t)k[q]++] = a;
+      }
+    }
+    for (int q = 0; q < nb; q++) {
+      RtTrainDist *t = &d->dist[blk[q]];
+      double cuts[RT_DIST_BINS - 1];
+      int nct = rt_dist_cuts(v + (size_t)q * (size_t)ns, k[q], cuts);
+      t->n_bins = nct + 1;
+      t->cuts = rt_xmalloc(sizeof(double) * (size_t)(nct + 1));
+      memcpy(t->cuts, cuts, sizeof(double) * (size_t)nct);
+      t->count = rt_xmalloc(sizeof(int64_t) * (size_t)(nct + 1));
+    }
+    for (int64_t i = 0; i < nc; i++) {
+      int64_t r = i * ntrain / nc;
+      for (int q = 0; q < nb; q++) {
+        double a = raw_num(d, slot[q], r);
+        if (isnan(a)) continue;
+        RtTrainDist *t = &d->dist[blk[q]];
+        t->count[rt_dist_bin(t, a)]++;
+        t->n++;
+      }
+    }
+    nb = 0;
+  }
+  free(v);
+}
+
 int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, int64_t *idx,
                     const int64_t cnt[3], float *y) {
   int64_t n = cnt[0] + cnt[1] + cnt[2];
@@ -1295,6 +1374,8 @@ int rt_xload_finish(RtXload *x, const RtDataSpec *spec, RtData *d, int64_t *idx,
       if (col->cat) w->cat_fill[col->cslot] = cat_fill;
     }
   }
+
+  if (ok) fit_dist(x, d, cnt[0]);   /* drift's reference (rt_live.c) */
 
   /* inputs: explicit features in spec order, then `*` columns in header order */
   int gcap = 0;
@@ -1857,6 +1938,8 @@ void rt_xform_freeze(RtDataSpec *dst, const RtDataSpec *src, const RtData *d) {
     }
   }
   dst->drop_dups = src->drop_dups;
+  dst->dist = rt_live_dist_copy(d ? d->dist : src->dist, d ? d->n_dist : src->n_dist);
+  dst->n_dist = dst->dist ? (d ? d->n_dist : src->n_dist) : 0;
   if (d && d->fills) {
     dst->missing = rules_copy(d->fills, d->n_fills);
     dst->n_missing = d->n_fills;
@@ -1880,6 +1963,9 @@ void rt_xform_spec_free(RtDataSpec *s) {
   free(s->missing);
   s->missing = NULL;
   s->n_missing = 0;
+  rt_live_dist_free(s->dist, s->n_dist);
+  s->dist = NULL;
+  s->n_dist = 0;
 }
 
 /* The blob: little-endian, strings as u32 length + bytes (0xffffffff none).

@@ -4,7 +4,6 @@
 #ifndef TESTS_JIT_UTIL_H
 #define TESTS_JIT_UTIL_H
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,22 +32,33 @@ static inline bool compile(Compiled *c, const RtModelDesc *m, const RtTrainCfg *
 /* Reads, parses and checks (as `run` does) the spec at path into a's
  * arena; NULL after reporting. */
 static inline Program *check_spec(Arena *a, const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *text = NULL;
-  size_t len = 0, cap = 0, got;
-  do {
-    if (len + 4096 > cap) text = realloc(text, cap = (cap + 4096) * 2);
-    got = fread(text + len, 1, cap - len, f);
-    len += got;
-  } while (got > 0);
-  fclose(f);
+  size_t len;
+  char *text = rt_read_file(path, &len);
+  if (!text) return NULL;
   uint32_t file = src_add(path, arena_strndup(a, text, len), len);
   free(text);
   bool data_error = false;
   Program *p = sema_check(a, parse_source(a, file), SEMA_RUN, &data_error);
   rt_diag_flush();
   return p;
+}
+
+/* A model of train t over d (its inputs set from d's features) with random
+ * weights in [-0.5, 0.5) from seed, so outputs vary from row to row, and d's
+ * preprocessing frozen as `run` freezes it. NULL when out of memory. */
+static inline RtModel *random_model(SemaTrain *t, const RtData *d, uint64_t seed) {
+  t->model->n_in = d->n_feats;
+  t->model->xfeats = d->feats, t->model->n_xfeats = d->n_feats;
+  int64_t np = rt_param_layout(t->model, NULL, NULL);
+  float *params = malloc(sizeof(float) * (size_t)(np + 1));
+  RtRand rng;
+  rt_rand_seed(&rng, seed);
+  for (int64_t i = 0; i < np; i++) params[i] = (float)(rt_rand_double(&rng) - 0.5);
+  RtDataSpec *frozen = rt_data_freeze(t->data, d);
+  RtModel *m = rt_model_new(t->model, frozen, d->n_classes, d->class_names, params, np, "0", "{}");
+  rt_data_spec_free(frozen);
+  free(params);
+  return m;
 }
 
 static inline void release(Compiled *c) {

@@ -31,18 +31,12 @@ static void run_case(const char *spec, const char *csv) {
     rt_diag_flush();
     CHECK(d != NULL, "%s: the data does not load", spec);
     if (!d) continue;
-    t->model->n_in = d->n_feats;
-    t->model->xfeats = d->feats, t->model->n_xfeats = d->n_feats;
-    int64_t np = rt_param_layout(t->model, NULL, NULL);
-    float *params = malloc(sizeof(float) * (size_t)(np + 1));
-    RtRand rng;
-    rt_rand_seed(&rng, 5);
-    for (int64_t i = 0; i < np; i++) params[i] = (float)(rt_rand_double(&rng) - 0.5);
-    RtDataSpec *frozen = rt_data_freeze(t->data, d);
+    RtModel *m = random_model(t, d, 5);
+    const float *params = m ? m->params : NULL;
     Compiled c;
     RtSplit s;
-    if (compile(&c, t->model, t->cfg, false) &&
-        rt_data_apply_xf(frozen, csv, t->model->task, d->class_names, d->n_classes, false,
+    if (m && compile(&c, t->model, t->cfg, false) &&
+        rt_data_apply_xf(m->data, csv, t->model->task, d->class_names, d->n_classes, false,
                          c.k.xform, &s) == 0) {
       int nin = t->model->n_in, nout = t->model->layers[t->model->n_layers - 1].units;
       int64_t n = s.n;
@@ -70,8 +64,7 @@ static void run_case(const char *spec, const char *csv) {
       CHECK(0, "%s: compile or apply failed", spec);
     }
     rt_diag_flush();
-    rt_data_spec_free(frozen);
-    free(params);
+    rt_model_free(m);
     rt_data_free(d);
   }
   arena_free(&a);

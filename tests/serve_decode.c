@@ -28,19 +28,6 @@ static const Case cases[] = {
     {"examples/sensors.mlx", "examples/data/sensors.csv"},
 };
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)n + 1);
-  *len = fread(b, 1, (size_t)n, f);
-  b[*len] = 0;
-  fclose(f);
-  return b;
-}
-
 /* A growing string. */
 typedef struct Str {
   char *p;
@@ -165,15 +152,7 @@ static void robustness(const char *what, const RtServeModel *sm, RtServeWork *w,
 
 static void run_case(const Case *cs, const char *dir) {
   Arena a = {0};
-  size_t len = 0;
-  char *text = slurp(cs->spec, &len);
-  CHECK(text != NULL, "cannot read %s", cs->spec);
-  if (!text) return;
-  uint32_t file = src_add(cs->spec, arena_strndup(&a, text, len), len);
-  free(text);
-  bool data_error = false;
-  Program *p = sema_check(&a, parse_source(&a, file), SEMA_RUN, &data_error);
-  rt_diag_flush();
+  Program *p = check_spec(&a, cs->spec);
   CHECK(p && p->ntrains >= 1, "%s does not check", cs->spec);
   if (!p || p->ntrains < 1) return;
   SemaTrain *t = &p->trains[0];
@@ -181,16 +160,7 @@ static void run_case(const Case *cs, const char *dir) {
   rt_diag_flush();
   CHECK(d != NULL, "%s: the data does not load", cs->spec);
   if (!d) return;
-  t->model->n_in = d->n_feats;
-  t->model->xfeats = d->feats, t->model->n_xfeats = d->n_feats;
-  /* random weights: the outputs vary from row to row */
-  int64_t np = rt_param_layout(t->model, NULL, NULL);
-  float *params = malloc(sizeof(float) * (size_t)(np + 1));
-  RtRand rng;
-  rt_rand_seed(&rng, 11);
-  for (int64_t i = 0; i < np; i++) params[i] = (float)(rt_rand_double(&rng) - 0.5);
-  RtDataSpec *frozen = rt_data_freeze(t->data, d);
-  RtModel *m = rt_model_new(t->model, frozen, d->n_classes, d->class_names, params, np, "0", "{}");
+  RtModel *m = random_model(t, d, 11);
   char path[600];
   snprintf(path, sizeof path, "%s/m.mlxm", dir);
   CHECK(m && rt_model_save(path, m) == 0, "%s: save", cs->spec);
@@ -249,8 +219,6 @@ static void run_case(const Case *cs, const char *dir) {
   unlink(path);
   rt_model_free(back);
   rt_model_free(m);
-  rt_data_spec_free(frozen);
-  free(params);
   rt_data_free(d);
   arena_free(&a);
 }

@@ -29,19 +29,6 @@ static const Case cases[] = {
     {"examples/sensors.mlx", "examples/data/sensors.csv"},
 };
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)n + 1);
-  *len = fread(b, 1, (size_t)n, f);
-  b[*len] = 0;
-  fclose(f);
-  return b;
-}
-
 /* Floats of a and b that have the same bits. */
 static int64_t same_bits(const float *a, const float *b, int64_t n) {
   int64_t k = 0;
@@ -53,15 +40,7 @@ static int64_t total, equal;   /* values compared, bit-identical */
 
 static void run_case(const Case *cs, const char *dir) {
   Arena a = {0};
-  size_t len = 0;
-  char *text = slurp(cs->spec, &len);
-  CHECK(text != NULL, "cannot read %s", cs->spec);
-  if (!text) return;
-  uint32_t file = src_add(cs->spec, arena_strndup(&a, text, len), len);
-  free(text);
-  bool data_error = false;
-  Program *p = sema_check(&a, parse_source(&a, file), SEMA_RUN, &data_error);
-  rt_diag_flush();
+  Program *p = check_spec(&a, cs->spec);
   CHECK(p && p->ntrains >= 1, "%s does not check", cs->spec);
   if (!p || p->ntrains < 1) return;
   SemaTrain *t = &p->trains[0];
@@ -121,10 +100,7 @@ static void run_case(const Case *cs, const char *dir) {
   release(&c);
 
   /* predict: through a .mlxm, the interpreter and mlx_xform on the same CSV */
-  int64_t np = rt_param_layout(t->model, NULL, NULL);
-  float *params = calloc((size_t)np, sizeof(float));
-  RtDataSpec *frozen = rt_data_freeze(t->data, d);
-  RtModel *m = rt_model_new(t->model, frozen, d->n_classes, d->class_names, params, np, "0", "{}");
+  RtModel *m = random_model(t, d, 1);
   char path[600];
   snprintf(path, sizeof path, "%s/m.mlxm", dir);
   CHECK(m && rt_model_save(path, m) == 0, "%s: save", cs->spec);
@@ -168,8 +144,6 @@ static void run_case(const Case *cs, const char *dir) {
   unlink(path);
   rt_model_free(back);
   rt_model_free(m);
-  rt_data_spec_free(frozen);
-  free(params);
   for (int s = 0; s < 3; s++) free(ref[s]);
   rt_data_free(d);
   arena_free(&a);

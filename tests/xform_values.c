@@ -100,7 +100,7 @@ static void corrupt_blob(const char *path, size_t blob_len) {
          refused, loaded);
 }
 
-/* A model file of format 1.0 (before transforms): the 1.2 file without its
+/* A model file of format 1.0 (before transforms): the 1.3 file without its
  * trailing blob, header patched. It must load, its plain feature turned into
  * the equivalent program (COLUMN, standardize with the stored statistics). */
 static void old_minor(const char *path, const char *dir) {
@@ -114,15 +114,20 @@ static void old_minor(const char *path, const char *dir) {
   size_t blob_len;
   unsigned char *blob = rt_xform_encode(m->data, &blob_len);
   free(blob);
+  size_t dist_len;   /* minor 3: u32 length + the training distributions */
+  blob = rt_live_dist_encode(m->data, &dist_len);
+  free(blob);
   rt_model_free(m);
   static unsigned char buf[1 << 16];
   FILE *fp = fopen(path, "rb");
   size_t n = fp ? fread(buf, 1, sizeof buf, fp) : 0;
   if (fp) fclose(fp);
-  /* minor 2 = minor 1's transforms blob, then 3 bytes of CSV shape */
-  CHECK(n > 32 + 4 + blob_len + 3 && buf[10] == 2, "a 1.2 file of %zu bytes", n);
-  if (n <= 32 + 4 + blob_len + 3) return;
-  n -= 4 + blob_len + 3;
+  /* minor 1's transforms blob, then minor 2's 3 bytes of CSV shape, then
+   * minor 3's distributions */
+  size_t tail = 4 + blob_len + 3 + 4 + dist_len;
+  CHECK(n > 32 + tail && buf[10] == 3, "a 1.3 file of %zu bytes", n);
+  if (n <= 32 + tail) return;
+  n -= tail;
   buf[10] = 0, buf[11] = 0;   /* minor 0 */
   uint64_t plen = n - 32;
   for (int i = 0; i < 8; i++) buf[16 + i] = (unsigned char)(plen >> (8 * i));
