@@ -254,6 +254,10 @@ void rt_rand_shuffle(RtRand *r, int64_t *idx, int64_t n);
 
 #define RT_FNV_INIT 0xcbf29ce484222325ull
 uint64_t rt_fnv1a(const void *p, size_t n, uint64_t h);   /* continue hash h */
+/* murmur3's 64-bit finalizer: FNV-1a's high bits barely move when short keys
+ * differ in their last bytes, and its low bits depend only on each byte's low
+ * bits; mixed, every output bit depends on every input bit. */
+uint64_t rt_mix64(uint64_t h);
 void rt_hash_hex(uint64_t h, char out[17]);               /* 16 hex digits + NUL */
 
 /* ---- CSV (rt_csv.c) -------------------------------------------------------- */
@@ -1028,12 +1032,17 @@ typedef struct RtReleaseState {
 } RtReleaseState;
 RtReleaseState rt_release_replay(const RtRelease *rel, const RtEvent *ev, int64_t n);
 
+/* A metric's value for an expression (NaN when undefined). */
+typedef double (*RtMetricFn)(void *ctx, const RtGateExpr *metric);
+/* A gate or rule side's value, metrics read through metric (NaN where it
+ * is NULL or a metric is undefined); NaN propagates. Gates use it too. */
+double rt_gx_eval(const RtGateExpr *x, RtMetricFn metric, void *ctx);
+
 /* A rule's condition on one window: metric gives each METRIC's value (split
  * 4 live, 5 drift; durations in microseconds), NaN when the window has
  * none. Three-valued: a comparison with a NaN side is undefined, `not` of
  * undefined is undefined, `and` is false if a side is false, `or` true if
  * a side is true. Returns 1 true, 0 false, -1 undefined. */
-typedef double (*RtMetricFn)(void *ctx, const RtGateExpr *metric);
 int rt_rule_eval(const RtRuleCond *c, RtMetricFn metric, void *ctx);
 /* A check at the end of a window in which the candidate served `requests`:
  * conclusive when requests >= min_requests (and > 0); then every rule is

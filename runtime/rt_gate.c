@@ -386,32 +386,10 @@ static double metric_of(const Env *e, const RtGateExpr *x) {
   return rt_metric_get(&e->res->split[x->split], x->metric);
 }
 
+static double gate_metric(void *env, const RtGateExpr *x) { return metric_of(env, x); }
+
 static double eval(const Env *e, const RtGateExpr *x) {
-  double a = x->n_args > 0 ? eval(e, x->args[0]) : NAN;
-  double b = x->n_args > 1 ? eval(e, x->args[1]) : NAN;
-  switch (x->op) {
-  case RT_GX_NUM: return x->num;
-  case RT_GX_METRIC: return metric_of(e, x);
-  case RT_GX_ADD: return a + b;
-  case RT_GX_SUB: return a - b;
-  case RT_GX_MUL: return a * b;
-  case RT_GX_DIV: return a / b;
-  case RT_GX_NEG: return -a;
-  case RT_GX_MIN:
-  case RT_GX_MAX:
-    for (int i = 1; i < x->n_args; i++) {
-      double v = eval(e, x->args[i]);
-      if (isnan(v) || isnan(a)) a = NAN;
-      else a = x->op == RT_GX_MIN ? fmin(a, v) : fmax(a, v);
-    }
-    return a;
-  case RT_GX_ABS: return fabs(a);
-  case RT_GX_EXP: return exp(a);
-  case RT_GX_LOG: return log(a);
-  case RT_GX_SQRT: return sqrt(a);
-  case RT_GX_LOG1P: return log1p(a);
-  }
-  return NAN;
+  return rt_gx_eval(x, gate_metric, (void *)e);
 }
 
 /* NaN compares false: an undefined metric (auc of one class) fails its line. */

@@ -17,24 +17,13 @@
 
 /* ---- sticky buckets ------------------------------------------------------------ */
 
-/* murmur3's 64-bit finalizer: FNV-1a's low bits depend only on the low bits
- * of each byte, so the hash is mixed before it is reduced mod 10000. */
-static uint64_t fmix64(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
 int rt_bucket(const char *key, size_t len, const char *salt) {
   static const unsigned char zero = 0;
   uint64_t h = RT_FNV_INIT;
   if (salt) h = rt_fnv1a(salt, strlen(salt), h);
   h = rt_fnv1a(&zero, 1, h);
   h = rt_fnv1a(key ? key : "", key ? len : 0, h);
-  return (int)(fmix64(h) % RT_BUCKETS);
+  return (int)(rt_mix64(h) % RT_BUCKETS);   /* mixed: FNV-1a's low bits are weak */
 }
 
 bool rt_bucket_candidate(int bucket, double weight_pct) {

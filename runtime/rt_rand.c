@@ -90,6 +90,15 @@ uint64_t rt_fnv1a(const void *p, size_t n, uint64_t h) {
   return h;
 }
 
+uint64_t rt_mix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
 void rt_hash_hex(uint64_t h, char out[17]) {
   static const char hex[] = "0123456789abcdef";
   for (int i = 15; i >= 0; i--, h >>= 4) out[i] = hex[h & 15];

@@ -103,11 +103,11 @@ RtReleaseState rt_release_replay(const RtRelease *rel, const RtEvent *ev, int64_
 
 /* ---- rules -------------------------------------------------------------------- */
 
-static double expr_eval(const RtGateExpr *x, RtMetricFn metric, void *ctx) {
+double rt_gx_eval(const RtGateExpr *x, RtMetricFn metric, void *ctx) {
   if (x->op == RT_GX_NUM) return x->num;
   if (x->op == RT_GX_METRIC) return metric ? metric(ctx, x) : NAN;
-  double a = x->n_args > 0 ? expr_eval(x->args[0], metric, ctx) : NAN;
-  double b = x->n_args > 1 ? expr_eval(x->args[1], metric, ctx) : NAN;
+  double a = x->n_args > 0 ? rt_gx_eval(x->args[0], metric, ctx) : NAN;
+  double b = x->n_args > 1 ? rt_gx_eval(x->args[1], metric, ctx) : NAN;
   switch (x->op) {
   case RT_GX_ADD: return a + b;
   case RT_GX_SUB: return a - b;
@@ -118,7 +118,7 @@ static double expr_eval(const RtGateExpr *x, RtMetricFn metric, void *ctx) {
   case RT_GX_MAX: {
     double r = a;
     for (int i = 1; i < x->n_args; i++) {
-      double v = expr_eval(x->args[i], metric, ctx);
+      double v = rt_gx_eval(x->args[i], metric, ctx);
       if (isnan(v) || isnan(r)) r = NAN;
       else r = x->op == RT_GX_MIN ? fmin(r, v) : fmax(r, v);
     }
@@ -149,7 +149,7 @@ int rt_rule_eval(const RtRuleCond *c, RtMetricFn metric, void *ctx) {
     return a < 0 || b < 0 ? -1 : !dominant;
   }
   case RT_RC_CMP: {
-    double l = expr_eval(c->lhs, metric, ctx), r = expr_eval(c->rhs, metric, ctx);
+    double l = rt_gx_eval(c->lhs, metric, ctx), r = rt_gx_eval(c->rhs, metric, ctx);
     if (isnan(l) || isnan(r)) return -1;
     switch (c->cmp) {
     case RT_GC_LT: return l < r;

@@ -24,16 +24,6 @@ static void counts_of(const RtDataSpec *spec, int64_t n, int64_t cnt[3]) {
   cnt[2] = n - cnt[0] - cnt[1];
 }
 
-/* FNV-1a's high bits barely move when short keys differ in their last
- * bytes ("u0001", "u0002"); murmur3's 64-bit finalizer spreads them. */
-static uint64_t mix64(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
 
 /* `by`: the key's fraction u in [0, 1) falls in train [0, p0), val [p0,
  * p0+p1) or test; rows keep file order inside each split. */
@@ -43,7 +33,7 @@ static void split_by_key(const RtDataSpec *spec, int64_t n, const uint64_t *keyh
   cnt[0] = cnt[1] = cnt[2] = 0;
   double p0 = spec->split[0], p1 = spec->split[0] + spec->split[1];
   for (int64_t i = 0; i < n; i++) {
-    double u = (double)(mix64(keyh[i]) >> 11) * 0x1.0p-53;
+    double u = (double)(rt_mix64(keyh[i]) >> 11) * 0x1.0p-53;   /* rt_mix64: see rt.h */
     which[i] = u < p0 ? 0 : u < p1 ? 1 : 2;
     cnt[which[i]]++;
   }
