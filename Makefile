@@ -59,7 +59,7 @@ $(BUILD)/mlxc: $(OBJS)
 # spec again) and BIN's command line (aot_bin.c) -- no LLVM. AOT_LINK is the
 # rest of that link line: jansson and sqlite3 static, so BIN needs no -dev package.
 AOT_OBJS = $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) $(GEN_SRCS:%.c=%.o) \
-           $(addprefix $(BUILD)/compiler/,arena.o ast.o diag.o sema.o aot_bin.o)
+           $(addprefix $(BUILD)/compiler/,arena.o ast.o diag.o sema.o release_check.o aot_bin.o)
 AOT_LINK = $(SAN) -Wl,-Bstatic -ljansson -lsqlite3 -Wl,-Bdynamic -lmicrohttpd -lm -lpthread -ldl
 $(BUILD)/libmlxrt.a: $(AOT_OBJS)
 	rm -f $@ && ar rcs $@ $^

@@ -19,7 +19,9 @@ static const char usage_text[] =
     "usage: mlxc COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  check FILE...                  parse and check specs (reads CSV headers)\n"
+    "  check FILE...                  parse and check specs (reads CSV headers); for\n"
+    "                                 each release, notes its least time to 100% and\n"
+    "                                 worst case to roll back\n"
     "  run FILE [NAME...] [--out DIR] train every train block (or those named),\n"
     "                                 evaluate, check gates (exit 3 when one\n"
     "                                 fails), write DIR/NAME.mlxm and\n"
@@ -35,6 +37,11 @@ static const char usage_text[] =
     "      [--port P] [--bind ADDR]   until SIGTERM/SIGINT (drains, exits 0); port\n"
     "      [--port-file F]            8080 (0: any free one, written to F), bind\n"
     "                                 127.0.0.1, --threads workers (default: the CPUs)\n"
+    "  serve FILE --release NAME      serve a release: each request's bucket picks the\n"
+    "      [--store F.db] [--out DIR] candidate or the baseline; checks every interval\n"
+    "      [--admin-token-file F]     are journaled and advance, promote or roll back;\n"
+    "                                 POST /feedback, POST /release/promote|rollback|\n"
+    "                                 abort (bearer token: F or $MLXC_ADMIN_TOKEN)\n"
     "  eval MODEL.mlxm CSV|-          metrics of the model on a labelled CSV, as\n"
     "                                 one JSON object\n"
     "  build FILE TRAIN -o BIN        a standalone executable BIN for train block\n"
@@ -89,6 +96,8 @@ typedef struct Opts {
   bool out_given;          /* -o/--out was given (build's BIN has no default) */
   const char *store;       /* release --store PATH: the journal (rt_release.c) */
   const char *who, *why;   /* release --who W --why TEXT: journaled with a manual command */
+  const char *release;     /* serve FILE --release NAME: serve a release (rt_serve_release.c) */
+  const char *admin_token_file;  /* serve --release --admin-token-file F: the admin token */
 } Opts;
 
 static double now_s(void) {
@@ -414,6 +423,7 @@ done:
 static int cmd_check(const Opts *o) {
   if (o->nargs < 1) return usage_error("%s", "check needs at least one spec file");
   int worst = EXIT_OK;
+  release_check_report = true;   /* a release's warnings and notes (release_check.c) */
   for (int i = 0; i < o->nargs; i++) {
     Arena a = {0};
     int code = EXIT_OK;
@@ -484,15 +494,87 @@ static int cmd_eval(const Opts *o) {
   return unload_model(&l, code);
 }
 
+/* mlxc serve FILE --release NAME [--store P] [--out DIR]: check the spec,
+ * load the release's candidate and baseline with their kernels, serve both
+ * arms (rt_serve_release.c). */
+static int serve_release(const Opts *o) {
+  if (o->nargs != 1) return usage_error("%s", "serve --release needs one spec file (FILE.mlx)");
+  size_t n = strlen(o->args[0]);
+  if (n < 4 || strcmp(o->args[0] + n - 4, ".mlx"))
+    return usage_error("serve --release takes the spec file (FILE.mlx) that declares the "
+                       "release, not '%s'", o->args[0]);
+  if (o->store && (!strncmp(o->store, "postgresql://", 13) || !strncmp(o->store, "postgres://", 11)))
+    return usage_error("a PostgreSQL store ('%s') is not supported yet; --store takes an "
+                       "SQLite file path", o->store);
+  if (o->store && !*o->store) return usage_error("%s", "--store needs a file path");
+  Arena a = {0};
+  int code = EXIT_OK;
+  Program *p = front_end(&a, o->args[0], SEMA_CHECK, &code);
+  RtRelease *rel = NULL;
+  for (int i = 0; p && i < p->nreleases && !rel; i++)
+    if (!strcmp(p->releases[i]->name, o->release)) rel = p->releases[i];
+  if (p && !rel) {
+    rt_diag(RT_ERROR, rt_loc_file(o->args[0]), "no release block named '%s'", o->release);
+    code = EXIT_USAGE;
+  } else if (rel && !rel->baseline) {
+    rt_diag(RT_ERROR, rel->loc, "release '%s' cannot be served: it names no baseline "
+            "(baseline \"PATH.mlxm\"), the model that answers the rest of the traffic", rel->name);
+    code = EXIT_USAGE;
+  }
+  if (code || !p) {
+    rt_diag_flush();
+    arena_free(&a);
+    return code ? code : EXIT_INTERNAL;
+  }
+  /* the admin endpoints' token: --admin-token-file F (its first line), else
+   * $MLXC_ADMIN_TOKEN; none: the endpoints answer 403 */
+  char *token = NULL;
+  if (o->admin_token_file) {
+    size_t tl = 0;
+    token = rt_read_file(o->admin_token_file, &tl);
+    if (!token) {
+      fprintf(stderr, "mlxc: error: cannot read the admin token file '%s': %s\n",
+              o->admin_token_file, strerror(errno));
+      arena_free(&a);
+      return EXIT_ENV;
+    }
+    token[strcspn(token, "\r\n")] = 0;
+    if (!*token) {
+      free(token);
+      arena_free(&a);
+      return usage_error("the admin token file '%s' is empty", o->admin_token_file);
+    }
+  } else if (getenv("MLXC_ADMIN_TOKEN") && *getenv("MLXC_ADMIN_TOKEN")) {
+    token = strdup(getenv("MLXC_ADMIN_TOKEN"));
+  }
+  char *cand = rt_release_candidate_path(rel, o->out_dir);
+  Loaded lc, lb;
+  code = load_model(&lc, cand);
+  memset(&lb, 0, sizeof lb);
+  if (!code) code = load_model(&lb, rel->baseline);
+  if (!code) {
+    rt_diag_flush();
+    RtServeOpts so = {.bind = o->bind, .port = o->port < 0 ? 8080 : o->port,
+                      .threads = o->threads, .port_file = o->port_file};
+    code = rt_serve_release(rel, p->spec_hash, o->store, token, lc.m, &lc.k, lb.m, &lb.k, &so);
+  }
+  free(token);
+  free(cand);
+  unload_model(&lb, code);
+  unload_model(&lc, code);
+  arena_free(&a);
+  return code;
+}
+
 /* mlxc serve MODEL.mlxm [--port P] [--bind ADDR] [--threads N]: load,
  * re-JIT like predict, then HTTP until SIGTERM/SIGINT (rt_serve.c). */
 static int cmd_serve(const Opts *o) {
+  if (o->release) return serve_release(o);
   if (o->nargs != 1) return usage_error("%s", "serve needs one model file (MODEL.mlxm)");
   size_t n = strlen(o->args[0]);
   if (n >= 4 && !strcmp(o->args[0] + n - 4, ".mlx"))
-    return usage_error("serve takes a trained model (.mlxm), not the spec '%s'; serving a "
-                       "spec's release (serve FILE --release NAME) is not supported yet",
-                       o->args[0]);
+    return usage_error("serve takes a trained model (.mlxm), not the spec '%s'; to serve a "
+                       "spec's release: serve FILE --release NAME", o->args[0]);
   Loaded l;
   int code = load_model(&l, o->args[0]);
   if (!code) {
@@ -686,6 +768,12 @@ int main(int argc, char **argv) {
     } else if (!strcmp(s, "--store") || !strcmp(s, "--who") || !strcmp(s, "--why")) {
       if (++i == argc) return usage_error("%s needs a value", s);
       *(s[2] == 's' ? &o.store : s[4] == 'o' ? &o.who : &o.why) = argv[i];
+    } else if (!strcmp(s, "--admin-token-file")) {
+      if (++i == argc || !*argv[i]) return usage_error("%s needs a file name", s);
+      o.admin_token_file = argv[i];
+    } else if (!strcmp(s, "--release")) {
+      if (++i == argc || !*argv[i]) return usage_error("%s needs a release name", s);
+      o.release = argv[i];
     } else if (!strcmp(s, "--model")) {
       if (++i == argc) return usage_error("%s needs a model file", s);
       o.model = argv[i];
@@ -715,9 +803,16 @@ int main(int argc, char **argv) {
   if (o.json && (o.dump || !o.cmd || (strcmp(o.cmd, "data") && strcmp(o.cmd, "predict") &&
                                       strcmp(o.cmd, "release"))))
     return usage_error("%s applies to 'data', 'predict' and 'release' only", "--json");
-  if ((o.store || o.who || o.why) && (o.dump || !o.cmd || strcmp(o.cmd, "release")))
-    return usage_error("%s applies to 'release' only",
-                       o.store ? "--store" : o.who ? "--who" : "--why");
+  if ((o.who || o.why) && (o.dump || !o.cmd || strcmp(o.cmd, "release")))
+    return usage_error("%s applies to 'release' only", o.who ? "--who" : "--why");
+  if (o.store && (o.dump || !o.cmd || (strcmp(o.cmd, "release") && strcmp(o.cmd, "serve"))))
+    return usage_error("%s applies to 'release' and 'serve --release' only", "--store");
+  if ((o.release || o.store) && o.cmd && !strcmp(o.cmd, "serve") && !o.release)
+    return usage_error("%s applies to 'serve --release' only", "--store");
+  if (o.release && (o.dump || !o.cmd || strcmp(o.cmd, "serve")))
+    return usage_error("%s applies to 'serve' only", "--release");
+  if (o.admin_token_file && !o.release)
+    return usage_error("%s applies to 'serve --release' only", "--admin-token-file");
   if ((o.model || o.cpu) && (o.dump || !o.cmd || strcmp(o.cmd, "build")))
     return usage_error("%s applies to 'build' only", o.model ? "--model" : "--cpu");
   int code;

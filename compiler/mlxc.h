@@ -195,6 +195,23 @@ typedef enum { SEMA_CHECK, SEMA_RUN } SemaMode;
  * when any error was reported. Reads CSV headers to check column names; a bad
  * CSV sets *data_error (exit 4). */
 Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error);
+/* ---- release_check.c: what `mlxc check` proves about a release ------------ */
+
+/* live.M (path: as written) read by a release rule: a figure every window
+ * has, or a feedback metric of the candidate's task (task -1: unknown, any
+ * task's). False after reporting at `at`; *duration for p50 / p99. */
+bool release_live_metric(Span at, const char *path, const char *m, int task, bool *duration);
+/* drift(col): col must be a column the candidate's model reads (spec: its
+ * dataset; NULL: unknown). False after reporting at `at`. */
+bool release_drift_column(Span at, const RtDataSpec *spec, const char *col);
+/* A release checked without errors (r) and its block: warnings where a
+ * request count cannot let a rule decide, and notes with the least time to
+ * 100% and the worst-case time to roll back. Only when notes is set (sema's
+ * CHECK mode) and release_check_report (set by `mlxc check`, so that
+ * `mlxc release` commands print none of them). */
+void release_check(const RtRelease *r, Ast *blk, bool notes);
+extern bool release_check_report;
+
 /* When set, every csv(...) source reads this path instead of its own (a
  * standalone binary's `train DATA.csv`, aot_bin.c). */
 extern const char *sema_csv_override;

@@ -167,6 +167,7 @@ typedef struct Scope {
   GateInfo *gate;             /* SC_GATE: metric uses are recorded here */
   bool has_baseline;          /* a `baseline` line makes baseline.* readable */
   DataInfo *data;             /* SC_RELEASE: columns for drift() */
+  int cand_task;              /* SC_RELEASE: the candidate's RtTask + 1 (0: unknown) */
 } Scope;
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -623,6 +624,12 @@ static Val ex_path(Ctx *c, Scope *s, Ast *e) {
     if (n < 2) return val_err;
   }
   const char *w = p[k]->name;
+  if (s->kind == SC_RELEASE && (word_index(w, splits, NELEM(splits)) >= 0 || !strcmp(w, "predict"))) {
+    diag_error(e->span, "'%s' is not measured on live traffic; a release rule reads live.*, "
+               "baseline.live.* and drift()", node_text(c, e));
+    diag_note(e->span, "offline metrics belong in the release's 'gate', checked before step 1");
+    return val_err;
+  }
   if (word_index(w, splits, NELEM(splits)) >= 0) return ex_split_metric(c, s, e, k);
   if (!strcmp(w, "predict")) {
     if (n != k + 2 || word_index(p[k + 1]->name, latencies, NELEM(latencies)) < 0) {
@@ -636,14 +643,18 @@ static Val ex_path(Ctx *c, Scope *s, Ast *e) {
   }
   if (!strcmp(w, "live")) {
     if (s->kind == SC_GATE && s->gate && !s->gate->live_use) s->gate->live_use = e;
-    if (n != k + 2 || word_index(p[k + 1]->name, live_metrics, NELEM(live_metrics)) < 0) {
+    bool lat = false;   /* releases: every live metric that exists (release_check.c) */
+    if (s->kind == SC_RELEASE && n == k + 2) {
+      if (!release_live_metric(p[k + 1]->span, node_text(c, e), p[k + 1]->name, s->cand_task - 1, &lat))
+        return val_err;
+    } else if (n != k + 2 || word_index(p[k + 1]->name, live_metrics, NELEM(live_metrics)) < 0) {
       Ast *at = n > k + 1 ? p[k + 1] : e;
       diag_error(at->span, "unknown live metric '%s'", node_text(c, e));
       if (n > k + 1) suggest(at->span, p[k + 1]->name, live_metrics, NELEM(live_metrics));
       return val_err;
+    } else {
+      lat = p[k + 1]->name[0] == 'p';
     }
-    const char *m = p[k + 1]->name;
-    bool lat = m[0] == 'p';
     return (Val){.ty = lat ? TY_DUR : TY_NUM, .src = e};
   }
   const char *heads[] = {"train", "val", "test", "predict", "baseline", "live"};
@@ -682,6 +693,8 @@ static Val ex_call(Ctx *c, Scope *s, Ast *e) {
       suggest(col->span, col->name, (const char *const *)d->header, d->nheader);
       return val_err;
     }
+    if (col->kind == AST_NAME && d && d->header && !release_drift_column(col->span, d->spec, col->name))
+      return val_err;
     return (Val){.ty = TY_NUM, .src = e};
   }
   int bi = word_index(f, builtins, nb);
@@ -3381,6 +3394,13 @@ static void check_search(Ctx *c, Decl *d) {
   if (diag_error_count() == errs && ti && ti->ok) search_build(c, d, sd, ti, vlists);
 }
 
+/* A checked count as an integer, clamped to [0, max] (a float beyond the
+ * integer range would be undefined to convert). */
+static int64_t count_of(double v, int64_t max) {
+  if (!(v > 0)) return 0;
+  return v >= (double)max ? max : (int64_t)v;
+}
+
 /* ---- release ------------------------------------------------------------- */
 
 static const char *const release_stmts[] = {"candidate", "baseline", "gate", "bucket", "check",
@@ -3523,7 +3543,7 @@ static RtRelease *release_build(Ctx *c, Decl *d, Scope *rs) {
     case RL_CHECK:
       for (int j = 0; j < n; j++)
         if (is_mod(it[j], "every")) r->check_us = ex_eval(c, &s, it[j]->kids[0]).num * 1e6;
-        else if (is_mod(it[j], "min")) r->min_requests = (int64_t)ex_eval(c, &s, it[j]->kids[0]).num;
+        else if (is_mod(it[j], "min")) r->min_requests = count_of(ex_eval(c, &s, it[j]->kids[0]).num, INT64_MAX / 2);
       break;
     case RL_STEP: {
       RtReleaseStep *p = &r->steps[r->n_steps++];
@@ -3542,7 +3562,7 @@ static RtRelease *release_build(Ctx *c, Decl *d, Scope *rs) {
     case RL_ROLLBACK: {
       RtReleaseRule *rr = &r->rollback[r->n_rollback++];
       rule_build(c, rs, st, it[0], rr);
-      if (n > 1 && is_mod(it[1], "for")) rr->for_checks = (int)ex_eval(c, &s, it[1]->kids[0]).num;
+      if (n > 1 && is_mod(it[1], "for")) rr->for_checks = (int)count_of(ex_eval(c, &s, it[1]->kids[0]).num, INT_MAX);
       break;
     }
     case RL_TIMEOUT: r->timeout_us = ex_eval(c, &s, it[0]).num * 1e6; break;
@@ -3570,7 +3590,8 @@ static void check_release(Ctx *c, Decl *d) {
     }
   }
   Scope rs = {.kind = SC_RELEASE, .has_baseline = has_baseline,
-              .data = cand && cand->data ? cand->data->info : NULL};
+              .data = cand && cand->data ? cand->data->info : NULL,
+              .cand_task = cand && cand->task_known ? (int)cand->task + 1 : 0};
   Scope s = {.kind = SC_CONST};
   Ast *prev_step = NULL;
   double prev_pct = 0;
@@ -3687,7 +3708,10 @@ static void check_release(Ctx *c, Decl *d) {
     diag_note(nsp(blk), "release '%s' never reaches full traffic", d->name);
   }
   if (!seen[RL_PROMOTE]) diag_error(nsp(blk), "release '%s' has no 'promote when' line", d->name);
-  if (diag_error_count() == errs) d->info = release_build(c, d, &rs);
+  if (diag_error_count() == errs) {
+    d->info = release_build(c, d, &rs);
+    release_check(d->info, blk, c->mode == SEMA_CHECK);   /* warnings; check's notes */
+  }
 }
 
 /* ---- entry --------------------------------------------------------------- */

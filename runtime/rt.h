@@ -868,6 +868,7 @@ typedef struct RtServeOpts {
   int threads;
   size_t max_body;
   const char *port_file;
+  const struct RtServeHooks *hooks;   /* serving a release (rt_serve_release.c), or NULL */
 } RtServeOpts;
 
 /* Serves m with its kernels (k->xform may be NULL: the interpreter) until
@@ -1196,5 +1197,41 @@ bool rt_live_take(RtLiveWindow *w, RtLiveWindow *into);
  * value} prediction_shift (against ref; null without) labelled metrics{the
  * task's rt_task_metrics}; unavailable figures are null. */
 char *rt_live_json(RtLiveWindow *w, RtLiveWindow *ref);
+
+/* ---- serving a release (rt_serve_release.c) ---------------------------------- */
+
+/* What rt_serve asks of a release server instead of its own model: predict
+ * answers a POST /predict (r's body owned by the hook's thread state until
+ * the thread's next call); metrics gives text appended to /metrics
+ * (malloc'd). rt_serve's m then only names the model and its classes. */
+typedef struct RtServeHooks {
+  void (*predict)(void *ctx, const char *body, size_t len, const char *req_id, double t0_s,
+                  RtServeReply *r);
+  char *(*metrics)(void *ctx);
+  void *ctx;
+  /* other POST endpoints: owns says whether url is one (then JSON bodies up
+   * to the limit, 405 for other methods); route answers it: the HTTP
+   * status, *out a malloc'd JSON body; auth the Authorization header */
+  bool (*owns)(void *ctx, const char *url);
+  int (*route)(void *ctx, const char *url, const char *auth, const char *body, size_t len,
+               const char *req_id, char **out);
+} RtServeHooks;
+/* The candidate's model file: `candidate "P.mlxm"`, or OUT/NAME.mlxm
+ * (out_dir NULL: "out"). malloc'd. */
+char *rt_release_candidate_path(const RtRelease *rel, const char *out_dir);
+/* A request field the decoder accepts and ignores (the release's bucket
+ * key; name must outlive s; one at most beyond the model's own). */
+void rt_serve_model_ignore(RtServeModel *s, const char *name);
+/* mlxc serve FILE --release NAME: routes each /predict by its bucket to
+ * the candidate (cand, kc) or the baseline (base, kb), records both arms'
+ * windows, and every check interval journals the check in the store
+ * (rt_release_tick); the serving percent follows the journal's state.
+ * POST /feedback labels a request; POST /release/promote|rollback|abort
+ * need `Authorization: Bearer admin_token` (NULL: those answer 403).
+ * Returns the exit code (0 after draining; 4 foreign journal or arms that
+ * disagree; 6 store or socket). */
+int rt_serve_release(const RtRelease *rel, const char *spec_hash, const char *store,
+                     const char *admin_token, const RtModel *cand, const MlxKernels *kc,
+                     const RtModel *base, const MlxKernels *kb, const RtServeOpts *o);
 
 #endif

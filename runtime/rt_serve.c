@@ -58,6 +58,7 @@ typedef struct Server {
   atomic_bool draining;                        /* a signal came: answer with Connection: close */
   atomic_uint_fast64_t next_id;
   char id_prefix[9];                           /* request ids: prefix-counter */
+  const RtServeHooks *hooks;                   /* serving a release, or NULL */
 } Server;
 
 /* One request (MHD's con_cls). */
@@ -209,6 +210,11 @@ static void metrics_text(Server *s, Text *t) {
       tprintf(t, "\"} %llu\n", LOAD(s->by_class[c]));
     }
   }
+  if (s->hooks && s->hooks->metrics) {
+    char *x = s->hooks->metrics(s->hooks->ctx);
+    if (x) tprintf(t, "%s", x);
+    free(x);
+  }
 }
 
 static void health_text(Server *s, Text *t) {
@@ -286,6 +292,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
   Server *s = cls;
   Req *q = *con_cls;
   bool predict = !strcmp(url, "/predict");
+  /* a path of the release server's (POST /feedback, /release/...) */
+  bool other = !predict && s->hooks && s->hooks->owns && s->hooks->owns(s->hooks->ctx, url);
+  bool post = predict || other;
   if (!q) {   /* the headers */
     q = *con_cls = rt_xmalloc(sizeof *q);
     q->t0 = now_s();
@@ -297,15 +306,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!predict && strcmp(url, "/health") && strcmp(url, "/metrics")) {
+    if (!post && strcmp(url, "/health") && strcmp(url, "/metrics")) {
       q->status = 404;
       snprintf(q->msg, sizeof q->msg, "no such endpoint (POST /predict, GET /health, GET /metrics)");
-    } else if (predict ? strcmp(method, "POST") : !get) {
+    } else if (post ? strcmp(method, "POST") : !get) {
       q->status = 405;
-      q->post = predict;
+      q->post = post;
       snprintf(q->msg, sizeof q->msg, "method %.20s not allowed on %s (use %s)", method, url,
-               predict ? "POST" : "GET");
-    } else if (predict && type && strncasecmp(type, "application/json", 16)) {
+               post ? "POST" : "GET");
+    } else if (post && type && strncasecmp(type, "application/json", 16)) {
       q->status = 415;
       snprintf(q->msg, sizeof q->msg, "content type '%.60s' is not JSON (send Content-Type: "
                "application/json)", type);
@@ -317,7 +326,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
   }
   if (*upload_size) {   /* a piece of the body: kept only for a /predict that may run */
     if (!q->too_big && q->len + *upload_size > s->max_body) q->too_big = true;
-    if (!q->too_big && !q->status && predict) {
+    if (!q->too_big && !q->status && post) {
       if (q->len + *upload_size > q->cap) {
         q->cap = q->cap ? q->cap : 1024;
         while (q->cap < q->len + *upload_size) q->cap *= 2;
@@ -330,7 +339,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return MHD_YES;
   }
   if (q->status) return reply_error(s, conn, q, q->status, q->msg);
-  if (!predict) {
+  if (other && !q->too_big) {
+    char *out = NULL;
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_AUTHORIZATION);
+    int st = s->hooks->route(s->hooks->ctx, url, auth, q->body ? q->body : "", q->len, q->id,
+                             &out);
+    enum MHD_Result ret = reply(s, conn, q, st, "application/json", out ? out : "{}",
+                                out ? strlen(out) : 2);
+    free(out);
+    return ret;
+  }
+  if (!predict && !other) {
     Text t = {0};
     if (!strcmp(url, "/health")) health_text(s, &t);
     else metrics_text(s, &t);
@@ -346,13 +366,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     snprintf(msg, sizeof msg, "request body over the limit of %zu bytes", s->max_body);
     return reply_error(s, conn, q, 413, msg);
   }
-  RtServeWork *w = pthread_getspecific(s->work_key);
-  if (!w) {
-    w = rt_serve_work_new(s->sm);
-    pthread_setspecific(s->work_key, w);
-  }
   RtServeReply r;
-  rt_serve_predict(s->sm, w, q->body ? q->body : "", q->len, q->id, &r);
+  if (s->hooks) {
+    s->hooks->predict(s->hooks->ctx, q->body ? q->body : "", q->len, q->id, q->t0, &r);
+  } else {
+    RtServeWork *w = pthread_getspecific(s->work_key);
+    if (!w) {
+      w = rt_serve_work_new(s->sm);
+      pthread_setspecific(s->work_key, w);
+    }
+    rt_serve_predict(s->sm, w, q->body ? q->body : "", q->len, q->id, &r);
+  }
   if (r.status == 200) count_preds(s, &r);
   enum MHD_Result ret = reply(s, conn, q, r.status, "application/json", r.body, r.len);
   count_latency(s, now_s() - q->t0);
@@ -439,6 +463,7 @@ int rt_serve(const RtModel *m, const MlxKernels *k, const RtServeOpts *o) {
   Server *s = rt_xmalloc(sizeof *s);
   s->m = m;
   s->max_body = o && o->max_body ? o->max_body : DEFAULT_MAX_BODY;
+  s->hooks = o ? o->hooks : NULL;
   s->by_class = rt_xmalloc(sizeof(atomic_uint_fast64_t) * (size_t)(m->n_classes + 1));
   snprintf(s->id_prefix, sizeof s->id_prefix, "%08x",
            (unsigned)(rt_fnv1a(&(double){now_s()}, sizeof(double), RT_FNV_INIT) ^ (unsigned)getpid()));

@@ -194,6 +194,8 @@ static void ignore_add(RtServeModel *s, const char *name) {
   s->slot_name[h] = name;
 }
 
+void rt_serve_model_ignore(RtServeModel *s, const char *name) { ignore_add(s, name); }
+
 RtServeModel *rt_serve_model_new(const RtModel *m, const MlxKernels *k) {
   const RtDataSpec *spec = m->data;
   if (!spec || !k || !k->predict || m->desc.n_layers < 1) return NULL;

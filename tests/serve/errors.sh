@@ -12,7 +12,7 @@ stop_server
 expect_exit 6 $MLXC serve "$M" --port 0 --bind 203.0.113.7
 grep -q "cannot listen on 203.0.113.7:0" "$T/out" || { cat "$T/out"; fail "bind message"; }
 expect_exit 2 $MLXC serve examples/credit.mlx
-grep -q "not supported yet" "$T/out" || { cat "$T/out"; fail "a spec to serve"; }
+grep -q "serve FILE --release NAME" "$T/out" || { cat "$T/out"; fail "a spec to serve"; }
 expect_exit 2 $MLXC serve
 expect_exit 2 $MLXC serve "$M" "$M"
 expect_exit 2 $MLXC serve "$M" --port 70000
