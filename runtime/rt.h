@@ -1032,6 +1032,11 @@ typedef struct RtReleaseState {
   int64_t last_check_us;      /* its time (0: none in this step) */
 } RtReleaseState;
 RtReleaseState rt_release_replay(const RtRelease *rel, const RtEvent *ev, int64_t n);
+/* The event a manual promote, rollback or abort appends in state s (a step
+ * running): its kind, and its JSON detail into *detail (malloc'd). `mlxc
+ * release` and serve's admin endpoints write the same events. */
+RtEventKind rt_release_manual_event(const RtRelease *rel, const RtReleaseState *s,
+                                    const char *cmd, char **detail);
 
 /* A metric's value for an expression (NaN when undefined). */
 typedef double (*RtMetricFn)(void *ctx, const RtGateExpr *metric);

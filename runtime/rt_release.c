@@ -507,6 +507,28 @@ static char *detail_text(json_t *o) {
   return t;
 }
 
+RtEventKind rt_release_manual_event(const RtRelease *rel, const RtReleaseState *s,
+                                    const char *cmd, char **detail) {
+  json_t *d = json_object();
+  RtEventKind kind;
+  if (!strcmp(cmd, "promote")) {
+    int next = s->step + 1, last = rel->n_steps - 1;
+    /* the last step, or entering a last 100% step that holds nothing: done */
+    bool done = s->step == last || (next == last && rel->steps[last].kind == RT_STEP_OPEN);
+    kind = done ? RT_EV_PROMOTED : RT_EV_STEP_ADVANCED;
+    json_object_set_new(d, "step", json_integer(done ? last : next));
+    json_object_set_new(d, "percent", json_real(rel->steps[done ? last : next].percent));
+    json_object_set_new(d, "from_step", json_integer(s->step));
+  } else {
+    kind = !strcmp(cmd, "rollback") ? RT_EV_ROLLED_BACK : RT_EV_ABORTED;
+    json_object_set_new(d, "step", json_integer(s->step));
+    json_object_set_new(d, "percent", json_real(0));
+    json_object_set_new(d, "from_percent", json_real(s->percent));
+  }
+  *detail = detail_text(d);
+  return kind;
+}
+
 /* start, promote, rollback, abort: under the write lock, replay, decide,
  * append. */
 static int mutate(const RtRelease *rel, const RtReleaseOpts *o, const char *store) {
@@ -561,21 +583,12 @@ static int mutate(const RtRelease *rel, const RtReleaseOpts *o, const char *stor
     json_decref(d);
     code = refuse(rel, &s, o->cmd);
     goto done;
-  } else if (!strcmp(o->cmd, "promote")) {
-    int next = s.step + 1, last = rel->n_steps - 1;
-    /* the last step, or entering a last 100% step that holds nothing: done */
-    bool done_ = s.step == last || (next == last && rel->steps[last].kind == RT_STEP_OPEN);
-    kind = done_ ? RT_EV_PROMOTED : RT_EV_STEP_ADVANCED;
-    json_object_set_new(d, "step", json_integer(done_ ? last : next));
-    json_object_set_new(d, "percent", json_real(rel->steps[done_ ? last : next].percent));
-    json_object_set_new(d, "from_step", json_integer(s.step));
   } else {
-    kind = !strcmp(o->cmd, "rollback") ? RT_EV_ROLLED_BACK : RT_EV_ABORTED;
-    json_object_set_new(d, "step", json_integer(s.step));
-    json_object_set_new(d, "percent", json_real(0));
-    json_object_set_new(d, "from_percent", json_real(s.percent));
+    json_decref(d);
+    d = NULL;
+    kind = rt_release_manual_event(rel, &s, o->cmd, &detail);
   }
-  detail = detail_text(d);
+  if (d) detail = detail_text(d);
   int64_t seq = rt_journal_append(j, kind, now, who, o->why, detail);
   if (seq < 0 || rt_journal_commit(j)) {
     code = EXIT_ENV;

@@ -388,23 +388,8 @@ static int admin(Rel *r, const char *cmd, const char *auth, const char *body, si
                : s.phase == RT_RS_ROLLED_BACK ? "it was rolled back" : "it was aborted");
       rt_journal_rollback(j);
     } else {
-      json_t *d = json_object();
-      RtEventKind kind;
-      if (!strcmp(cmd, "promote")) {
-        int next = s.step + 1, last = r->rel->n_steps - 1;
-        bool done = s.step == last || (next == last && r->rel->steps[last].kind == RT_STEP_OPEN);
-        kind = done ? RT_EV_PROMOTED : RT_EV_STEP_ADVANCED;
-        json_object_set_new(d, "step", json_integer(done ? last : next));
-        json_object_set_new(d, "percent", json_real(r->rel->steps[done ? last : next].percent));
-        json_object_set_new(d, "from_step", json_integer(s.step));
-      } else {
-        kind = !strcmp(cmd, "rollback") ? RT_EV_ROLLED_BACK : RT_EV_ABORTED;
-        json_object_set_new(d, "step", json_integer(s.step));
-        json_object_set_new(d, "percent", json_real(0));
-        json_object_set_new(d, "from_percent", json_real(s.percent));
-      }
-      char *dt = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
-      json_decref(d);
+      char *dt;
+      RtEventKind kind = rt_release_manual_event(r->rel, &s, cmd, &dt);
       if (!dt || rt_journal_append(j, kind, now, who, why, dt) < 0 || rt_journal_commit(j)) {
         status = 500;
         snprintf(msg, sizeof msg, "the journal cannot be written");
