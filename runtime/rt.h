@@ -258,6 +258,9 @@ uint64_t rt_fnv1a(const void *p, size_t n, uint64_t h);   /* continue hash h */
  * differ in their last bytes, and its low bits depend only on each byte's low
  * bits; mixed, every output bit depends on every input bit. */
 uint64_t rt_mix64(uint64_t h);
+/* Puts the k-th smallest of v[lo..hi] at v[k], smaller ones before it and
+ * larger ones after (Hoare's selection; no NaN in v). rt_live.c. */
+void rt_select_kth(double *v, int64_t lo, int64_t hi, int64_t k);
 void rt_hash_hex(uint64_t h, char out[17]);               /* 16 hex digits + NUL */
 
 /* ---- CSV (rt_csv.c) -------------------------------------------------------- */

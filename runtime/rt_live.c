@@ -36,9 +36,7 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Puts the k-th smallest of v[lo..hi] at v[k], smaller ones before it and
- * larger ones after (Hoare's selection; no NaN in v). */
-static void select_kth(double *v, int64_t lo, int64_t hi, int64_t k) {
+void rt_select_kth(double *v, int64_t lo, int64_t hi, int64_t k) {
   while (lo < hi) {
     double pivot = v[lo + (hi - lo) / 2];
     int64_t i = lo, j = hi;
@@ -62,7 +60,7 @@ int rt_dist_cuts(double *v, int64_t n, double cuts[RT_DIST_BINS - 1]) {
   int64_t from = 0;
   for (int q = 1; q < RT_DIST_BINS && n > 0; q++) {
     int64_t at = (int64_t)((double)n * q / RT_DIST_BINS);
-    select_kth(v, from, n - 1, at);   /* ranks below `from` are already in place */
+    rt_select_kth(v, from, n - 1, at);   /* ranks below `from` are already in place */
     from = at;
     double c = v[at];
     if (k == 0 || c > cuts[k - 1]) cuts[k++] = c;

@@ -109,25 +109,9 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* The k-th smallest of v[0..n) (no NaN), reordering v: Hoare's selection. */
+/* The k-th smallest of v[0..n) (no NaN), reordering v. */
 static double select_kth(double *v, int64_t n, int64_t k) {
-  int64_t lo = 0, hi = n - 1;
-  while (lo < hi) {
-    double pivot = v[lo + (hi - lo) / 2];
-    int64_t i = lo, j = hi;
-    while (i <= j) {
-      while (v[i] < pivot) i++;
-      while (v[j] > pivot) j--;
-      if (i <= j) {
-        double t = v[i];
-        v[i++] = v[j];
-        v[j--] = t;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
+  rt_select_kth(v, 0, n - 1, k);
   return v[k];
 }
 
