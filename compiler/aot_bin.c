@@ -258,33 +258,49 @@ done:
   return code;
 }
 
-/* BIN predict [--model M] [CSV|-] [--json]: `mlxc predict` with the compiled predict
- * kernels; mlx_xform only for the embedded model it was compiled from. */
-static int bin_predict(const AotImage *img, int set, const char *model, const char *csv,
-                       bool json) {
+/* The model predict, eval and serve use (--model M, else the embedded one)
+ * with set's predict kernels into *k; mlx_xform only for the embedded model
+ * it was compiled from. NULL with *code set when it cannot be used. */
+static RtModel *use_model(const AotImage *img, int set, const char *model, MlxKernels *k,
+                          int *code) {
   bool embedded;
   RtModel *m = load_model(img, model, &embedded);
-  if (!m) return model || img->model ? BIN_DATA : BIN_USAGE;
-  MlxKernels k = kernels(img, set, 1);
-  if (!embedded) k.xform = NULL;
-  int code = BIN_DATA;
-  if (model_fits(img, m, &k)) code = rt_predict_out(m, &k, csv, stdout, json) ? BIN_DATA : BIN_OK;
+  *code = model || img->model ? BIN_DATA : BIN_USAGE;
+  if (!m) return NULL;
+  *k = kernels(img, set, 1);
+  if (!embedded) k->xform = NULL;
+  if (model_fits(img, m, k)) return m;
+  rt_model_free(m);
+  *code = BIN_DATA;
+  return NULL;
+}
+
+/* Ends a command run on a model from use_model; returns code. */
+static int unuse_model(RtModel *m, int code) {
   rt_model_free(m);
   rt_diag_flush();
   return code;
 }
 
+/* BIN predict [--model M] [CSV|-] [--json]: `mlxc predict` with the compiled predict
+ * kernels. */
+static int bin_predict(const AotImage *img, int set, const char *model, const char *csv,
+                       bool json) {
+  MlxKernels k;
+  int code;
+  RtModel *m = use_model(img, set, model, &k, &code);
+  if (m) code = rt_predict_out(m, &k, csv, stdout, json) ? BIN_DATA : BIN_OK;
+  return unuse_model(m, code);
+}
+
 /* BIN eval [--model M] DATA.csv: the metrics of the model on labelled rows,
  * one JSON object, as `mlxc eval` prints them. */
 static int bin_eval(const AotImage *img, int set, const char *model, const char *csv) {
-  bool embedded;
-  RtModel *m = load_model(img, model, &embedded);
-  if (!m) return model || img->model ? BIN_DATA : BIN_USAGE;
-  MlxKernels k = kernels(img, set, 1);
-  if (!embedded) k.xform = NULL;
-  int code = BIN_DATA;
+  MlxKernels k;
+  int code;
+  RtModel *m = use_model(img, set, model, &k, &code);
   RtMetrics r;
-  if (model_fits(img, m, &k) && !rt_eval_csv(m, &k, csv, &r)) {
+  if (m && !rt_eval_csv(m, &k, csv, &r)) {
     char *s = rt_eval_json(m, &r);   /* mlxc eval's output */
     if (s) {
       printf("%s\n", s);
@@ -294,9 +310,7 @@ static int bin_eval(const AotImage *img, int set, const char *model, const char 
       code = BIN_INTERNAL;
     }
   }
-  rt_model_free(m);
-  rt_diag_flush();
-  return code;
+  return unuse_model(m, code);
 }
 
 /* BIN info: the build facts, the embedded model's metrics, and the kernel
@@ -339,16 +353,11 @@ static int bin_info(const AotImage *img, int set) {
 
 /* BIN serve [--model M] [--port P] [--bind A]: rt_serve (rt_serve.c). */
 static int bin_serve(const AotImage *img, int set, const char *model, const RtServeOpts *o) {
-  bool embedded;
-  RtModel *m = load_model(img, model, &embedded);
-  if (!m) return model || img->model ? BIN_DATA : BIN_USAGE;
-  MlxKernels k = kernels(img, set, 1);
-  if (!embedded) k.xform = NULL;
-  int code = BIN_DATA;
-  if (model_fits(img, m, &k)) code = rt_serve(m, &k, o);
-  rt_model_free(m);
-  rt_diag_flush();
-  return code;
+  MlxKernels k;
+  int code;
+  RtModel *m = use_model(img, set, model, &k, &code);
+  if (m) code = rt_serve(m, &k, o);
+  return unuse_model(m, code);
 }
 
 int aot_bin_main(int argc, char **argv, const AotImage *img) {

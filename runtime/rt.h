@@ -904,6 +904,9 @@ void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, s
 /* Bytes of the well-formed UTF-8 sequence starting at s (lead byte >= 0x80:
  * 2 to 4), or 0 when it is not one. */
 int rt_utf8_len(const unsigned char *s);
+/* A number as a category's text or a bucket key: the shortest spelling that
+ * reads back as the same double ("3" for 3 and 3.0, "2.5"). */
+void rt_num_text(double d, char t[40]);
 
 /* ---- releases (rt_release.c: description, replay, commands; rt_journal.c) --- */
 

@@ -395,8 +395,8 @@ void rt_live_free(RtLiveWindow *w) {
   free(w);
 }
 
-void rt_live_reset(RtLiveWindow *w) {
-  pthread_mutex_lock(&w->mu);
+/* Empties w's counts (the caller holds w->mu). */
+static void counts_clear(RtLiveWindow *w) {
   memset(w->req, 0, sizeof w->req);
   w->rows = 0;
   memset(w->lat, 0, sizeof w->lat);
@@ -405,6 +405,11 @@ void rt_live_reset(RtLiveWindow *w) {
   for (int c = 0; c < w->n_cols; c++)
     memset(w->bin[c], 0, sizeof(int64_t) * (size_t)w->dist[c].n_bins);
   w->nl = 0;
+}
+
+void rt_live_reset(RtLiveWindow *w) {
+  pthread_mutex_lock(&w->mu);
+  counts_clear(w);
   pthread_mutex_unlock(&w->mu);
 }
 
@@ -702,14 +707,7 @@ bool rt_live_take(RtLiveWindow *w, RtLiveWindow *into) {
   pthread_mutex_lock(&into->mu);
   counts_copy(into, w);
   pthread_mutex_unlock(&into->mu);
-  memset(w->req, 0, sizeof w->req);
-  w->rows = 0;
-  memset(w->lat, 0, sizeof w->lat);
-  memset(w->cls, 0, sizeof(int64_t) * (size_t)(w->k + 1));
-  w->nvals = 0;
-  for (int c = 0; c < w->n_cols; c++)
-    memset(w->bin[c], 0, sizeof(int64_t) * (size_t)w->dist[c].n_bins);
-  w->nl = 0;
+  counts_clear(w);
   pthread_mutex_unlock(&w->mu);
   return true;
 }

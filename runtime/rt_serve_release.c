@@ -85,19 +85,6 @@ static void work_free(void *p) {
   free(w);
 }
 
-/* A number as its shortest spelling (a category's text, a bucket key). */
-static void num_text(double d, char t[40]) {
-  if (d == floor(d) && fabs(d) < 1e15) {
-    snprintf(t, 40, "%.0f", d);
-    if (!strcmp(t, "-0")) strcpy(t, "0");
-    return;
-  }
-  for (int p = 15; p <= 17; p++) {
-    snprintf(t, 40, "%.*g", p, d);
-    if (strtod(t, NULL) == d) return;
-  }
-}
-
 /* The request's bucket: top-level field FIELD as text, else the request id. */
 static int bucket_of(const Rel *r, const json_t *root, const char *req_id) {
   const char *f = r->rel->bucket_field;
@@ -106,7 +93,7 @@ static int bucket_of(const Rel *r, const json_t *root, const char *req_id) {
   if (json_is_string(v) && json_string_length(v) > 0)
     return rt_bucket(json_string_value(v), json_string_length(v), r->rel->salt);
   if (json_is_number(v)) {
-    num_text(json_number_value(v), t);
+    rt_num_text(json_number_value(v), t);
     return rt_bucket(t, strlen(t), r->rel->salt);
   }
   if (json_is_boolean(v)) {
@@ -143,7 +130,7 @@ static const RtLiveCell *cells_of(Work *w, RtLiveWindow *win, const json_t *root
           w->ntxt = need;
         }
         char *t = w->txt[i * nc + c];
-        num_text(json_number_value(v), t);
+        rt_num_text(json_number_value(v), t);
         cell->str = t;
         cell->len = strlen(t);
       } else if (json_is_number(v)) {
@@ -294,7 +281,7 @@ static int feedback(Rel *r, const char *body, size_t len, const char *req_id, ch
   char t[40];
   const char *label = json_is_string(lab) ? json_string_value(lab) : NULL;
   if (json_is_number(lab)) {
-    num_text(json_number_value(lab), t);
+    rt_num_text(json_number_value(lab), t);
     label = t;
   }
   int status;

@@ -340,7 +340,7 @@ static const char *json_kind(const json_t *v) {
 
 /* A number as a category's text: the shortest spelling that reads back as
  * the same double ("3" for 3 and 3.0, "2.5"). */
-static void num_text(double d, char t[40]) {
+void rt_num_text(double d, char t[40]) {
   if (d == floor(d) && fabs(d) < 1e15) {
     snprintf(t, 40, "%.0f", d);
     if (!strcmp(t, "-0")) strcpy(t, "0");
@@ -441,7 +441,7 @@ void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, s
           return;
         }
         if (c->cat) {
-          num_text(num, nt);
+          rt_num_text(num, nt);
           cat = nt;
         }
       } else if (json_is_boolean(v) && !c->cat) {
