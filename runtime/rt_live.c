@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "rt_out.h"
 
 /* ---- sticky buckets ------------------------------------------------------------ */
 
@@ -153,51 +154,23 @@ RtTrainDist *rt_live_dist_copy(const RtTrainDist *t, int n) {
  *   u32 n_dist, then per column: str column, u8 kind (0 number, 1 category),
  *   u32 n_bins, then n_bins - 1 cuts (f64) or category names (str), then
  *   n_bins u64 train counts. */
-typedef struct Out {
-  unsigned char *p;
-  size_t len, cap;
-} Out;
-
-static void out_put(Out *o, const void *p, size_t n) {
-  if (o->len + n > o->cap) {
-    o->cap = (o->len + n) * 2 + 256;
-    o->p = rt_xrealloc(o->p, o->cap);
-  }
-  memcpy(o->p + o->len, p, n);
-  o->len += n;
-}
-
-static void out_u64(Out *o, uint64_t v, int bytes) {
-  unsigned char b[8];
-  for (int i = 0; i < bytes; i++) b[i] = (unsigned char)(v >> (8 * i));
-  out_put(o, b, (size_t)bytes);
-}
-
-static void out_str(Out *o, const char *s) {
-  size_t n = strlen(s);
-  out_u64(o, n, 4);
-  out_put(o, s, n);
-}
-
 unsigned char *rt_live_dist_encode(const RtDataSpec *s, size_t *len) {
   Out o = {0};
   int n = s && s->dist ? s->n_dist : 0;
-  out_u64(&o, (uint64_t)n, 4);
+  out_u32(&o, (uint32_t)n);
   for (int i = 0; i < n; i++) {
     const RtTrainDist *t = &s->dist[i];
     out_str(&o, t->column);
-    out_u64(&o, t->cat, 1);
-    out_u64(&o, (uint64_t)t->n_bins, 4);
+    out_u8(&o, t->cat);
+    out_u32(&o, (uint32_t)t->n_bins);
     for (int b = 0; b < t->n_bins - 1; b++) {
       if (t->cat) {
         out_str(&o, t->cats[b]);
       } else {
-        uint64_t u;
-        memcpy(&u, &t->cuts[b], 8);
-        out_u64(&o, u, 8);
+        out_f64(&o, t->cuts[b]);
       }
     }
-    for (int b = 0; b < t->n_bins; b++) out_u64(&o, (uint64_t)t->count[b], 8);
+    for (int b = 0; b < t->n_bins; b++) out_u64(&o, (uint64_t)t->count[b]);
   }
   *len = o.len;
   if (!o.p) o.p = rt_xmalloc(1);

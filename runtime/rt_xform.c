@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "rt.h"
+#include "rt_out.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -1957,46 +1958,6 @@ void rt_xform_spec_free(RtDataSpec *s) {
  *     u32 n_prog, per op: u8 op, str column, f64 a, f64 b, u32 n_edges, f64 edges...
  *   u8 drop_dups, u32 n_missing, per rule: str column, u8 kind, u8 is_str,
  *     f64 num, str str */
-typedef struct Out {
-  unsigned char *p;
-  size_t len, cap;
-} Out;
-
-static void out_put(Out *o, const void *p, size_t n) {
-  if (o->len + n > o->cap) {
-    o->cap = (o->len + n) * 2 + 256;
-    o->p = rt_xrealloc(o->p, o->cap);
-  }
-  memcpy(o->p + o->len, p, n);
-  o->len += n;
-}
-
-static void out_u32(Out *o, uint32_t v) {
-  unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                        (unsigned char)(v >> 24)};
-  out_put(o, b, 4);
-}
-
-static void out_u8(Out *o, unsigned v) {
-  unsigned char b = (unsigned char)v;
-  out_put(o, &b, 1);
-}
-
-static void out_f64(Out *o, double d) {
-  uint64_t u;
-  memcpy(&u, &d, 8);
-  out_u32(o, (uint32_t)u);
-  out_u32(o, (uint32_t)(u >> 32));
-}
-
-static void out_str(Out *o, const char *s) {
-  if (!s) {
-    out_u32(o, 0xffffffffu);
-    return;
-  }
-  out_u32(o, (uint32_t)strlen(s));
-  out_put(o, s, strlen(s));
-}
 
 unsigned char *rt_xform_encode(const RtDataSpec *s, size_t *len) {
   Out o = {0};
