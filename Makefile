@@ -21,12 +21,16 @@ DEB_PKGS += libmicrohttpd-dev curl
 # libsqlite3-dev: a release's journal (runtime/rt_journal.c; SQLite in WAL
 # mode), linked statically into `mlxc build` executables like jansson.
 DEB_PKGS += libsqlite3-dev
+# libpq-dev: the journal's PostgreSQL store (runtime/rt_journal_pg.c), for
+# serve replicas sharing one rollout; postgresql: the server tests/release/
+# pg_replicas.sh starts on loopback (initdb in a temporary directory).
+DEB_PKGS += libpq-dev postgresql
 
 CFLAGS_BASE = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-              -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD)
+              -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD) -I/usr/include/postgresql
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags --libs 2>/dev/null)
-LDLIBS      = $(LLVM_LIBS) -ljansson -lsqlite3 -lmicrohttpd -lm -lpthread
+LDLIBS      = $(LLVM_LIBS) -ljansson -lsqlite3 -lmicrohttpd -lpq -lm -lpthread
 
 COMPILER_SRCS = $(wildcard compiler/*.c)
 RUNTIME_SRCS  = $(wildcard runtime/*.c)
@@ -57,10 +61,11 @@ $(BUILD)/mlxc: $(OBJS)
 # `mlxc build` links executables with cc from this archive (found next to
 # mlxc): the runtime, the front end (grammar and sema check BIN's embedded
 # spec again) and BIN's command line (aot_bin.c) -- no LLVM. AOT_LINK is the
-# rest of that link line: jansson and sqlite3 static, so BIN needs no -dev package.
+# rest of that link line: jansson and sqlite3 static, so BIN needs no -dev package
+# (libmicrohttpd12 and libpq5 it loads at run time).
 AOT_OBJS = $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) $(GEN_SRCS:%.c=%.o) \
            $(addprefix $(BUILD)/compiler/,arena.o ast.o diag.o sema.o release_check.o aot_bin.o)
-AOT_LINK = $(SAN) -Wl,-Bstatic -ljansson -lsqlite3 -Wl,-Bdynamic -lmicrohttpd -lm -lpthread -ldl
+AOT_LINK = $(SAN) -Wl,-Bstatic -ljansson -lsqlite3 -Wl,-Bdynamic -lmicrohttpd -lpq -lm -lpthread -ldl
 $(BUILD)/libmlxrt.a: $(AOT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/compiler/aot.o: CFLAGS_BASE += -DAOT_LINK='"$(AOT_LINK)"'

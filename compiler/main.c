@@ -54,7 +54,8 @@ static const char usage_text[] =
     "                                 status, history (--json), start (the candidate's\n"
     "                                 gate must have passed), promote (the next step),\n"
     "                                 rollback, abort; refused: exit 3\n"
-    "      [--store F.db]             the journal (default: NAME.release.db beside FILE)\n"
+    "      [--store F.db|URI]         the journal (default: NAME.release.db beside FILE),\n"
+    "                                 or postgresql://USER@HOST/DB for replicas\n"
     "      [--who W] [--why TEXT]     who runs a command (default $USER) and why\n"
     "      [--out DIR]                where 'candidate TRAIN' finds DIR/TRAIN.mlxm\n"
     "  data FILE [NAME] [--json]      describe dataset NAME (default: the first):\n"
@@ -503,10 +504,8 @@ static int serve_release(const Opts *o) {
   if (n < 4 || strcmp(o->args[0] + n - 4, ".mlx"))
     return usage_error("serve --release takes the spec file (FILE.mlx) that declares the "
                        "release, not '%s'", o->args[0]);
-  if (o->store && (!strncmp(o->store, "postgresql://", 13) || !strncmp(o->store, "postgres://", 11)))
-    return usage_error("a PostgreSQL store ('%s') is not supported yet; --store takes an "
-                       "SQLite file path", o->store);
-  if (o->store && !*o->store) return usage_error("%s", "--store needs a file path");
+  if (o->store && !*o->store)
+    return usage_error("%s", "--store needs a file path or a postgresql:// URI");
   Arena a = {0};
   int code = EXIT_OK;
   Program *p = front_end(&a, o->args[0], SEMA_CHECK, &code);

@@ -1011,6 +1011,12 @@ void rt_events_free(RtEvent *ev, int64_t n);
  * of its own); detail NULL is "{}". Returns its seq, or -1 after reporting. */
 int64_t rt_journal_append(RtJournal *j, RtEventKind kind, int64_t time_us, const char *who,
                           const char *why, const char *detail);
+/* Whether --store names a PostgreSQL store (postgresql:// or postgres://,
+ * a libpq connection URI) rather than an SQLite file. */
+bool rt_store_is_pg(const char *store);
+/* The store as messages and status name it: a URI's password becomes ***.
+ * malloc'd. */
+char *rt_store_shown(const char *store);
 /* The time events are stamped with: now, or $MLXC_RELEASE_CLOCK (Unix
  * microseconds, for tests). */
 int64_t rt_release_now_us(void);
@@ -1038,6 +1044,14 @@ typedef struct RtReleaseState {
   int64_t last_check_us;      /* its time (0: none in this step) */
 } RtReleaseState;
 RtReleaseState rt_release_replay(const RtRelease *rel, const RtEvent *ev, int64_t n);
+/* Replay is a fold: *s (the state after the events before ev) after ev[0..n). */
+void rt_release_apply(const RtRelease *rel, RtReleaseState *s, const RtEvent *ev, int64_t n);
+/* The release's state from journal j: the state cached at the last call
+ * with the events appended since folded in (rt_release_apply), so a server
+ * polling a long journal reads only what is new. Inside a transaction it
+ * includes the transaction's own appends; a rollback or a failed commit
+ * drops the cache. 0, or -1 after reporting. */
+int rt_journal_state(RtJournal *j, const RtRelease *rel, RtReleaseState *s);
 /* The event a manual promote, rollback or abort appends in state s (a step
  * running): its kind, and its JSON detail into *detail (malloc'd). `mlxc
  * release` and serve's admin endpoints write the same events. */

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "rt.h"
+#include "rt_journal_pg.h"
 
 #define BUSY_MS 60000   /* how long a writer waits for another to commit */
 
@@ -24,7 +25,41 @@ struct RtJournal {
   sqlite3 *db;
   char *path;
   bool in_tx;           /* inside rt_journal_begin */
+  RtPgJournal *pg;      /* a postgresql:// store: every call goes there */
+  /* rt_journal_state's cache: the state of release crel after event cstate.seq */
+  const RtRelease *crel;
+  RtReleaseState cstate;
 };
+
+bool rt_store_is_pg(const char *store) {
+  return store && (!strncmp(store, "postgresql://", 13) || !strncmp(store, "postgres://", 11));
+}
+
+char *rt_store_shown(const char *store) {
+  size_t n = strlen(store);
+  char *s = rt_xmalloc(n + 4);
+  strcpy(s, store);
+  if (!rt_store_is_pg(store)) return s;
+  /* scheme://user:PASSWORD@host...: the password becomes *** */
+  const char *auth = strstr(store, "://") + 3;
+  size_t alen = strcspn(auth, "/?#");
+  const char *at = memchr(auth, '@', alen), *colon = memchr(auth, ':', alen);
+  if (at && colon && colon < at) {
+    size_t pre = (size_t)(colon + 1 - store);
+    snprintf(s + pre, n + 4 - pre, "***%s", at);
+  }
+  return s;
+}
+
+void rt_journal_foreign(const char *shown, const char *name, const char *hash,
+                        const char *rel_name, const char *spec_hash) {
+  rt_diag(RT_ERROR, rt_loc_file(shown),
+          "this journal belongs to release '%s' of the spec with hash %s, not to release "
+          "'%s' of this spec (hash %s)",
+          name, hash ? hash : "(not started)", rel_name, spec_hash);
+  rt_note(rt_loc_file(shown), "the spec hash is recorded when a release starts; a changed "
+                              "spec is a new rollout: give it another store (--store PATH)");
+}
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -91,22 +126,17 @@ static bool meta_put(RtJournal *j, const char *key, const char *value) {
   return ok;
 }
 
-static char *dup_col(sqlite3_stmt *st, int i) {
-  const char *t = (const char *)sqlite3_column_text(st, i);
-  if (!t) return NULL;
-  char *s = rt_xmalloc(strlen(t) + 1);
-  strcpy(s, t);
-  return s;
-}
-
 /* The spec hash the release's `started` event recorded, malloc'd, or NULL. */
 static char *started_hash(RtJournal *j) {
   sqlite3_stmt *st;
   char *v = NULL;
-  if (sqlite3_prepare_v2(j->db, "SELECT json_extract(detail, '$.spec_hash') FROM events "
-                                "WHERE kind = 'started' ORDER BY seq LIMIT 1", -1, &st, NULL))
+  if (sqlite3_prepare_v2(j->db, "SELECT detail FROM events WHERE kind = 'started' "
+                                "ORDER BY seq LIMIT 1", -1, &st, NULL))
     return NULL;
-  if (sqlite3_step(st) == SQLITE_ROW) v = dup_col(st, 0);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    const char *d = (const char *)sqlite3_column_text(st, 0);
+    if (d) v = rt_event_spec_hash(d);
+  }
   sqlite3_finalize(st);
   return v;
 }
@@ -130,6 +160,19 @@ static int count_tables(RtJournal *j, int *all) {
 RtJournal *rt_journal_open(const char *path, const char *rel_name, const char *spec_hash,
                            bool create, int *code) {
   *code = 0;
+  if (rt_store_is_pg(path)) {
+    char *shown = rt_store_shown(path);
+    RtPgJournal *pg = rt_pg_open(path, shown, rel_name, spec_hash, create, code);
+    if (!pg) {
+      free(shown);
+      return NULL;
+    }
+    RtJournal *j = rt_xmalloc(sizeof *j);
+    memset(j, 0, sizeof *j);
+    j->pg = pg;
+    j->path = shown;
+    return j;
+  }
   struct stat sb;
   if (!create && stat(path, &sb) != 0) return NULL;   /* nothing journaled yet */
   RtJournal *j = rt_xmalloc(sizeof *j);
@@ -197,12 +240,7 @@ RtJournal *rt_journal_open(const char *path, const char *rel_name, const char *s
     exec(j, "ROLLBACK", "rollback");
     *code = 6;
   } else if ((name && strcmp(name, rel_name)) || (hash && strcmp(hash, spec_hash))) {
-    rt_diag(RT_ERROR, rt_loc_file(path),
-            "this journal belongs to release '%s' of the spec with hash %s, not to release "
-            "'%s' of this spec (hash %s)",
-            name ? name : rel_name, hash ? hash : "(not started)", rel_name, spec_hash);
-    rt_note(rt_loc_file(path), "the spec hash is recorded when a release starts; a changed "
-                               "spec is a new rollout: give it another store (--store PATH)");
+    rt_journal_foreign(path, name ? name : rel_name, hash, rel_name, spec_hash);
     exec(j, "ROLLBACK", "rollback");
     *code = 4;
   } else if (!exec(j, "COMMIT", "cannot write the release store")) {
@@ -219,6 +257,7 @@ RtJournal *rt_journal_open(const char *path, const char *rel_name, const char *s
 
 void rt_journal_close(RtJournal *j) {
   if (!j) return;
+  if (j->pg) rt_pg_close(j->pg);
   if (j->in_tx) rt_journal_rollback(j);
   if (j->db) sqlite3_close(j->db);
   free(j->path);
@@ -226,21 +265,40 @@ void rt_journal_close(RtJournal *j) {
 }
 
 int rt_journal_begin(RtJournal *j) {
+  if (j->pg) return rt_pg_begin(j->pg);
   if (!exec(j, "BEGIN IMMEDIATE", "cannot lock the release store")) return -1;
   j->in_tx = true;
   return 0;
 }
 
 int rt_journal_commit(RtJournal *j) {
+  if (j->pg) {
+    if (!rt_pg_commit(j->pg)) return 0;
+    j->crel = NULL;   /* the cache may hold what was not committed */
+    return -1;
+  }
   j->in_tx = false;
   if (exec(j, "COMMIT", "cannot commit to the release store")) return 0;
   sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+  j->crel = NULL;
   return -1;
 }
 
 void rt_journal_rollback(RtJournal *j) {
+  j->crel = NULL;
+  if (j->pg) {
+    rt_pg_rollback(j->pg);
+    return;
+  }
   j->in_tx = false;
   sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static char *dup_text(const char *t) {
+  if (!t) return NULL;
+  char *s = rt_xmalloc(strlen(t) + 1);
+  strcpy(s, t);
+  return s;
 }
 
 /* The numbers replay needs, from an event's detail. */
@@ -263,40 +321,52 @@ static void parse_detail(RtEvent *e) {
   json_decref(o);
 }
 
-int rt_journal_read(RtJournal *j, RtEvent **out, int64_t *n) {
+void rt_event_init(RtEvent *e, int64_t seq, int64_t time_us, const char *kind, const char *who,
+                   const char *why, const char *detail) {
+  memset(e, 0, sizeof *e);
+  e->step = e->conclusive = e->promote = -1;   /* not said in detail */
+  e->seq = seq;
+  e->time_us = time_us;
+  e->kind = RT_EV__COUNT;   /* unknown kinds (a newer mlxc): replay skips them */
+  for (int i = 0; kind && i < RT_EV__COUNT; i++)
+    if (!strcmp(kind, rt_event_names[i])) e->kind = (RtEventKind)i;
+  if (e->kind == RT_EV__COUNT) e->other_kind = dup_text(kind ? kind : "");
+  e->who = dup_text(who);
+  e->why = dup_text(why);
+  e->detail = dup_text(detail ? detail : "{}");
+  parse_detail(e);
+}
+
+char *rt_event_spec_hash(const char *detail) {
+  json_t *o = json_loads(detail, 0, NULL);
+  json_t *h = json_object_get(o, "spec_hash");
+  char *v = json_is_string(h) ? dup_text(json_string_value(h)) : NULL;
+  json_decref(o);
+  return v;
+}
+
+/* The events after seq `after`, in seq order. */
+static int read_after(RtJournal *j, int64_t after, RtEvent **out, int64_t *n) {
+  if (j->pg) return rt_pg_read(j->pg, after, out, n);
   *out = NULL;
   *n = 0;
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(j->db, "SELECT seq, time_us, kind, who, why, detail FROM events "
-                                "ORDER BY seq", -1, &st, NULL)) {
+                                "WHERE seq > ? ORDER BY seq", -1, &st, NULL)) {
     db_error(j, "cannot read the release store");
     return -1;
   }
+  sqlite3_bind_int64(st, 1, after);
   int64_t cap = 64;
   RtEvent *ev = rt_xmalloc(sizeof *ev * (size_t)cap);
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) ev = rt_xrealloc(ev, sizeof *ev * (size_t)(cap *= 2));
-    RtEvent *e = &ev[(*n)++];
-    memset(e, 0, sizeof *e);
-    e->step = e->conclusive = e->promote = -1;   /* not said in detail */
-    e->seq = sqlite3_column_int64(st, 0);
-    e->time_us = sqlite3_column_int64(st, 1);
-    const char *k = (const char *)sqlite3_column_text(st, 2);
-    e->kind = RT_EV__COUNT;   /* unknown kinds (a newer mlxc): replay skips them */
-    for (int i = 0; k && i < RT_EV__COUNT; i++)
-      if (!strcmp(k, rt_event_names[i])) e->kind = (RtEventKind)i;
-    if (e->kind == RT_EV__COUNT) e->other_kind = dup_col(st, 2);
-    e->who = dup_col(st, 3);
-    e->why = dup_col(st, 4);
-    char *d = dup_col(st, 5);
-    e->detail = d ? d : NULL;
-    if (!e->detail) {
-      char *empty = rt_xmalloc(3);
-      strcpy(empty, "{}");
-      e->detail = empty;
-    }
-    parse_detail(e);
+    rt_event_init(&ev[(*n)++], sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                  (const char *)sqlite3_column_text(st, 2),
+                  (const char *)sqlite3_column_text(st, 3),
+                  (const char *)sqlite3_column_text(st, 4),
+                  (const char *)sqlite3_column_text(st, 5));
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) {
@@ -307,6 +377,31 @@ int rt_journal_read(RtJournal *j, RtEvent **out, int64_t *n) {
     return -1;
   }
   *out = ev;
+  return 0;
+}
+
+int rt_journal_read(RtJournal *j, RtEvent **out, int64_t *n) {
+  return read_after(j, 0, out, n);
+}
+
+int rt_journal_state(RtJournal *j, const RtRelease *rel, RtReleaseState *s) {
+  if (j->crel != rel) {
+    memset(&j->cstate, 0, sizeof j->cstate);
+    j->crel = NULL;
+  }
+  RtEvent *ev;
+  int64_t n;
+  if (read_after(j, j->cstate.seq, &ev, &n)) return -1;
+  /* seq is gapless: anything else (a store replaced under us) replays from the start */
+  if (n > 0 && ev[0].seq != j->cstate.seq + 1) {
+    rt_events_free(ev, n);
+    memset(&j->cstate, 0, sizeof j->cstate);
+    if (read_after(j, 0, &ev, &n)) return -1;
+  }
+  rt_release_apply(rel, &j->cstate, ev, n);
+  rt_events_free(ev, n);
+  j->crel = rel;
+  *s = j->cstate;
   return 0;
 }
 
@@ -322,6 +417,7 @@ void rt_events_free(RtEvent *ev, int64_t n) {
 
 int64_t rt_journal_append(RtJournal *j, RtEventKind kind, int64_t time_us, const char *who,
                           const char *why, const char *detail) {
+  if (j->pg) return rt_pg_append(j->pg, kind, time_us, who, why, detail);
   bool own = !j->in_tx;
   if (own && rt_journal_begin(j)) return -1;
   sqlite3_stmt *st;

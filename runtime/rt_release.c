@@ -41,6 +41,12 @@ static void set_reason(RtReleaseState *s, const RtEvent *e, const char *what) {
 RtReleaseState rt_release_replay(const RtRelease *rel, const RtEvent *ev, int64_t n) {
   RtReleaseState s;
   memset(&s, 0, sizeof s);
+  rt_release_apply(rel, &s, ev, n);
+  return s;
+}
+
+void rt_release_apply(const RtRelease *rel, RtReleaseState *st, const RtEvent *ev, int64_t n) {
+  RtReleaseState s = *st;
   int last = rel->n_steps - 1;
   for (int64_t i = 0; i < n; i++) {
     const RtEvent *e = &ev[i];
@@ -98,7 +104,7 @@ RtReleaseState rt_release_replay(const RtRelease *rel, const RtEvent *ev, int64_
     default: break;
     }
   }
-  return s;
+  *st = s;
 }
 
 /* ---- rules -------------------------------------------------------------------- */
@@ -229,12 +235,7 @@ RtEventKind rt_release_decide(const RtRelease *rel, const RtReleaseState *s, int
 
 /* The journal's state, read inside the caller's transaction. */
 static int replay_now(RtJournal *j, const RtRelease *rel, RtReleaseState *s) {
-  RtEvent *ev;
-  int64_t n;
-  if (rt_journal_read(j, &ev, &n)) return -1;
-  *s = rt_release_replay(rel, ev, n);
-  rt_events_free(ev, n);
-  return 0;
+  return rt_journal_state(j, rel, s);
 }
 
 int rt_release_tick(RtJournal *j, const RtRelease *rel, int64_t requests, RtMetricFn metric,
@@ -309,8 +310,9 @@ static void step_end(const RtReleaseStep *p, bool last, char out[96]) {
   }
 }
 
-static void print_status(const RtRelease *rel, const RtReleaseState *s, const char *store,
+static void print_status(const RtRelease *rel, const RtReleaseState *s, const char *where,
                          bool json) {
+  char *store = rt_store_shown(where);   /* never a password */
   char since[48], started[48];
   fmt_time(s->since_us, false, since);
   fmt_time(s->started_us, false, started);
@@ -333,6 +335,7 @@ static void print_status(const RtRelease *rel, const RtReleaseState *s, const ch
     if (t) puts(t);
     free(t);
     json_decref(o);
+    free(store);
     return;
   }
   switch (s->phase) {
@@ -367,6 +370,7 @@ static void print_status(const RtRelease *rel, const RtReleaseState *s, const ch
     break;
   }
   printf("  store: %s (%lld events)\n", store, (long long)s->seq);
+  free(store);
 }
 
 static void print_history(const RtEvent *ev, int64_t n, bool json) {
@@ -621,14 +625,9 @@ int rt_release_cmd(const RtRelease *rel, const RtReleaseOpts *o) {
                     "abort history)\n(run 'mlxc --help' for usage)\n", o->cmd);
     return EXIT_USAGE;
   }
-  if (o->store && (!strncmp(o->store, "postgresql://", 13) || !strncmp(o->store, "postgres://", 11))) {
-    fprintf(stderr, "mlxc: error: a PostgreSQL store ('%.*s...') is not supported yet; --store "
-                    "takes an SQLite file path\n(run 'mlxc --help' for usage)\n",
-            (int)strcspn(o->store, ":") + 3, o->store);
-    return EXIT_USAGE;
-  }
   if (o->store && !*o->store) {
-    fprintf(stderr, "mlxc: error: --store needs a file path\n(run 'mlxc --help' for usage)\n");
+    fprintf(stderr, "mlxc: error: --store needs a file path or a postgresql:// URI\n(run "
+                    "'mlxc --help' for usage)\n");
     return EXIT_USAGE;
   }
   char *store = rt_release_store_path(rel, o->store);

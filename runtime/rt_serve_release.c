@@ -593,8 +593,10 @@ int rt_serve_release(const RtRelease *rel, const char *spec_hash, const char *st
     code = 5;
   } else {
     int ph = atomic_load(&r->phase);
+    char *shown = rt_store_shown(r->store);
     fprintf(stderr, "mlxc: release '%s': %s, candidate at %g%% (journal %s)\n", rel->name,
-            phase_name(ph), atomic_load(&r->percent), r->store);
+            phase_name(ph), atomic_load(&r->percent), shown);
+    free(shown);
     RtServeHooks h = {.predict = hook_predict, .metrics = hook_metrics, .ctx = r,
                       .owns = hook_owns, .route = hook_route};
     RtServeOpts so = o ? *o : (RtServeOpts){.port = 8080};

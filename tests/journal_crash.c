@@ -8,8 +8,13 @@
  * at the end each round's replayed state must equal the replay of the
  * final journal's prefix of that length, and `mlxc release status` works.
  * Then four promotes at once must add exactly four steps (they serialize).
- * Needs $MLXC (the test runner sets it) and examples/data/credit.csv. */
+ * Needs $MLXC (the test runner sets it) and examples/data/credit.csv.
+ * With $MLXC_CRASH_STORE (a postgresql:// URI of an empty database;
+ * tests/release/pg_replicas.sh) the same rounds run against PostgreSQL:
+ * the kills then land in client transactions the server must roll back,
+ * and the integrity check is the server's. */
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -23,7 +28,8 @@
 #define ROUNDS 64
 #define STEPS 100
 
-static char dir[256], db[320], mlxc[1024], hash[32];
+static char dir[256], db[1024], mlxc[1024], hash[32];
+static bool pg;   /* db is a PostgreSQL URI */
 static RtReleaseStep steps[STEPS];
 static RtRelease rel = {.name = "crash", .steps = steps, .n_steps = STEPS};
 
@@ -55,6 +61,7 @@ static bool same_state(const RtReleaseState *a, const RtReleaseState *b) {
 }
 
 static void integrity(void) {
+  if (pg) return;
   sqlite3 *h;
   if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL)) fail("cannot open the journal");
   sqlite3_busy_timeout(h, 60000);
@@ -92,7 +99,7 @@ static pid_t command(const char *cmd, const char *who) {
     if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
     if (chdir(dir)) _exit(126);   /* `candidate cand` is out/cand.mlxm from here */
     execl(mlxc, mlxc, "release", "crash.mlx", "crash", cmd, "--who", who, "--why", "crash test",
-          (char *)NULL);
+          "--store", db, (char *)NULL);
     _exit(127);
   }
   return p;
@@ -133,19 +140,32 @@ int main(void) {
   }
   fprintf(f, "  promote when live.error_rate < 0.01\n}\n");
   fclose(f);
-  snprintf(db, sizeof db, "%s/crash.release.db", dir);
+  const char *url = getenv("MLXC_CRASH_STORE");
+  pg = url && *url;
+  if (pg) snprintf(db, sizeof db, "%s", url);
+  else snprintf(db, sizeof db, "%s/crash.release.db", dir);
   int st;
   pid_t p = command("start", "setup");
   if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st)) fail("start failed");
-  sqlite3 *h;
-  sqlite3_stmt *q;
-  if (sqlite3_open(db, &h) || sqlite3_prepare_v2(h, "SELECT json_extract(detail, '$.spec_hash') "
-                                                    "FROM events WHERE seq = 1", -1, &q, NULL) ||
-      sqlite3_step(q) != SQLITE_ROW)
-    fail("no started event");
-  snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(q, 0));
-  sqlite3_finalize(q);
-  sqlite3_close(h);
+  if (pg) {
+    PGconn *c = PQconnectdb(db);
+    PGresult *q = PQexec(c, "SELECT detail::json->>'spec_hash' FROM mlxc_release_events "
+                            "WHERE release = 'crash' AND seq = 1");
+    if (PQresultStatus(q) != PGRES_TUPLES_OK || PQntuples(q) != 1) fail("no started event");
+    snprintf(hash, sizeof hash, "%s", PQgetvalue(q, 0, 0));
+    PQclear(q);
+    PQfinish(c);
+  } else {
+    sqlite3 *h;
+    sqlite3_stmt *q;
+    if (sqlite3_open(db, &h) || sqlite3_prepare_v2(h, "SELECT json_extract(detail, '$.spec_hash') "
+                                                      "FROM events WHERE seq = 1", -1, &q, NULL) ||
+        sqlite3_step(q) != SQLITE_ROW)
+      fail("no started event");
+    snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+  }
 
   int64_t snap_n[ROUNDS];
   unsigned long long snap_h[ROUNDS];
@@ -193,8 +213,9 @@ int main(void) {
   }
   RtReleaseState before = rt_release_replay(&rel, ev, n);
   rt_events_free(ev, n);
-  printf("journal_crash: %d rounds, %d processes killed, %lld events, step %d, %lld candidate "
-         "requests\n", ROUNDS, kills, (long long)n, before.step + 1, (long long)before.step_requests);
+  printf("journal_crash%s: %d rounds, %d processes killed, %lld events, step %d, %lld candidate "
+         "requests\n", pg ? " (PostgreSQL)" : "", ROUNDS, kills, (long long)n, before.step + 1,
+         (long long)before.step_requests);
 
   /* status works; four promotes at once add four steps */
   p = command("status", "end");

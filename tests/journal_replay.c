@@ -133,6 +133,12 @@ int main(void) {
   /* replay is a function of the events alone */
   RtReleaseState again = rt_release_replay(r, e, n);
   CHECK(!memcmp(&st, &again, sizeof st), "replay is deterministic");
+  /* replay is a fold: any split point gives the same state */
+  for (int k = 0; k <= n; k++) {
+    RtReleaseState part = rt_release_replay(r, e, k);
+    rt_release_apply(r, &part, e + k, n - k);
+    CHECK(!memcmp(&part, &st, sizeof st), "replay split at %d", k);
+  }
 
   /* the file */
   char dir[] = "/tmp/mlxc_replay_XXXXXX";
@@ -157,6 +163,24 @@ int main(void) {
   CHECK(rt_journal_read(j, &got, &ng) == 0 && ng == 2 && got[1].requests == 8 &&
             got[1].step == 0 && got[0].step == -1 && !strcmp(got[0].who, "ann") &&
             !got[1].who, "read back");
+  rt_events_free(got, ng);
+  /* rt_journal_state folds in only what is new; a rollback forgets the
+   * transaction's appends */
+  RtReleaseState js;
+  CHECK(rt_journal_state(j, r, &js) == 0 && js.seq == 2 && js.step_requests == 8, "state");
+  CHECK(rt_journal_begin(j) == 0 &&
+            rt_journal_append(j, RT_EV_OBSERVATION, 8, NULL, NULL, "{\"requests\":5}") == 3 &&
+            rt_journal_state(j, r, &js) == 0 && js.seq == 3 && js.step_requests == 13,
+        "state inside a transaction");
+  rt_journal_rollback(j);
+  CHECK(rt_journal_state(j, r, &js) == 0 && js.seq == 2 && js.step_requests == 8,
+        "state after a rollback");
+  CHECK(rt_journal_append(j, RT_EV_OBSERVATION, 9, NULL, NULL, "{\"requests\":1}") == 3 &&
+            rt_journal_state(j, r, &js) == 0 && js.seq == 3 && js.step_requests == 9,
+        "state after an append");
+  CHECK(rt_journal_read(j, &got, &ng) == 0, "read");
+  RtReleaseState full = rt_release_replay(r, got, ng);
+  CHECK(!memcmp(&full, &js, sizeof js), "incremental state = full replay");
   rt_events_free(got, ng);
   rt_journal_close(j);
   sqlite3 *h;

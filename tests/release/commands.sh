@@ -45,7 +45,7 @@ r r.mlx third status
 r r.mlx other status --store roll.release.db
 echo "# a comment changes the spec hash" >> r2.mlx
 r r2.mlx roll status --store roll.release.db
-r r.mlx roll status --store postgresql://u@localhost/db
+r r.mlx roll status --store postgresql://u@127.0.0.1:1/db
 r r.mlx roll status --store ""
 r r.mlx roll frobnicate
 r r.mlx nosuch status

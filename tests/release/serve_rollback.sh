@@ -81,7 +81,10 @@ grep -q "no release block named 'nosuch'" err.txt || { cat err.txt; fail "unknow
 "$MLXC" serve s.mlx --release nobase > err.txt 2>&1; [ $? -eq 2 ] || fail "no baseline: not exit 2"
 grep -q "s.mlx:[0-9]*:[0-9]*: error: release 'nobase' cannot be served: it names no baseline" err.txt ||
   { cat err.txt; fail "no baseline message"; }
-"$MLXC" serve s.mlx --release hold --store postgresql://x/y > err.txt 2>&1; [ $? -eq 2 ] || fail "postgresql store: not exit 2"
+"$MLXC" serve s.mlx --release hold --store postgresql://u:pw@127.0.0.1:1/y > err.txt 2>&1
+[ $? -eq 6 ] || { cat err.txt; fail "an unreachable PostgreSQL store: not exit 6"; }
+grep -q '^postgresql://u:\*\*\*@127.0.0.1:1/y: error: cannot connect to the release store' err.txt ||
+  { cat err.txt; fail "unreachable store message"; }
 "$MLXC" predict out/cand.mlxm --release hold > err.txt 2>&1; [ $? -eq 2 ] || fail "--release on predict: not exit 2"
 "$MLXC" serve out/cand.mlxm --store x.db > err.txt 2>&1; [ $? -eq 2 ] || fail "--store without --release: not exit 2"
 exit 0
