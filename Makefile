@@ -25,12 +25,23 @@ DEB_PKGS += libsqlite3-dev
 # serve replicas sharing one rollout; postgresql: the server tests/release/
 # pg_replicas.sh starts on loopback (initdb in a temporary directory).
 DEB_PKGS += libpq-dev postgresql
+# libedit-dev: `mlxc repl`'s line editing, history and completion
+# (compiler/repl.c); tmux drives the REPL on a terminal in tests/repl/tty.sh.
+DEB_PKGS += libedit-dev tmux
+# libffi-dev: calling an `extern fn` while folding consts and in the REPL
+# (compiler/extcall.c), only with --allow-extern.
+DEB_PKGS += libffi-dev
+# vim: tests/editors/vim.sh loads editors/vim headless (vim -es); emacs-nox,
+# the smallest emacs that byte-compiles: tests/editors/emacs.sh checks
+# editors/emacs/mlx-mode.el (about 15 s to install, 7 packages, ~100 MB).
+DEB_PKGS += vim emacs-nox
 
 CFLAGS_BASE = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-              -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD) -I/usr/include/postgresql
+              -Wall -Wextra -Werror $(OPT) -g $(SAN) -I. -I$(BUILD) -I/usr/include/postgresql \
+              $(shell pkg-config --cflags libffi 2>/dev/null)
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags --libs 2>/dev/null)
-LDLIBS      = $(LLVM_LIBS) -ljansson -lsqlite3 -lmicrohttpd -lpq -lm -lpthread
+LDLIBS      = $(LLVM_LIBS) -ljansson -lsqlite3 -lmicrohttpd -lpq -ledit -lffi -ldl -lm -lpthread
 
 COMPILER_SRCS = $(wildcard compiler/*.c)
 RUNTIME_SRCS  = $(wildcard runtime/*.c)
@@ -64,8 +75,8 @@ $(BUILD)/mlxc: $(OBJS)
 # rest of that link line: jansson and sqlite3 static, so BIN needs no -dev package
 # (libmicrohttpd12 and libpq5 it loads at run time).
 AOT_OBJS = $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) $(GEN_SRCS:%.c=%.o) \
-           $(addprefix $(BUILD)/compiler/,arena.o ast.o diag.o sema.o release_check.o aot_bin.o)
-AOT_LINK = $(SAN) -Wl,-Bstatic -ljansson -lsqlite3 -Wl,-Bdynamic -lmicrohttpd -lpq -lm -lpthread -ldl
+           $(addprefix $(BUILD)/compiler/,arena.o ast.o diag.o sema.o release_check.o aot_bin.o extcall.o)
+AOT_LINK = $(SAN) -Wl,-Bstatic -ljansson -lsqlite3 -lffi -Wl,-Bdynamic -lmicrohttpd -lpq -lm -lpthread -ldl
 $(BUILD)/libmlxrt.a: $(AOT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/compiler/aot.o: CFLAGS_BASE += -DAOT_LINK='"$(AOT_LINK)"'

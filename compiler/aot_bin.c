@@ -1,15 +1,18 @@
 /* aot_bin.c — the command line of an executable `mlxc build` made: the
  * object's `main` hands its AotImage (kernels per CPU level, the spec's
  * text, the embedded model) to aot_bin_main, which runs train, predict,
- * eval, serve and info with the runtime alone. BIN links the front end
- * (grammar and sema, no LLVM) to check the embedded spec again for `train`:
- * the dataset and train configuration come out of the same checker as for
- * `mlxc run`, so nothing about them is serialized twice. */
+ * eval, serve (a model, or a release of the spec: serve --release) and
+ * info with the runtime alone. BIN links the front end (grammar and sema,
+ * no LLVM) to check the embedded spec again for `train` and `serve
+ * --release`: the dataset, train configuration and release come out of the
+ * same checker as for `mlxc run` and `mlxc serve`, so nothing about them is
+ * serialized twice. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -45,6 +48,13 @@ static const char usage_fmt[] =
     "                                 HTTP POST /predict, GET /health, GET /metrics\n"
     "                                 until SIGTERM (port 8080, 0: any free one,\n"
     "                                 written to F; bind 127.0.0.1)\n"
+    "  serve --release NAME [--store S] [--out DIR] [--admin-token-file F] [--port P] ...\n"
+    "      [--data CSV]               serve the embedded spec's release NAME as\n"
+    "                                 'mlxc serve FILE --release NAME' does; its relative\n"
+    "                                 paths and its journal (default NAME.release.db)\n"
+    "                                 are beside this executable, as beside the spec;\n"
+    "                                 --data: a CSV whose header stands for the\n"
+    "                                 datasets' sources when the spec is checked\n"
     "  info                           spec hash, schema, classes, the embedded model's\n"
     "                                 metrics, the CPU levels compiled and the one used\n"
     "\n"
@@ -360,6 +370,133 @@ static int bin_serve(const AotImage *img, int set, const char *model, const RtSe
   return unuse_model(m, code);
 }
 
+/* ---- serve --release ------------------------------------------------------------ */
+
+/* The directory BIN is in (its executable, links followed; "." when the
+ * system does not say): it stands for the spec's directory. malloc'd. */
+static char *bin_dir(const char *argv0) {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0 || n >= (ssize_t)sizeof buf - 1) {   /* no /proc: argv[0] as run */
+    n = argv0 && strchr(argv0, '/') ? (ssize_t)strlen(argv0) : 0;
+    if (n >= (ssize_t)sizeof buf) n = 0;
+    memcpy(buf, argv0 ? argv0 : "", (size_t)n);
+  }
+  buf[n] = 0;
+  char *slash = strrchr(buf, '/');
+  if (!slash) return strdup(".");
+  if (slash == buf) slash++;   /* "/BIN": the root */
+  *slash = 0;
+  return strdup(buf);
+}
+
+/* A release arm's model with BIN's predict kernels, or NULL after
+ * reporting (*code set): BIN has kernels for train TRAIN's model only. */
+static RtModel *arm_model(const AotImage *img, int set, const RtRelease *rel, const char *arm,
+                          const char *path, MlxKernels *k, int *code) {
+  RtModel *m = rt_model_load(path);
+  if (!m) {
+    *code = BIN_DATA;
+    return NULL;
+  }
+  *k = kernels(img, set, 1);
+  k->xform = NULL;   /* its own statistics: the interpreter */
+  if (aot_desc_hash(&m->desc) == img->desc_hash && m->n_params == k->n_params) return m;
+  rt_diag(RT_ERROR, rel->loc, "release '%s' cannot be served by %s: its %s '%s' has another "
+          "shape (%d inputs, %lld parameters) than train '%s', the only model %s has kernels "
+          "for (%lld inputs, %lld parameters)", rel->name, prog, arm, path, m->desc.n_in,
+          (long long)m->n_params, img->train, prog, (long long)img->n_in,
+          (long long)k->n_params);
+  rt_note(rel->loc, "serve it with the compiler: mlxc serve %s --release %s", img->spec_name,
+          rel->name);
+  rt_model_free(m);
+  *code = BIN_DATA;
+  return NULL;
+}
+
+/* BIN serve --release NAME [--store P] [--out DIR] [--admin-token-file F] [--data CSV]:
+ * `mlxc serve FILE --release NAME` on the embedded spec, checked again as
+ * if it stood beside BIN (its relative paths and the default store
+ * NAME.release.db resolve against BIN's directory), both arms through
+ * BIN's predict kernels. */
+static int bin_serve_release(const AotImage *img, int set, const char *argv0, const char *name,
+                             const char *store, const char *out, const char *token_file,
+                             const char *data, const RtServeOpts *so) {
+  if (store && !*store) return usage_error(img, "%s needs a file path or a postgresql:// URI",
+                                           "--store");
+  Arena a = {0};
+  int code = BIN_OK;
+  RtModel *cand = NULL, *base = NULL;
+  char *cpath = NULL, *token = NULL;
+  char *dir = bin_dir(argv0);
+  const char *base_name = strrchr(img->spec_name, '/');
+  base_name = base_name ? base_name + 1 : img->spec_name;
+  char *spec_path = arena_printf(&a, "%s/%s", dir, base_name);
+  free(dir);
+  char *text = arena_strndup(&a, img->spec, (size_t)img->spec_len);
+  uint32_t file = src_add(spec_path, text, (size_t)img->spec_len);
+  Ast *ast = parse_source(&a, file);
+  if (diag_error_count()) {
+    code = BIN_SPEC;
+    goto done;
+  }
+  /* the name first, from the syntax: a usage error needs no data */
+  char names[256] = "";
+  int nrel = 0;
+  bool found = false;
+  for (int i = 0; i < ast->nkids; i++) {
+    const Ast *d = ast->kids[i];
+    if (d->kind != AST_RELEASE || !d->name) continue;
+    found |= !strcmp(d->name, name);
+    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", nrel++ ? ", " : "",
+             d->name);
+  }
+  if (!found) {
+    fprintf(stderr, "%s: error: no release block named '%s' (%s%s)\n(run '%s --help' for "
+            "usage)\n", prog, name, nrel ? "releases: " : "the embedded spec declares none",
+            names, prog);
+    code = BIN_USAGE;
+    goto done;
+  }
+  bool data_error = false;
+  sema_csv_override = data;   /* --data: its header stands for every dataset's source */
+  Program *p = sema_check(&a, ast, SEMA_CHECK, &data_error);
+  if (!p) {
+    code = data_error && !diag_error_count() ? BIN_DATA : BIN_SPEC;
+    goto done;
+  }
+  RtRelease *rel = NULL;
+  for (int i = 0; i < p->nreleases && !rel; i++)
+    if (!strcmp(p->releases[i]->name, name)) rel = p->releases[i];
+  if (!rel) {
+    rt_diag(RT_ERROR, rt_loc_file(spec_path), "internal: release '%s' was not checked", name);
+    code = BIN_INTERNAL;
+    goto done;
+  }
+  if (!rel->baseline) {
+    rt_diag(RT_ERROR, rel->loc, "release '%s' cannot be served: it names no baseline "
+            "(baseline \"PATH.mlxm\"), the model that answers the rest of the traffic", rel->name);
+    code = BIN_USAGE;
+    goto done;
+  }
+  token = rt_serve_admin_token(prog, token_file, &code);
+  if (code) goto done;
+  MlxKernels kc, kb;
+  cpath = rt_release_candidate_path(rel, out);
+  if (!(cand = arm_model(img, set, rel, "candidate", cpath, &kc, &code))) goto done;
+  if (!(base = arm_model(img, set, rel, "baseline", rel->baseline, &kb, &code))) goto done;
+  rt_diag_flush();
+  code = rt_serve_release(rel, p->spec_hash, store, token, cand, &kc, base, &kb, so);
+done:
+  rt_model_free(cand);
+  rt_model_free(base);
+  free(cpath);
+  free(token);
+  rt_diag_flush();
+  arena_free(&a);
+  return code;
+}
+
 int aot_bin_main(int argc, char **argv, const AotImage *img) {
   const char *slash = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
   prog = argc > 0 && argv[0] ? (slash ? slash + 1 : argv[0]) : "BIN";
@@ -369,6 +506,7 @@ int aot_bin_main(int argc, char **argv, const AotImage *img) {
     return BIN_INTERNAL;
   }
   const char *cmd = NULL, *model = NULL, *out = NULL, *baseline = NULL;
+  const char *release = NULL, *store = NULL, *token_file = NULL, *data = NULL;   /* --release */
   const char *pos[3];
   int npos = 0;
   RtServeOpts so = {.port = 8080};
@@ -381,11 +519,16 @@ int aot_bin_main(int argc, char **argv, const AotImage *img) {
       return BIN_OK;
     } else if (!strcmp(s, "--model") || !strcmp(s, "--out") || !strcmp(s, "-o") ||
                !strcmp(s, "--bind") || !strcmp(s, "--port") || !strcmp(s, "--port-file") ||
-               !strcmp(s, "--threads") || !strcmp(s, "--baseline")) {
+               !strcmp(s, "--threads") || !strcmp(s, "--baseline") || !strcmp(s, "--release") ||
+               !strcmp(s, "--store") || !strcmp(s, "--admin-token-file") || !strcmp(s, "--data")) {
       if (++i == argc) return usage_error(img, "%s needs a value", s);
       serve_opt |= !strcmp(s, "--bind") || !strcmp(s, "--port") || !strcmp(s, "--port-file") ||
                    !strcmp(s, "--threads");
       if (!strcmp(s, "--model")) model = argv[i];
+      else if (!strcmp(s, "--release")) release = argv[i];
+      else if (!strcmp(s, "--store")) store = argv[i];
+      else if (!strcmp(s, "--admin-token-file")) token_file = argv[i];
+      else if (!strcmp(s, "--data")) data = argv[i];
       else if (!strcmp(s, "--baseline")) baseline = argv[i];
       else if (!strcmp(s, "--bind")) so.bind = argv[i];
       else if (!strcmp(s, "--port-file")) so.port_file = argv[i];
@@ -436,11 +579,22 @@ int aot_bin_main(int argc, char **argv, const AotImage *img) {
   int set = pick_set(img);
   if (set < 0) return BIN_ENV;
   if (json && !is_predict) return usage_error(img, "%s applies to predict only", "--json");
-  if ((out || baseline) && !is_train)
-    return usage_error(img, "%s applies to train only", out ? "--out" : "--baseline");
+  if (release && !is_serve) return usage_error(img, "%s applies to serve only", "--release");
+  if ((store || token_file || data) && !release)
+    return usage_error(img, "%s applies to serve --release only",
+                       store ? "--store" : token_file ? "--admin-token-file" : "--data");
+  if (release && model)
+    return usage_error(img, "%s: serve --release serves the release's candidate and baseline",
+                       "--model");
+  if (release && !*release) return usage_error(img, "%s needs a release name", "--release");
+  if (baseline && !is_train) return usage_error(img, "%s applies to train only", "--baseline");
+  if (out && !is_train && !release)
+    return usage_error(img, "%s applies to train and serve --release only", "--out");
   if (is_train) return bin_train(img, set, pos[0], out ? out : "out", baseline);
   if (is_predict) return bin_predict(img, set, model, npos ? pos[0] : "-", json);
   if (is_eval) return bin_eval(img, set, model, pos[0]);
+  if (is_serve && release)
+    return bin_serve_release(img, set, argv[0], release, store, out, token_file, data, &so);
   if (is_serve) return bin_serve(img, set, model, &so);
   return bin_info(img, set);
 }

@@ -131,6 +131,10 @@ void diag_note(Span s, const char *fmt, ...) {
 
 bool diag_full(void) { return full; }
 int diag_error_count(void) { return nerr; }
+void diag_reset(void) {
+  nerr = 0;
+  full = dropping = false;
+}
 
 /* Levenshtein distance, capped rows of at most 256 bytes. */
 static int edit_distance(const char *a, const char *b) {

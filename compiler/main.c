@@ -45,8 +45,9 @@ static const char usage_text[] =
     "  eval MODEL.mlxm CSV|-          metrics of the model on a labelled CSV, as\n"
     "                                 one JSON object\n"
     "  build FILE TRAIN -o BIN        a standalone executable BIN for train block\n"
-    "      [--model M.mlxm]           TRAIN (train, predict, eval, serve, info; no\n"
-    "      [--cpu generic|native]     LLVM needed to run it), embedding model M;\n"
+    "      [--model M.mlxm]           TRAIN (train, predict, eval, serve, serve\n"
+    "      [--cpu generic|native]     --release NAME, info; no LLVM needed to run\n"
+    "                                 it), embedding model M;\n"
     "                                 generic (default): AVX2+FMA and AVX-512\n"
     "                                 kernels picked at run time; native: this CPU's.\n"
     "                                 Links with the C compiler driver 'cc'\n"
@@ -58,9 +59,29 @@ static const char usage_text[] =
     "                                 or postgresql://USER@HOST/DB for replicas\n"
     "      [--who W] [--why TEXT]     who runs a command (default $USER) and why\n"
     "      [--out DIR]                where 'candidate TRAIN' finds DIR/TRAIN.mlxm\n"
+    "  release FILE NAME simulate     synthetic traffic through the release's rules on a\n"
+    "                                 virtual clock (no sleeping), in a temporary journal;\n"
+    "                                 prints the timeline and checks the outcome against\n"
+    "                                 the bounds 'check' notes (exit 3 when broken)\n"
+    "      [--rps R] [--users N]      requests per virtual second (50), users' keys (1000)\n"
+    "      [--for D] [--seed N]       virtual time cap (2h, or the least time + 1h)\n"
+    "      [--errors P%] [--drift COL] [--latency D] [--regress-after D]\n"
+    "                                 a regression: candidate requests failing, COL out of\n"
+    "                                 its training range, the candidate's latency (2ms)\n"
+    "      [--manual auto|stop]       promote manual steps at once, or stop there\n"
+    "      [--expect promoted|rolled_back|undecided] [--store F.db] [--json]\n"
+    "  repl [FILE] [--out DIR]        explore: declarations, expressions (consts,\n"
+    "                                 fns, NAME.test.auc), :load :show :train :eval\n"
+    "                                 :predict :dump :time :help :quit (libedit on a\n"
+    "                                 terminal, ~/.mlxc_history; plain from a pipe)\n"
     "  data FILE [NAME] [--json]      describe dataset NAME (default: the first):\n"
     "                                 rows, splits, and per column type, count,\n"
     "                                 missing, distinct, statistics or top values\n"
+    "  fmt FILE... | fmt -            lay specs out canonically (comments kept, meaning\n"
+    "                                 checked unchanged), rewritten in place; - reads\n"
+    "                                 stdin and prints\n"
+    "      [--check] [--stdout]       list the files that would change (exit 1), or\n"
+    "                                 print instead of rewriting\n"
     "  --dump=STAGE FILE [NAME]       show a stage: tokens ast plan llvm asm\n"
     "\n"
     "options:\n"
@@ -69,9 +90,13 @@ static const char usage_text[] =
     "  --verbose                      print the time of each phase\n"
     "  --no-cache                     run, predict: compile the kernels anew, without\n"
     "                                 the kernel cache (also MLXC_CACHE=off)\n"
+    "  --allow-extern                 let consts and the REPL call 'extern fn's\n"
+    "                                 (native code: only for specs you trust)\n"
     "  --threads N                    run: search trials at once (default: the CPUs);\n"
     "                                 a large training step split N ways (default 1)\n"
     "  --help, --version\n"
+    "  --keywords                     (tooling) the compiler's keyword tables, one\n"
+    "                                 'TABLE word...' line each (editors/gen.sh)\n"
     "\n"
     "exit: 0 ok, 1 spec error, 2 usage, 3 gate failed or release command refused,\n"
     "      4 bad data or model file, 5 internal error, 6 environment\n";
@@ -99,6 +124,9 @@ typedef struct Opts {
   const char *who, *why;   /* release --who W --why TEXT: journaled with a manual command */
   const char *release;     /* serve FILE --release NAME: serve a release (rt_serve_release.c) */
   const char *admin_token_file;  /* serve --release --admin-token-file F: the admin token */
+  const char **sim; int nsim;    /* release ... simulate: its options, name and value pairs
+                                    (rt_simulate.c reads them) */
+  bool fmt_check, fmt_stdout;    /* fmt --check / --stdout (fmt.c) */
 } Opts;
 
 static double now_s(void) {
@@ -238,7 +266,8 @@ static const char **train_gates(Arena *a, const Ast *node, int *n) {
   for (int i = 0; node && i < node->nkids; i++) {
     const Ast *st = node->kids[i];
     if (st->kind == AST_STMT && st->name && !strcmp(st->name, "gate") && st->nkids > 0 &&
-        st->kids[0]->nkids > 0 && st->kids[0]->kids[0]->kind == AST_NAME)
+        st->kids[0]->nkids > 0 && (st->kids[0]->kids[0]->kind == AST_NAME ||
+                                   st->kids[0]->kids[0]->kind == AST_CALL))   /* gate G(ARGS) */
       g[(*n)++] = st->kids[0]->kids[0]->name;
   }
   return g;
@@ -250,6 +279,48 @@ static bool run_selects(const Opts *o, const char *name) {
   bool selected = o->nargs == 1;
   for (int j = 1; j < o->nargs; j++) selected |= !strcmp(o->args[j], name);
   return selected;
+}
+
+/* One train block as `mlxc run` trains it: load, compile, train, evaluate,
+ * gates, DIR/NAME.mlxm and metrics (rt_run_train). Returns its exit code
+ * (EXIT_GATE when a gate failed, its files written). */
+static int train_block(Arena *a, Program *p, SemaTrain *t, const Opts *o, RtHtml *html) {
+  double t_load = now_s();
+  t->data->fit_only = true;   /* rt_run_train's rt_data_xform computes the inputs */
+  RtData *d = rt_data_load(t->data, t->model->task);
+  t->data->fit_only = false;
+  phase("load data");
+  if (!d) return EXIT_DATA;
+  t_load = now_s() - t_load;
+  t->model->n_in = d->n_feats;
+  t->model->xfeats = d->feats, t->model->n_xfeats = d->n_feats;   /* mlx_xform */
+  if (!check_outputs(t, d)) {
+    rt_data_free(d);
+    return EXIT_SPEC;
+  }
+  /* --threads N splits a large step's rows between N threads (compiled
+   * unfused); without it one thread runs the fused step: a step split
+   * between threads waits for each at every batch, which on CPUs that are
+   * shared with other work costs more than it gains (bench/README.md) */
+  t->cfg->threads = rt_step_threads(t->model, t->cfg->batch, o->threads);
+  double t_compile = now_s();
+  MlxKernels k;
+  Jit *j = compile_model(a, t->model, t->cfg, &k);
+  if (!j) {
+    rt_data_free(d);
+    return EXIT_INTERNAL;
+  }
+  t_compile = now_s() - t_compile;
+  RtRunInfo info = {.spec_hash = p->spec_hash, .compile_ms = t_compile * 1e3,
+                    .load_s = t_load, .out_dir = o->out_dir, .html = html, .kind = "train",
+                    .baseline = o->baseline, .compile = search_compile,
+                    .release = search_release};
+  info.gates = train_gates(a, t->node, &info.n_gates);
+  int code = rt_run_train(t->cfg, t->model, t->data, &k, d, &info);
+  phase("train");
+  jit_free(j);
+  rt_data_free(d);
+  return code;
 }
 
 /* mlxc run: train each selected train block, evaluate, save, report. */
@@ -291,46 +362,7 @@ static int cmd_run(const Opts *o) {
   for (int i = 0; i < p->ntrains; i++) {
     SemaTrain *t = &p->trains[i];
     if (!run_selects(o, t->cfg->name)) continue;
-    double t_load = now_s();
-    t->data->fit_only = true;   /* rt_run_train's rt_data_xform computes the inputs */
-    RtData *d = rt_data_load(t->data, t->model->task);
-    t->data->fit_only = false;
-    phase("load data");
-    if (!d) {
-      code = EXIT_DATA;
-      goto done;
-    }
-    t_load = now_s() - t_load;
-    t->model->n_in = d->n_feats;
-    t->model->xfeats = d->feats, t->model->n_xfeats = d->n_feats;   /* mlx_xform */
-    if (!check_outputs(t, d)) {
-      rt_data_free(d);
-      code = EXIT_SPEC;
-      goto done;
-    }
-    /* --threads N splits a large step's rows between N threads (compiled
-     * unfused); without it one thread runs the fused step: a step split
-     * between threads waits for each at every batch, which on CPUs that are
-     * shared with other work costs more than it gains (bench/README.md) */
-    t->cfg->threads = rt_step_threads(t->model, t->cfg->batch, o->threads);
-    double t_compile = now_s();
-    MlxKernels k;
-    Jit *j = compile_model(&a, t->model, t->cfg, &k);
-    if (!j) {
-      rt_data_free(d);
-      code = EXIT_INTERNAL;
-      goto done;
-    }
-    t_compile = now_s() - t_compile;
-    RtRunInfo info = {.spec_hash = p->spec_hash, .compile_ms = t_compile * 1e3,
-                      .load_s = t_load, .out_dir = o->out_dir, .html = html, .kind = "train",
-                      .baseline = o->baseline, .compile = search_compile,
-                      .release = search_release};
-    info.gates = train_gates(&a, t->node, &info.n_gates);
-    code = rt_run_train(t->cfg, t->model, t->data, &k, d, &info);
-    phase("train");
-    jit_free(j);
-    rt_data_free(d);
+    code = train_block(&a, p, t, o, html);
     if (code == EXIT_GATE) gate_failed = true, code = EXIT_OK;   /* the other blocks still run */
     if (code) goto done;
   }
@@ -387,12 +419,24 @@ done:
 
 /* mlxc data FILE [NAME] [--json]: load dataset NAME (the first if none) as
  * its first train block reads it, then describe every column. */
+static int describe_dataset(Program *p, RtDataSpec *spec, bool json) {
+  RtData *d = NULL;
+  /* the label is read as the first train using the dataset reads it */
+  for (int i = 0; i < p->ntrains && !d; i++)
+    if (!strcmp(p->trains[i].data->name, spec->name) &&
+        !(d = rt_data_load(p->trains[i].data, p->trains[i].model->task)))
+      return EXIT_DATA;
+  phase("load data");
+  int code = rt_describe(spec, d, json, stdout) ? EXIT_DATA : EXIT_OK;
+  rt_data_free(d);
+  return code;
+}
+
 static int cmd_data(const Opts *o) {
   if (o->nargs < 1) return usage_error("%s", "data needs a spec file");
   Arena a = {0};
   int code = EXIT_OK;
   const char *path = o->args[0];
-  RtData *d = NULL;
   Program *p = front_end(&a, path, SEMA_RUN, &code);
   if (!p) goto done;
   RtDataSpec *spec = NULL;
@@ -404,17 +448,8 @@ static int cmd_data(const Opts *o) {
     code = o->nargs < 2 ? EXIT_SPEC : EXIT_USAGE;
     goto done;
   }
-  /* the label is read as the first train using the dataset reads it */
-  for (int i = 0; i < p->ntrains && !d; i++)
-    if (!strcmp(p->trains[i].data->name, spec->name) &&
-        !(d = rt_data_load(p->trains[i].data, p->trains[i].model->task))) {
-      code = EXIT_DATA;
-      goto done;
-    }
-  phase("load data");
-  if (rt_describe(spec, d, o->json, stdout)) code = EXIT_DATA;
+  code = describe_dataset(p, spec, o->json);
 done:
-  rt_data_free(d);
   rt_diag_flush();
   arena_free(&a);
   return code;
@@ -428,6 +463,7 @@ static int cmd_check(const Opts *o) {
   for (int i = 0; i < o->nargs; i++) {
     Arena a = {0};
     int code = EXIT_OK;
+    diag_reset();   /* each file gets its own error limit */
     if (!front_end(&a, o->args[i], SEMA_CHECK, &code) && code > worst) worst = code;
     rt_diag_flush();
     arena_free(&a);
@@ -527,24 +563,10 @@ static int serve_release(const Opts *o) {
   }
   /* the admin endpoints' token: --admin-token-file F (its first line), else
    * $MLXC_ADMIN_TOKEN; none: the endpoints answer 403 */
-  char *token = NULL;
-  if (o->admin_token_file) {
-    size_t tl = 0;
-    token = rt_read_file(o->admin_token_file, &tl);
-    if (!token) {
-      fprintf(stderr, "mlxc: error: cannot read the admin token file '%s': %s\n",
-              o->admin_token_file, strerror(errno));
-      arena_free(&a);
-      return EXIT_ENV;
-    }
-    token[strcspn(token, "\r\n")] = 0;
-    if (!*token) {
-      free(token);
-      arena_free(&a);
-      return usage_error("the admin token file '%s' is empty", o->admin_token_file);
-    }
-  } else if (getenv("MLXC_ADMIN_TOKEN") && *getenv("MLXC_ADMIN_TOKEN")) {
-    token = strdup(getenv("MLXC_ADMIN_TOKEN"));
+  char *token = rt_serve_admin_token("mlxc", o->admin_token_file, &code);
+  if (code) {
+    arena_free(&a);
+    return code;
   }
   char *cand = rt_release_candidate_path(rel, o->out_dir);
   Loaded lc, lb;
@@ -595,13 +617,41 @@ static int cmd_build(const Opts *o) {
   return aot_build(&ao);
 }
 
+/* mlxc release FILE NAME simulate [options]: the release's candidate and
+ * baseline (none: the candidate again) loaded with their kernels as serve
+ * loads them, the checker's bounds (release_check.c), then synthetic traffic
+ * on a virtual clock (rt_simulate.c). */
+static int sim_release(const Opts *o, const RtRelease *rel, RtSimOpts *so) {
+  release_bounds(rel, &so->bounds);
+  char *cand = rt_release_candidate_path(rel, o->out_dir);
+  Loaded lc, lb;
+  memset(&lb, 0, sizeof lb);
+  int code = load_model(&lc, cand);
+  if (!code && rel->baseline) code = load_model(&lb, rel->baseline);
+  if (!code) {
+    rt_diag_flush();
+    const RtModel *bm = rel->baseline ? lb.m : lc.m;
+    code = rt_release_simulate(rel, lc.m, &lc.k, bm, rel->baseline ? &lb.k : &lc.k, so);
+  }
+  free(cand);
+  if (rel->baseline) unload_model(&lb, code);
+  unload_model(&lc, code);
+  return code;
+}
+
 /* mlxc release FILE NAME COMMAND [--store P] [--who W] [--why T] [--json]:
  * check the spec, find the release, run the command on its journal
  * (rt_release.c). */
 static int cmd_release(const Opts *o) {
   if (o->nargs != 3)
     return usage_error("%s", "release needs a spec file, a release name and a command "
-                             "(status start promote rollback abort history)");
+                             "(status start promote rollback abort history simulate)");
+  bool sim = !strcmp(o->args[2], "simulate");
+  RtSimOpts so;
+  if (sim && (o->who || o->why))
+    return usage_error("%s does not apply to 'simulate' (it journals as 'simulator')",
+                       o->who ? "--who" : "--why");
+  if (sim && rt_sim_parse(o->sim, o->nsim, &so)) return EXIT_USAGE;
   Arena a = {0};
   int code = EXIT_OK;
   Program *p = front_end(&a, o->args[0], SEMA_CHECK, &code);
@@ -614,6 +664,13 @@ static int cmd_release(const Opts *o) {
       code = EXIT_USAGE;
     } else {
       rt_diag_flush();
+      if (sim) {
+        so.store = o->store, so.json = o->json, so.spec_hash = p->spec_hash;
+        code = sim_release(o, rel, &so);
+        rt_diag_flush();
+        arena_free(&a);
+        return code;
+      }
       RtReleaseOpts ro = {.cmd = o->args[2], .store = o->store, .out_dir = o->out_dir,
                           .who = o->who, .why = o->why, .json = o->json,
                           .spec_hash = p->spec_hash};
@@ -622,6 +679,36 @@ static int cmd_release(const Opts *o) {
   }
   rt_diag_flush();
   arena_free(&a);
+  return code;
+}
+
+/* Prints stage plan, llvm or asm of train block t to out (the data's
+ * header and labels give the input and output widths). Returns the exit code. */
+static int dump_train(Arena *a, SemaTrain *t, const char *stage, FILE *out) {
+  RtData *d = rt_data_load(t->data, t->model->task);
+  if (!d) return EXIT_DATA;
+  t->model->n_in = d->n_feats;
+  bool ok = check_outputs(t, d);
+  rt_data_free(d);
+  if (!ok) return EXIT_SPEC;
+  Plan *plan = plan_build(a, t->model, t->cfg, DT_F32);
+  if (!plan) return EXIT_SPEC;
+  grad_build(a, plan);
+  KernelSet *ks = fuse_build(a, plan, false);
+  if (!strcmp(stage, "plan")) {
+    plan_dump(out, plan);
+    fuse_dump(out, ks);
+    return EXIT_OK;
+  }
+  int code = EXIT_OK;
+  LlvmUnit *u = llvm_emit(ks, NULL);
+  if (!strcmp(stage, "llvm")) {
+    llvm_dump_ir(out, u);
+  } else {
+    llvm_optimize(u);
+    if (llvm_dump_asm(out, u)) code = EXIT_INTERNAL;
+  }
+  llvm_unit_free(u);
   return code;
 }
 
@@ -665,43 +752,76 @@ static int cmd_dump(const Opts *o) {
     code = EXIT_SPEC;
     goto done;
   }
-  RtData *d = rt_data_load(t->data, t->model->task);
-  if (!d) {
-    code = EXIT_DATA;
-    goto done;
-  }
-  t->model->n_in = d->n_feats;
-  bool ok = check_outputs(t, d);
-  rt_data_free(d);
-  if (!ok) {
-    code = EXIT_SPEC;
-    goto done;
-  }
-  Plan *plan = plan_build(&a, t->model, t->cfg, DT_F32);
-  if (!plan) {
-    code = EXIT_SPEC;
-    goto done;
-  }
-  grad_build(&a, plan);
-  if (!strcmp(stage, "plan")) {
-    plan_dump(stdout, plan);
-    KernelSet *ks = fuse_build(&a, plan, false);
-    fuse_dump(stdout, ks);
-    goto done;
-  }
-  KernelSet *ks = fuse_build(&a, plan, false);
-  LlvmUnit *u = llvm_emit(ks, NULL);
-  if (!strcmp(stage, "llvm")) {
-    llvm_dump_ir(stdout, u);
-  } else {
-    llvm_optimize(u);
-    if (llvm_dump_asm(stdout, u)) code = EXIT_INTERNAL;
-  }
-  llvm_unit_free(u);
+  code = dump_train(&a, t, stage, stdout);
 done:
   rt_diag_flush();
   arena_free(&a);
   return code;
+}
+
+/* ---- mlxc repl [FILE]: the host functions repl.c runs its commands with ---- */
+
+static const Opts *repl_opts;
+
+static int repl_train(Arena *a, Program *p, SemaTrain *t) {
+  if (!rt_make_dir(repl_opts->out_dir)) return EXIT_ENV;
+  kcache_spec_hash = p->spec_hash;
+  return train_block(a, p, t, repl_opts, NULL);
+}
+
+static int repl_describe(Program *p, RtDataSpec *spec) { return describe_dataset(p, spec, false); }
+
+/* A model's layers and parameter count, its input width from its train's data. */
+static int repl_layers(Program *p, SemaTrain *t) {
+  (void)p;
+  RtData *d = rt_data_load(t->data, t->model->task);
+  if (!d) return EXIT_DATA;
+  RtModelDesc *m = t->model;
+  m->n_in = d->n_feats;
+  bool ok = check_outputs(t, d);
+  rt_data_free(d);
+  if (!ok) return EXIT_SPEC;
+  static const char *const losses[] = {"mse", "bce", "cross_entropy", "mae"};
+  printf("model %s: %d inputs (data %s), loss %s\n", m->name, m->n_in, t->data->name,
+         (unsigned)m->loss < 4 ? losses[m->loss] : "?");
+  long long total = 0;
+  int in = m->n_in;
+  for (int i = 0; i < m->n_layers; i++) {
+    long long n = (long long)(in + 1) * m->layers[i].units;
+    printf("  dense %d %s: %d x %d + %d = %lld parameters\n", m->layers[i].units,
+           plan_act_name[m->layers[i].act], in, m->layers[i].units, m->layers[i].units, n);
+    total += n;
+    in = m->layers[i].units;
+  }
+  printf("  %lld parameters\n", total);
+  return EXIT_OK;
+}
+
+static void *repl_load(const char *path, RtModel **m, MlxKernels **k) {
+  Loaded *l = rt_xmalloc(sizeof *l);
+  if (load_model(l, path)) {
+    unload_model(l, 0);
+    free(l);
+    return NULL;
+  }
+  *m = l->m;
+  *k = &l->k;
+  return l;
+}
+
+static void repl_unload(void *h) {
+  unload_model(h, 0);
+  free(h);
+}
+
+static int cmd_repl(const Opts *o) {
+  if (o->nargs > 1) return usage_error("%s", "repl takes at most one spec file");
+  repl_opts = o;
+  ReplHost h = {.train = repl_train, .describe = repl_describe, .layers = repl_layers,
+                .dump = dump_train, .load = repl_load, .unload = repl_unload};
+  ReplOpts ro = {.file = o->nargs ? o->args[0] : NULL, .out_dir = o->out_dir,
+                 .version = MLXC_VERSION};
+  return repl_main(&ro, &h);
 }
 
 static const char *const dump_stages[] = {"tokens", "ast", "plan", "llvm", "asm"};
@@ -709,7 +829,9 @@ static const char *const dump_stages[] = {"tokens", "ast", "plan", "llvm", "asm"
 int main(int argc, char **argv) {
   Opts o = {.out_dir = "out", .port = -1};
   const char *argv_pos[argc];   /* positional arguments, in order */
+  const char *argv_sim[argc];   /* release ... simulate's options */
   o.args = argv_pos;
+  o.sim = argv_sim;
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
@@ -718,6 +840,10 @@ int main(int argc, char **argv) {
     } else if (!strcmp(s, "--version")) {
       printf("mlxc %s (LLVM 19)\n", MLXC_VERSION);
       return EXIT_OK;
+    } else if (!strcmp(s, "--keywords")) {
+      return keywords_print(stdout);   /* tooling: editors/gen.sh */
+    } else if (!strcmp(s, "--check") || !strcmp(s, "--stdout")) {
+      *(s[2] == 'c' ? &o.fmt_check : &o.fmt_stdout) = true;
     } else if (!strncmp(s, "--dump=", 7)) {
       o.dump = s + 7;
       int n = (int)(sizeof dump_stages / sizeof *dump_stages);
@@ -734,6 +860,8 @@ int main(int argc, char **argv) {
       kcache_disabled = true;
     } else if (!strcmp(s, "--verbose")) {
       verbose = o.verbose = rt_verbose = true;
+    } else if (!strcmp(s, "--allow-extern")) {
+      sema_allow_extern = true;
     } else if (!strcmp(s, "--json")) {
       o.json = true;
     } else if (!strcmp(s, "--threads")) {
@@ -773,6 +901,10 @@ int main(int argc, char **argv) {
     } else if (!strcmp(s, "--release")) {
       if (++i == argc || !*argv[i]) return usage_error("%s needs a release name", s);
       o.release = argv[i];
+    } else if (rt_sim_option(s)) {   /* release ... simulate's options (rt_simulate.c) */
+      if (++i == argc) return usage_error("%s needs a value", s);
+      o.sim[o.nsim++] = s;
+      o.sim[o.nsim++] = argv[i];
     } else if (!strcmp(s, "--model")) {
       if (++i == argc) return usage_error("%s needs a model file", s);
       o.model = argv[i];
@@ -812,8 +944,13 @@ int main(int argc, char **argv) {
     return usage_error("%s applies to 'serve' only", "--release");
   if (o.admin_token_file && !o.release)
     return usage_error("%s applies to 'serve --release' only", "--admin-token-file");
+  if (o.nsim && (o.dump || !o.cmd || strcmp(o.cmd, "release") || o.nargs != 3 ||
+                 strcmp(o.args[2], "simulate")))
+    return usage_error("%s applies to 'release FILE NAME simulate' only", o.sim[0]);
   if ((o.model || o.cpu) && (o.dump || !o.cmd || strcmp(o.cmd, "build")))
     return usage_error("%s applies to 'build' only", o.model ? "--model" : "--cpu");
+  if ((o.fmt_check || o.fmt_stdout) && (o.dump || !o.cmd || strcmp(o.cmd, "fmt")))
+    return usage_error("%s applies to 'fmt' only", o.fmt_check ? "--check" : "--stdout");
   int code;
   if (o.dump) {
     code = cmd_dump(&o);
@@ -836,8 +973,12 @@ int main(int argc, char **argv) {
     code = cmd_build(&o);
   } else if (!strcmp(o.cmd, "release")) {
     code = cmd_release(&o);
+  } else if (!strcmp(o.cmd, "repl")) {
+    code = cmd_repl(&o);
+  } else if (!strcmp(o.cmd, "fmt")) {
+    code = fmt_files(o.args, o.nargs, o.fmt_check, o.fmt_stdout);
   } else {
-    code = usage_error("unknown command '%s' (check run predict eval serve data build release --dump)", o.cmd);
+    code = usage_error("unknown command '%s' (check run predict eval serve data build release repl fmt --dump)", o.cmd);
   }
   return code;
 }

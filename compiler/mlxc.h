@@ -60,6 +60,8 @@ void diag_warning(Span s, const char *fmt, ...) __attribute__((format(printf, 2,
 void diag_note(Span s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool diag_full(void);
 int diag_error_count(void);
+/* Forgets the errors counted so far (the REPL, before each block). */
+void diag_reset(void);
 
 /* Closest candidate to word by edit distance (NULL when none is close);
  * for "did you mean '...'" notes. */
@@ -178,6 +180,14 @@ typedef struct SemaSearch {
   RtModelDesc **models; int nmodels;   /* per combination of the model.PARAM varies */
 } SemaSearch;
 
+/* A const as checked: its folded value as a spec spells it. */
+typedef struct SemaConst {
+  const char *name;
+  const char *text;          /* 0.5, 1.5s, 5%, 3 epochs, true, "text" */
+  const char *type;          /* number, duration, percent, bool, string, count */
+  double num;                /* the number (seconds, percent, count, 0/1) */
+} SemaConst;
+
 typedef struct Program {
   Ast *file;                 /* root file (imports are resolved into decls) */
   SemaTrain *trains; int ntrains;   /* every train block, in order */
@@ -185,6 +195,7 @@ typedef struct Program {
   char spec_hash[17];        /* hex FNV-1a 64 of the source bytes */
   SemaSearch *searches; int nsearches;   /* every search block of the root file, in order */
   RtRelease **releases; int nreleases;   /* every checked release block of the root file */
+  SemaConst *consts; int nconsts;        /* every const that folded, any file */
 } Program;
 
 /* How strict sema is: CHECK accepts the whole language; RUN also refuses,
@@ -211,10 +222,48 @@ bool release_drift_column(Span at, const RtDataSpec *spec, const char *col);
  * `mlxc release` commands print none of them). */
 void release_check(const RtRelease *r, Ast *blk, bool notes);
 extern bool release_check_report;
+/* The least time and candidate requests to 100% and the worst-case time to
+ * roll back, as the notes state them: one computation for `mlxc check` and
+ * `mlxc release ... simulate` (which compares what it sees with them). */
+void release_bounds(const RtRelease *r, RtReleaseBounds *b);
 
 /* When set, every csv(...) source reads this path instead of its own (a
  * standalone binary's `train DATA.csv`, aot_bin.c). */
 extern const char *sema_csv_override;
+/* When set (the REPL), a path like `NAME.test.auc` in a const's expression
+ * asks it first: 1 with *out a number, 2 a duration in seconds (a trained
+ * target's metric, NAME.predict.p99), 0 when it is not one, -1 when NAME
+ * is a train block not trained yet. */
+extern int (*sema_path_value)(const char *const *names, int n, double *out);
+/* --allow-extern: consts (and the REPL) may call `extern fn`s (extcall.c). */
+extern bool sema_allow_extern;
+/* Calls sym of library lib with n numbers as C types types[i] (i32 i64 f32
+ * f64), returning ret into *out. 0; else err says why: -1 the call cannot be
+ * described, -2 an argument does not fit its type, -3 no such library, -4 no
+ * such function. */
+int ext_call(const char *lib, const char *sym, int n, const char *const *types,
+             const double *args, const char *ret, double *out, char *err, size_t errn);
+
+/* ---- the REPL (repl.c) ------------------------------------------------------ */
+
+/* What the REPL borrows from main.c: the same code paths as `mlxc run`,
+ * `mlxc data`, --dump and `mlxc predict`. */
+typedef struct ReplHost {
+  int (*train)(Arena *a, Program *p, SemaTrain *t);   /* an exit code (3: a gate failed) */
+  int (*describe)(Program *p, RtDataSpec *spec);      /* `mlxc data` of one dataset */
+  int (*layers)(Program *p, SemaTrain *t);             /* a model's layers and parameters */
+  int (*dump)(Arena *a, SemaTrain *t, const char *stage, FILE *out);
+  /* a trained model and its predict kernels; NULL after reporting */
+  void *(*load)(const char *path, RtModel **m, MlxKernels **k);
+  void (*unload)(void *handle);
+} ReplHost;
+typedef struct ReplOpts {
+  const char *file;          /* mlxc repl FILE: loaded first */
+  const char *out_dir;       /* where :train writes (--out) */
+  const char *version;
+} ReplOpts;
+/* Runs the REPL on stdin; 0, or 1 when input from a pipe had a failing block. */
+int repl_main(const ReplOpts *o, const ReplHost *h);
 
 /* ---- back end (plan.c grad.c fuse.c llvm_emit*.c jit.c) -------------------- */
 
@@ -450,5 +499,30 @@ typedef struct AotOpts {
 int aot_build(const AotOpts *o);
 /* The BIN's main (the object's `main` calls it with its image). */
 int aot_bin_main(int argc, char **argv, const AotImage *img);
+
+/* ---- keyword tables for editors and tools (keywords.c) ---------------------- */
+
+/* lexer.l's keyword tables by index: set 0 the declaration words, 1 the
+ * modifier words; NULL past the end. */
+const char *lex_keyword(int set, size_t i);
+/* sema.c's word tables: the statement words of each block, layers, losses,
+ * optimizers, schedules, metrics, units, ... (sema_words[0..sema_nwords)). */
+typedef struct SemaWords {
+  const char *name;           /* the table's name in sema.c */
+  const char *const *words;
+  int n;
+} SemaWords;
+extern const SemaWords sema_words[];
+extern const int sema_nwords;
+/* `mlxc --keywords` (a tooling flag; editors/gen.sh reads it): every table, one
+ * line `NAME word word ...` each. Returns an exit code. */
+int keywords_print(FILE *out);
+
+/* ---- formatter (fmt.c) ------------------------------------------------------ */
+
+/* `mlxc fmt [--check] [--stdout] FILE...` (a single "-": stdin to stdout):
+ * each file laid out canonically, rewritten in place, printed, or (check)
+ * listed when it would change. Returns the worst exit code. */
+int fmt_files(const char *const *paths, int n, bool check, bool to_stdout);
 
 #endif

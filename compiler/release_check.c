@@ -3,9 +3,11 @@
  * metrics a rule may read (live.* figures every window has, and the feedback
  * metrics of the candidate's task), the columns drift() may read (those the
  * candidate's model reads), warnings where a step's or a check's request
- * count cannot let a rule decide (the rule of three), and the notes `check`
- * prints: the least time to full rollout and the worst-case time to roll
- * back. Ownership: nothing is kept; messages go out through diag_*. */
+ * count cannot let a rule decide (the rule of three) or lets drift() noise
+ * roll back, and the notes `check` prints: the least time to full rollout
+ * and the worst-case time to roll back, computed by release_bounds, which
+ * `mlxc release ... simulate` checks its runs against. Ownership: nothing
+ * is kept; messages go out through diag_*. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,21 +110,6 @@ bool release_drift_column(Span at, const RtDataSpec *s, const char *col) {
 
 /* ---- durations ----------------------------------------------------------------- */
 
-/* us as "1h2m30s" (down to whole microseconds; "0s" for 0). */
-static void fmt_dur(double us, char *out, size_t cap) {
-  static const struct { const char *u; double us; } units[] = {
-      {"d", 86400e6}, {"h", 3600e6}, {"m", 60e6}, {"s", 1e6}, {"ms", 1e3}, {"us", 1}};
-  double left = floor(us + 0.5);
-  out[0] = 0;
-  for (int i = 0; i < NELEM(units); i++) {
-    double q = floor(left / units[i].us);
-    if (q < 1) continue;
-    left -= q * units[i].us;
-    size_t l = strlen(out);
-    snprintf(out + l, cap - l, "%.15g%s", q, units[i].u);
-  }
-  if (!out[0]) snprintf(out, cap, "0s");
-}
 
 /* ---- rules: the rule of three -------------------------------------------------- */
 
@@ -189,6 +176,37 @@ static void rate_warn(const RtRuleCond *c, Ast *e, Least l, const char *rule) {
   else diag_note(ms->span, "guard the rule with 'live.labelled >= %.15g and ...'", need);
 }
 
+/* A rollback rule reading drift(COL) > t (a constant t below 0.69) when a
+ * conclusive check may count fewer than 51 candidate requests: a decile bin
+ * no request of the window falls in adds (0.1 - 1e-4) ln(0.1 / 1e-4) = 0.69
+ * to the PSI by itself, and with n requests some bin of ten is empty, with
+ * no drift at all, with probability about 1 - (1 - 0.9^n)^10 (5% at 51).
+ * `mlxc release ... simulate` showed healthy candidates rolled back so. */
+static int walk_neg;   /* inside a `not`: comparisons read the other way */
+static void drift_warn(const RtRuleCond *c, Ast *e, Least l, const char *rule) {
+  if (strcmp(rule, "rollback when") || walk_neg) return;
+  const RtGateExpr *d = c->lhs, *k = c->rhs;
+  Ast *ds = e->kids[0];
+  bool up = c->cmp == RT_GC_GT || c->cmp == RT_GC_GE;
+  if (!(d->op == RT_GX_METRIC && d->split == 5)) {
+    d = c->rhs, k = c->lhs, ds = e->kids[1];
+    up = c->cmp == RT_GC_LT || c->cmp == RT_GC_LE;
+  }
+  if (!(d->op == RT_GX_METRIC && d->split == 5) || k->op != RT_GX_NUM || !up) return;
+  double empty = (0.1 - RT_PSI_EPS) * log(0.1 / RT_PSI_EPS), n = l.requests;
+  double need = ceil(log(0.05 / 10) / log(0.9));
+  if (!(k->num < empty) || n >= need) return;
+  double p = 1 - pow(1 - pow(0.9, n), 10);
+  char hv[48];
+  snprintf(hv, sizeof hv, "%.15g candidate request%s", n, n == 1 ? "" : "s");
+  diag_warning(ds->span, "%s: a conclusive check may count %s, too few for drift() against %g: "
+                         "a decile bin no request falls in adds %.2f to the PSI, and some bin of "
+                         "ten is empty in about %.0f%% of such windows without any drift (it "
+                         "takes %.15g for 5%%)", rule, hv, k->num, empty, p * 100, need);
+  diag_note(ds->span, "say 'min %.15g requests' in 'check', or guard the rule with "
+                      "'live.requests >= %.15g and ...'", need, need);
+}
+
 /* Walks a rule's AST beside the condition sema built from it (rule_cond
  * mirrors and / or / not / comparisons one for one). */
 static void rule_walk(const RtRuleCond *c, Ast *e, Least l, const char *rule) {
@@ -204,10 +222,17 @@ static void rule_walk(const RtRuleCond *c, Ast *e, Least l, const char *rule) {
     }
     break;
   case RT_RC_NOT:
-    if (e->kind == AST_UNARY && e->nkids == 1) rule_walk(c->a, e->kids[0], l, rule);
+    if (e->kind == AST_UNARY && e->nkids == 1) {
+      walk_neg = !walk_neg;
+      rule_walk(c->a, e->kids[0], l, rule);
+      walk_neg = !walk_neg;
+    }
     break;
   case RT_RC_CMP:
-    if (e->kind == AST_BINARY && e->nkids == 2) rate_warn(c, e, l, rule);
+    if (e->kind == AST_BINARY && e->nkids == 2) {
+      rate_warn(c, e, l, rule);
+      drift_warn(c, e, l, rule);
+    }
     break;
   default: break;
   }
@@ -225,6 +250,104 @@ static bool is_stmt(const Ast *st, const char *w) {
 }
 
 static Span name_span(const Ast *n) { return n->name_span.hi > n->name_span.lo ? n->name_span : n->span; }
+
+/* ---- the bounds: one computation for the notes and the simulator ------------- */
+
+/* The least time and candidate requests step i can take, checks W apart
+ * from the step's beginning (docs/language.md "What the checker proves"):
+ * a step the rules end lasts whole windows, since it advances only at a
+ * check: `for D` ceil(D / W) windows (at least one), `for N requests` and
+ * condition-less steps one; manual steps and the bare last 100% step
+ * (entering it is promotion) none. */
+static void step_least(const RtRelease *r, int i, double W, double M, double *t, double *q) {
+  const RtReleaseStep *p = &r->steps[i];
+  bool last = i == r->n_steps - 1;
+  *t = W, *q = M > 1 ? M : 1;
+  if (p->kind == RT_STEP_MANUAL || (p->kind == RT_STEP_OPEN && last && i > 0)) {
+    *t = 0, *q = 0;
+  } else if (p->kind == RT_STEP_DURATION) {
+    double k = ceil(p->amount / W - 1e-9);
+    *t = (k > 1 ? k : 1) * W;
+  } else if (p->kind == RT_STEP_REQUESTS && p->amount > *q) {
+    *q = p->amount;
+  }
+}
+
+void release_bounds(const RtRelease *r, RtReleaseBounds *b) {
+  memset(b, 0, sizeof *b);
+  double W = r->check_us > 0 ? r->check_us : 30e6, M = (double)r->min_requests;
+  b->check_us = W;
+  b->timeout_us = r->timeout_us > 0 ? r->timeout_us : 0;
+  for (int i = 0; i < r->n_steps; i++) {
+    double t, q;
+    step_least(r, i, W, M, &t, &q);
+    b->least_us += t, b->least_requests += q;
+    b->manual += r->steps[i].kind == RT_STEP_MANUAL;
+  }
+  b->rollback_rule = -1;
+  for (int k = 0; k < r->n_rollback; k++)
+    if (b->rollback_rule < 0 || r->rollback[k].for_checks > r->rollback[b->rollback_rule].for_checks)
+      b->rollback_rule = k;
+  if (b->rollback_rule >= 0) {
+    int n = r->rollback[b->rollback_rule].for_checks;
+    b->rollback_us = (n > 0 ? n : 1) * W;
+  }
+}
+
+/* Whether a condition reads a feedback metric (live.auc, live.accuracy,
+ * ...: a value only once labels come back through POST /feedback). */
+static bool reads_feedback(const RtRuleCond *c) {
+  if (!c) return false;
+  if (c->op == RT_RC_CMP) {
+    const RtGateExpr *x[2] = {c->lhs, c->rhs};
+    for (int i = 0; i < 2; i++) {
+      const char *m = x[i] && x[i]->op == RT_GX_METRIC && x[i]->split == 4 ? x[i]->metric : NULL;
+      if (m && strcmp(m, "requests") && strcmp(m, "error_rate") && strcmp(m, "p50") &&
+          strcmp(m, "p99") && strcmp(m, "labelled"))
+        return true;
+    }
+    return false;
+  }
+  return reads_feedback(c->a) || reads_feedback(c->b);
+}
+
+/* What the declared policies do to the bounds: `inconclusive rollback|advance
+ * for N checks` acts N x W after the traffic falls short; `missing rollback`
+ * with a rule on feedback metrics rolls back unless labels come back. */
+static void policy_notes(const RtRelease *r, Ast *blk, double W, double M) {
+  Ast *inc = NULL, *mis = NULL;
+  for (int i = 0; i < blk->nkids; i++) {
+    if (is_stmt(blk->kids[i], "inconclusive")) inc = blk->kids[i];
+    if (is_stmt(blk->kids[i], "missing")) mis = blk->kids[i];
+  }
+  char w[64], t[64], few[96];
+  rt_dur_text(W, w, sizeof w);
+  if (M > 1) snprintf(few, sizeof few, "fewer than %.15g candidate requests", M);
+  else snprintf(few, sizeof few, "no candidate request");
+  if (inc && r->inconclusive != RT_INC_HOLD && r->inconclusive_checks > 0) {
+    rt_dur_text(r->inconclusive_checks * W, t, sizeof t);
+    if (r->inconclusive == RT_INC_ROLLBACK)
+      rt_note(span_loc(inc->span), "a step in which every window has %s rolls back after %d "
+                                   "checks of %s = %s", few, r->inconclusive_checks, w, t);
+    else
+      rt_note(span_loc(inc->span), "a step in which every window has %s advances %s (%d checks "
+                                   "of %s) after its condition is met, without the promote rule",
+              few, t, r->inconclusive_checks, w);
+    if (r->inconclusive == RT_INC_ADVANCE && M <= 1)
+      diag_warning(inc->span, "without 'min N requests' in 'check' only a window with no "
+                              "candidate request is inconclusive: 'inconclusive advance' moves "
+                              "on when the candidate gets no traffic at all");
+  }
+  if (mis && r->missing_rollback)
+    for (int k = 0; k < r->n_rollback; k++)
+      if (reads_feedback(r->rollback[k].cond)) {
+        int n = r->rollback[k].for_checks > 0 ? r->rollback[k].for_checks : 1;
+        rt_dur_text(n * W, t, sizeof t);
+        rt_note(r->rollback[k].loc, "with 'missing rollback' this rule holds while no labels "
+                                    "come back (POST /feedback): it rolls back %s after a "
+                                    "conclusive check without them", t);
+      }
+}
 
 /* ---- the whole release ---------------------------------------------------------- */
 
@@ -270,49 +393,37 @@ void release_check(const RtRelease *r, Ast *blk, bool notes) {
     if (is_stmt(st, "rollback") && nrb < r->n_rollback)
       rule_walk(r->rollback[nrb++].cond, when_cond(st), base, "rollback when");
   }
-  /* the least time to 100%: per step, what ends it (docs: "What the checker proves") */
-  double total = 0, reqs = 0;
-  int manual = 0;
+  /* the least time to 100% (release_bounds; per step, what ends it) */
+  RtReleaseBounds bd;
+  release_bounds(r, &bd);
+  double total = bd.least_us, reqs = bd.least_requests;
+  int manual = bd.manual;
   char list[1024] = "", d[64];
   for (int i = 0; i < r->n_steps; i++) {
-    const RtReleaseStep *p = &r->steps[i];
-    bool last = i == r->n_steps - 1;
-    double t = W, q = M > 1 ? M : 1;
-    if (p->kind == RT_STEP_MANUAL) {
-      manual++;
-      t = 0, q = 0;
-    } else if (p->kind == RT_STEP_OPEN && last && i > 0) {
-      t = 0, q = 0;   /* entered: promoted */
-    } else if (p->kind == RT_STEP_DURATION) {
-      t = p->amount > W ? p->amount : W;
-    } else if (p->kind == RT_STEP_REQUESTS && p->amount > q) {
-      q = p->amount;
-    }
-    total += t, reqs += q;
-    if (p->kind == RT_STEP_MANUAL) snprintf(d, sizeof d, "manual");
-    else fmt_dur(t, d, sizeof d);
+    double t, q;
+    step_least(r, i, W, M, &t, &q);
+    if (r->steps[i].kind == RT_STEP_MANUAL) snprintf(d, sizeof d, "manual");
+    else rt_dur_text(t, d, sizeof d);
     size_t l = strlen(list);
     snprintf(list + l, sizeof list - l, "%s%s", i ? " + " : "", d);
   }
   char tot[64];
-  fmt_dur(total, tot, sizeof tot);
+  rt_dur_text(total, tot, sizeof tot);
   char man[64] = "";
   if (manual) snprintf(man, sizeof man, ", plus %d manual promotion%s", manual, manual == 1 ? "" : "s");
   rt_diag(RT_NOTE, span_loc(name_span(blk)),
           "release '%s' takes at least %s and %.15g candidate request%s to reach 100%% "
           "(steps: %s)%s", r->name, tot, reqs, reqs == 1 ? "" : "s", list, man);
   /* the worst case to roll back: the slowest rule's N checks of W */
-  int slow = -1;
-  for (int k = 0; k < r->n_rollback; k++)
-    if (slow < 0 || r->rollback[k].for_checks > r->rollback[slow].for_checks) slow = k;
+  int slow = bd.rollback_rule;
   char to[64] = "";
-  if (r->timeout_us > 0) fmt_dur(r->timeout_us, to, sizeof to);
+  if (r->timeout_us > 0) rt_dur_text(r->timeout_us, to, sizeof to);
   if (slow >= 0) {
     const RtReleaseRule *rr = &r->rollback[slow];
     int n = rr->for_checks > 0 ? rr->for_checks : 1;
     char w[64], worst[64];
-    fmt_dur(W, w, sizeof w);
-    fmt_dur(n * W, worst, sizeof worst);
+    rt_dur_text(W, w, sizeof w);
+    rt_dur_text(bd.rollback_us, worst, sizeof worst);
     RtLoc at = rr->loc;
     char mins[64] = "";
     if (M > 1) snprintf(mins, sizeof mins, " of at least %.15g candidate requests", M);
@@ -330,4 +441,5 @@ void release_check(const RtRelease *r, Ast *blk, bool notes) {
   if (slow >= 0 && timeout)
     rt_note(span_loc(timeout->span), "while the promote rule is not true, the timeout rolls it "
                                      "back %s after a step's condition is met", to);
+  policy_notes(r, blk, W, M);
 }

@@ -12,6 +12,7 @@
 #include "mlxc.h"
 
 const char *sema_csv_override;
+int (*sema_path_value)(const char *const *names, int n, double *out);
 
 /* Defaults a train block gets for what it does not say (RtTrainCfg):
  *
@@ -76,6 +77,8 @@ typedef struct Decl {
   int state;         /* const: 0 not folded, 1 folding (a cycle), 2 done */
   void *info;        /* DataInfo, ModelInfo, GateInfo or TrainInfo once checked */
   bool root;         /* declared in the root file (not imported) */
+  int fn_state;      /* fn: 0 not checked, 1 checked with errors, 2 checked clean */
+  bool folding;      /* fn: a call of it is being folded (fns calling each other) */
 } Decl;
 
 /* A dataset as trains see it. */
@@ -148,6 +151,7 @@ typedef struct Ctx {
   PtrVec files;       /* FileRec* */
   PtrVec stack;       /* FileRec* being imported now, root first */
   bool instantiating; /* building a model for a train: report argument values only */
+  uint32_t root_file; /* the root spec: std/ modules' relative paths resolve from it */
 } Ctx;
 
 /* How names in an expression resolve. */
@@ -252,6 +256,7 @@ static char *dir_of(Ctx *c, const char *path) {
 /* A path written in a spec, relative to the spec file that wrote it. */
 static char *resolve_path(Ctx *c, uint32_t file, const char *p) {
   if (p[0] == '/') return arena_strdup(c->a, p);
+  if (!strncmp(src_path(file), "std/", 4)) file = c->root_file;   /* a std/ module's default */
   const char *d = dir_of(c, src_path(file));
   return *d ? arena_printf(c->a, "%s/%s", d, p) : arena_strdup(c->a, p);
 }
@@ -412,7 +417,7 @@ static void import_one(Ctx *c, Ast *imp) {
   if (std) {
     text = stdlib_find(p, &len);
     if (!text) {
-      const char *mods[] = {"std/gates"};
+      const char *mods[] = {"std/gates", "std/models"};
       diag_error(imp->span, "unknown module '%s'", p);
       suggest(imp->span, p, mods, NELEM(mods));
       return;
@@ -456,6 +461,10 @@ static void load_file(Ctx *c, Ast *file, bool root) {
 
 static Val ex_eval(Ctx *c, Scope *s, Ast *e);
 static void const_fold(Ctx *c, Decl *d);
+
+static void check_fn(Ctx *c, Decl *d);
+static void check_fn_body(Ctx *c, Decl *d);
+static Val extern_fold(Ctx *c, Scope *s, Ast *e, Decl *d);
 
 static const char *const builtins[] = {"min", "max", "abs", "exp", "log", "sqrt", "log1p"};
 static const char *const count_units[] = {"epoch", "epochs", "step", "steps", "request",
@@ -582,13 +591,23 @@ static Val ex_name(Ctx *c, Scope *s, Ast *e) {
 }
 
 /* A split metric `SPLIT.METRIC` (parts from k on); records it for the per-task check. */
+/* A metric path's word: a gate's `str` parameter stands for its value
+ * (`test.metric` with `metric: str = "auc"` reads test.auc). */
+static const char *path_word(const Scope *s, const char *w) {
+  for (int i = 0; s->kind == SC_GATE && s->binds && i < s->nparams; i++)
+    if (s->params[i]->name && !strcmp(s->params[i]->name, w) && s->binds[i].ty == TY_STR &&
+        s->binds[i].known && s->binds[i].str)
+      return s->binds[i].str;
+  return w;
+}
+
 static Val ex_split_metric(Ctx *c, Scope *s, Ast *e, int k) {
   Ast **p = e->kids;
   if (e->nkids != k + 2) {
     diag_error(e->span, "expected '%s.METRIC', found '%s'", p[k]->name, node_text(c, e));
     return val_err;
   }
-  const char *m = p[k + 1]->name;
+  const char *m = path_word(s, p[k + 1]->name);
   if (word_index(m, metrics_all, NELEM(metrics_all)) < 0) {
     unknown(p[k + 1]->span, "metric", m, metrics_all, NELEM(metrics_all));
     return val_err;
@@ -605,6 +624,21 @@ static Val ex_split_metric(Ctx *c, Scope *s, Ast *e, int k) {
 
 /* A metric path in a gate line or a release rule. */
 static Val ex_path(Ctx *c, Scope *s, Ast *e) {
+  if (sema_path_value && s->kind == SC_CONST && e->nkids <= 8) {   /* the REPL's metrics */
+    const char *names[8];
+    bool all = true;
+    for (int i = 0; i < e->nkids; i++) {
+      all &= e->kids[i] && e->kids[i]->kind == AST_NAME;
+      names[i] = all ? e->kids[i]->name : NULL;
+    }
+    double v;
+    int k = all ? sema_path_value(names, e->nkids, &v) : 0;
+    if (k < 0) {
+      diag_error(e->span, "'%s' has no metrics yet: train it first (:train %s)", names[0], names[0]);
+      return val_err;
+    }
+    if (k) return (Val){.ty = k == 2 ? TY_DUR : TY_NUM, .known = true, .num = v, .src = e};
+  }
   if (s->kind != SC_GATE && s->kind != SC_RELEASE) {
     diag_error(e->span, "expected a value, found the path '%s'", node_text(c, e));
     return val_err;
@@ -675,6 +709,115 @@ static bool fold_math(const char *f, double *x, int n, double *out) {
   return isfinite(*out);
 }
 
+/* Whether call e gives fn or extern d as many arguments as it has
+ * parameters; false after reporting. */
+static bool arity_ok(Ast *e, Decl *d) {
+  Ast *f = d->node;
+  if (e->nkids == f->nparams) return true;
+  diag_error(e->span, "'%s' takes %d argument%s, found %d", d->name, f->nparams,
+             f->nparams == 1 ? "" : "s", e->nkids);
+  diag_note(nsp(f), "'%s' is declared here", d->name);
+  return false;
+}
+
+/* A call of fn d from a const (or from a fn being folded): the arguments
+ * checked against the parameters' types and, when all are known, the body
+ * evaluated with them bound, so `const x = f(2)` folds. */
+static Val fn_fold(Ctx *c, Scope *s, Ast *e, Decl *d) {
+  Ast *f = d->node;
+  if (!arity_ok(e, d)) return val_err;
+  Val *binds = arena_alloc(c->a, sizeof(Val) * (size_t)(f->nparams + 1));
+  bool bad = false, known = true;
+  for (int i = 0; i < e->nkids; i++) {
+    Val v = ex_eval(c, s, e->kids[i]);
+    if (v.ty == TY_ERR) {
+      bad = true;
+      continue;
+    }
+    Val want_t = param_type(c, f->params[i]);
+    if (want_t.ty != TY_ERR && v.ty != want_t.ty) {
+      diag_error(e->kids[i]->span, "expected %s for '%s' of '%s', found %s", ty_article[want_t.ty],
+                 f->params[i]->name ? f->params[i]->name : "?", d->name, found(c, v, e->kids[i]));
+      bad = true;
+      continue;
+    }
+    known &= v.known;
+    binds[i] = v;
+  }
+  if (bad) return val_err;
+  check_fn(c, d);
+  if (d->fn_state != 2) return val_err;   /* its own errors are reported at the fn */
+  Ast ret = {.str = f->str};
+  Val r = param_type(c, &ret);
+  r.src = e;
+  if (!known || !f->nkids) return r;
+  if (d->folding) {
+    diag_error(e->span, "'%s' calls itself through other fns; fn may not recurse", d->name);
+    return val_err;
+  }
+  Scope fs = {.kind = SC_FN, .params = f->params, .nparams = f->nparams, .binds = binds, .self = d};
+  d->folding = true;
+  Val v = ex_eval(c, &fs, f->kids[0]);
+  d->folding = false;
+  if (v.ty == TY_ERR) return val_err;
+  v.src = e;
+  v.from_arg = false;
+  return v;
+}
+
+/* A call of extern fn d with known arguments, folded by calling it
+ * (extcall.c, libffi) — only with --allow-extern: a spec must not run
+ * native code unless its user says so. */
+static Val extern_fold(Ctx *c, Scope *s, Ast *e, Decl *d) {
+  Ast *f = d->node;
+  if (!arity_ok(e, d)) return val_err;
+  double args[16];
+  const char *types[16];
+  bool known = true, bad = false;
+  static const char *const ctypes[] = {"i32", "i64", "f32", "f64"};
+  for (int i = 0; i < e->nkids; i++) {
+    Val v = ex_eval(c, s, e->kids[i]);
+    if (v.ty == TY_ERR) {
+      bad = true;
+      continue;
+    }
+    if (v.ty != TY_NUM) {
+      diag_error(e->kids[i]->span, "expected a number for '%s' of '%s', found %s",
+                 f->params[i]->name ? f->params[i]->name : "?", d->name, found(c, v, e->kids[i]));
+      bad = true;
+      continue;
+    }
+    known &= v.known;
+    if (i < 16) args[i] = v.num, types[i] = f->params[i]->str;
+    bad |= !f->params[i]->str || word_index(f->params[i]->str, ctypes, 4) < 0;   /* check_extern says */
+  }
+  if (bad || !f->str || word_index(f->str, ctypes, 4) < 0 || !f->nkids || !f->kids[0]->str)
+    return val_err;
+  Val r = {.ty = TY_NUM, .src = e, .is_int = f->str[0] == 'i'};
+  if (!known) return r;
+  const char *lib = f->kids[0]->str;
+  if (!sema_allow_extern) {
+    diag_error(e->span, "calling extern fn '%s' runs native code from '%s': refused without "
+               "--allow-extern", d->name, lib);
+    diag_note(nsp(f), "an untrusted spec must not run native code; pass --allow-extern only "
+                      "for specs you trust");
+    return val_err;
+  }
+  char err[512];
+  int rc = ext_call(lib, d->name, e->nkids, types, args, f->str, &r.num, err, sizeof err);
+  if (rc) {
+    diag_error(rc <= -3 ? f->kids[0]->span : e->span, "%s", err);
+    if (rc <= -3) diag_note(e->span, "called here");
+    return val_err;
+  }
+  if (!isfinite(r.num)) {
+    diag_error(e->span, "extern fn '%s' returned %g, not a finite number", d->name, r.num);
+    return val_err;
+  }
+  r.known = true;
+  return r;
+}
+
 /* Calls: builtins fold when their arguments do; fns are checked by arity and
  * type; drift(COL) reads a release's candidate column. */
 static Val ex_call(Ctx *c, Scope *s, Ast *e) {
@@ -739,17 +882,16 @@ static Val ex_call(Ctx *c, Scope *s, Ast *e) {
     return r;
   }
   Decl *d = decl_find(c, f);
+  if (s->kind == SC_CONST && d && d->node->kind == AST_FN) return fn_fold(c, s, e, d);
+  if ((s->kind == SC_CONST || (s->kind == SC_FN && s->binds)) && d && d->node->kind == AST_EXTERN)
+    return extern_fold(c, s, e, d);
+  if (s->kind == SC_FN && s->binds && d && d->node->kind == AST_FN) return fn_fold(c, s, e, d);
   if (s->kind == SC_FN && d && (d->node->kind == AST_FN || d->node->kind == AST_EXTERN)) {
     if (d == s->self) {
       diag_error(nsp(e), "'%s' calls itself; fn may not recurse", f);
       return val_err;
     }
-    if (e->nkids != d->node->nparams) {
-      diag_error(e->span, "'%s' takes %d argument%s, found %d", f, d->node->nparams,
-                 d->node->nparams == 1 ? "" : "s", e->nkids);
-      diag_note(nsp(d->node), "'%s' is declared here", f);
-      return val_err;
-    }
+    if (!arity_ok(e, d)) return val_err;
     bool bad = false;
     for (int i = 0; i < e->nkids; i++) {
       Val v = ex_eval(c, s, e->kids[i]);
@@ -2034,6 +2176,13 @@ static void check_params(Ctx *c, Ast *blk, Val *defs, bool need_default) {
 /* fn NAME(params) -> TYPE = EXPR: the body may read its parameters, consts,
  * builtins and other fns. */
 static void check_fn(Ctx *c, Decl *d) {
+  if (d->fn_state) return;   /* checked already (a const folded a call of it) */
+  int errs = diag_error_count();
+  check_fn_body(c, d);
+  d->fn_state = diag_error_count() == errs ? 2 : 1;
+}
+
+static void check_fn_body(Ctx *c, Decl *d) {
   Ast *f = d->node;
   check_params(c, f, NULL, false);
   for (int i = 0; i < f->nparams; i++)
@@ -2316,7 +2465,7 @@ static RtGateExpr *gate_expr(Ctx *c, Scope *s, Ast *e, bool *reads_baseline) {
     *reads_baseline |= k;
     int sp = word_index(p[k]->name, splits, NELEM(splits));
     x->split = sp >= 0 ? sp : !strcmp(p[k]->name, "predict") ? 3 : 4;   /* 4: live (releases) */
-    x->metric = arena_strdup(c->a, p[k + 1]->name);
+    x->metric = arena_strdup(c->a, path_word(s, p[k + 1]->name));
     return x;
   }
   int n = 0;
@@ -2370,13 +2519,76 @@ static void gate_line(Ctx *c, Scope *s, Ast *e, RtGate *g) {
 
 /* gate NAME { baseline "path"  first_run pass|fail  SPLIT.METRIC OP EXPR ... }:
  * each line is a bool; metrics are checked per task once trains use the gate. */
+static GateInfo *gate_check(Ctx *c, Decl *d, Val *binds, bool first);
+
 static void check_gate(Ctx *c, Decl *d) {
   Ast *blk = d->node;
-  GateInfo *gi = arena_alloc(c->a, sizeof *gi);
-  d->info = gi;
-  int errs = diag_error_count();
   Val *defs = arena_alloc(c->a, sizeof(Val) * (size_t)(blk->nparams + 1));
   check_params(c, blk, defs, true);
+  d->info = gate_check(c, d, defs, true);
+}
+
+/* A use `gate NAME(ARG, name = ARG, ...)`: the arguments bound over the
+ * defaults, each of its parameter's type and known; the gate's lines are
+ * then checked again with them (a GateInfo of this use). NULL after
+ * reporting. */
+static GateInfo *gate_with_args(Ctx *c, Decl *g, Ast *call) {
+  Ast *blk = g->node;
+  Val *binds = arena_alloc(c->a, sizeof(Val) * (size_t)(blk->nparams + 1));
+  int errs = diag_error_count();
+  check_params(c, blk, binds, true);
+  if (diag_error_count() != errs) return NULL;
+  Scope cs = {.kind = SC_CONST};
+  bool named = false;
+  for (int i = 0; i < call->nkids; i++) {
+    Ast *a = call->kids[i];
+    int k = i;
+    Ast *v = a;
+    if (a->kind == AST_ARG) {
+      named = true;
+      v = a->nkids ? a->kids[0] : a;
+      k = -1;
+      for (int j = 0; j < blk->nparams; j++)
+        if (blk->params[j]->name && a->name && !strcmp(blk->params[j]->name, a->name)) k = j;
+      if (k < 0) {
+        diag_error(a->span, "gate '%s' has no parameter '%s'", g->name, a->name ? a->name : "?");
+        diag_note(nsp(blk), "gate '%s' is declared here", g->name);
+        return NULL;
+      }
+    } else if (named) {
+      diag_error(a->span, "a positional argument after a named one");
+      return NULL;
+    } else if (k >= blk->nparams) {
+      diag_error(a->span, "gate '%s' takes %d argument%s, found %d", g->name, blk->nparams,
+                 blk->nparams == 1 ? "" : "s", call->nkids);
+      diag_note(nsp(blk), "gate '%s' is declared here", g->name);
+      return NULL;
+    }
+    Val x = ex_eval(c, &cs, v);
+    if (x.ty == TY_ERR) return NULL;
+    if (x.ty != binds[k].ty || !x.known) {
+      diag_error(v->span, "expected %s for '%s' of gate '%s', found %s", ty_article[binds[k].ty],
+                 blk->params[k]->name, g->name, found(c, x, v));
+      return NULL;
+    }
+    binds[k] = x;
+  }
+  errs = diag_error_count();
+  GateInfo *gi = gate_check(c, g, binds, false);
+  if (diag_error_count() != errs) {
+    diag_note(call->span, "with the arguments given here");
+    return NULL;
+  }
+  return gi;
+}
+
+/* The gate's lines checked with its parameters bound to binds (first: the
+ * declaration's own check, with its defaults). */
+static GateInfo *gate_check(Ctx *c, Decl *d, Val *binds, bool first) {
+  Ast *blk = d->node;
+  GateInfo *gi = arena_alloc(c->a, sizeof *gi);
+  int errs = diag_error_count();
+  Val *defs = binds;
   Ast *seen[2] = {0};
   for (int i = 0; i < blk->nkids; i++) {
     Ast *st = blk->kids[i];
@@ -2414,11 +2626,11 @@ static void check_gate(Ctx *c, Decl *d) {
     int n;
     Ast **it = clause(st, 0, &n);
     if (!one_clause(c, st)) continue;
-    if (k == 0) {
-      Scope cs = {.kind = SC_CONST};
+    if (k == 0) {   /* a path, or a str parameter */
+      Scope ps = {.kind = SC_PARAMS, .params = blk->params, .nparams = blk->nparams, .binds = defs};
       Val v;
       if (need(c, st, n, 1, "a model path like \"models/v1.mlxm\"") && no_more(c, st, it, n, 1) &&
-          want(c, &cs, it[0], TY_STR, &v) && v.known) {
+          want(c, &ps, it[0], TY_STR, &v) && v.known) {
         rg->baseline = resolve_path(c, it[0]->span.file, v.str);
         rg->baseline_loc = loc_of(c, st->span);
       }
@@ -2430,14 +2642,15 @@ static void check_gate(Ctx *c, Decl *d) {
         diag_warning(nsp(st), "'first_run' has no effect without a 'baseline' line");
     }
   }
-  if (!nchecks) diag_warning(nsp(blk), "gate '%s' checks nothing", d->name);
+  if (!nchecks && first) diag_warning(nsp(blk), "gate '%s' checks nothing", d->name);
   gi->ok = diag_error_count() == errs;
+  return gi;
 }
 
 /* A gate used by a train (or a release's candidate) of a known task: every
  * split metric it reads must exist for that task. */
-static void gate_use(Ctx *c, Decl *g, Ast *use, const char *user, RtTask task, bool release) {
-  GateInfo *gi = g->info;
+static void gate_use(Ctx *c, Decl *g, GateInfo *gi, Ast *use, const char *user, RtTask task,
+                     bool release) {
   (void)c;
   if (!gi) return;
   for (int i = 0; i < gi->uses.len; i++) {
@@ -2454,6 +2667,30 @@ static void gate_use(Ctx *c, Decl *g, Ast *use, const char *user, RtTask task, b
                node_text(c, gi->live_use));
     diag_note(use->span, "gate '%s' is used by %s here", g->name, user);
   }
+}
+
+/* A `gate NAME` or `gate NAME(ARGS)` line's gate: *g its declaration, the
+ * GateInfo the use checks (the declaration's, or one with the arguments
+ * bound). NULL after reporting. */
+static GateInfo *gate_ref(Ctx *c, Ast *x, Decl **g) {
+  *g = NULL;
+  if (x->kind == AST_CALL) {
+    Decl *d = decl_find(c, x->name);
+    if (!d || d->node->kind != AST_GATE) {
+      Ast n = {.kind = AST_NAME, .name = x->name, .span = nsp(x)};
+      lookup_kind(c, &n, AST_GATE);   /* the same message as for a bare name */
+      return NULL;
+    }
+    *g = d;
+    GateInfo *gi = d->info;
+    return gi && gi->ok ? gate_with_args(c, d, x) : NULL;
+  }
+  if (x->kind != AST_NAME) {
+    diag_error(x->span, "expected a gate name, found '%s'", node_text(c, x));
+    return NULL;
+  }
+  *g = lookup_kind(c, x, AST_GATE);
+  return *g ? (*g)->info : NULL;
 }
 
 /* ---- train --------------------------------------------------------------- */
@@ -2791,6 +3028,7 @@ static void tr_cross(Ctx *c, TrainInfo *ti, Ast *data_st, RtModelDesc *desc) {
 /* A gate use waiting for the train's task (checked after every train). */
 typedef struct GateUse {
   Decl *gate;
+  GateInfo *gi;       /* the gate as this use checks it (its arguments bound) */
   Ast *st;
   TrainInfo *ti;
   const char *user;
@@ -2879,10 +3117,8 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
       break;
     case TR_GATE:
       if (one_clause(c, st) && need(c, st, n, 1, "a gate name") && no_more(c, st, it, n, 1)) {
-        Decl *g = it[0]->kind == AST_NAME ? lookup_kind(c, it[0], AST_GATE) : NULL;
-        if (it[0]->kind != AST_NAME)
-          diag_error(it[0]->span, "expected a gate name, found '%s'", node_text(c, it[0]));
-        GateInfo *gi = g ? g->info : NULL;
+        Decl *g = NULL;
+        GateInfo *gi = gate_ref(c, it[0], &g);
         if (gi && gi->rt) {   /* the runtime's copy, with this use's location */
           RtGate *rg = arena_alloc(c->a, sizeof *rg);
           *rg = *gi->rt;
@@ -2890,9 +3126,9 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
           cfg->gates = rg;
           cfg->n_gates = 1;
         }
-        if (g) {
+        if (g && gi) {
           GateUse *u = arena_alloc(c->a, sizeof *u);
-          *u = (GateUse){g, st, ti, arena_printf(c->a, "train '%s'", d->name)};
+          *u = (GateUse){g, gi, st, ti, arena_printf(c->a, "train '%s'", d->name)};
           ptrvec_push(c->a, gate_uses, u);
         }
       }
@@ -3404,9 +3640,10 @@ static int64_t count_of(double v, int64_t max) {
 /* ---- release ------------------------------------------------------------- */
 
 static const char *const release_stmts[] = {"candidate", "baseline", "gate", "bucket", "check",
-                                            "step", "promote", "rollback", "timeout"};
+                                            "step", "promote", "rollback", "timeout",
+                                            "inconclusive", "missing"};
 enum { RL_CAND, RL_BASE, RL_GATE, RL_BUCKET, RL_CHECK, RL_STEP, RL_PROMOTE, RL_ROLLBACK,
-       RL_TIMEOUT };
+       RL_TIMEOUT, RL_INCONCLUSIVE, RL_MISSING };
 
 
 /* A `when EXPR` rule: a bool over live metrics, baseline.live.*, drift(COL). */
@@ -3523,9 +3760,9 @@ static RtRelease *release_build(Ctx *c, Decl *d, Scope *rs) {
     case RL_BASE:
       if ((str = ex_eval(c, &s, it[0]).str)) r->baseline = resolve_path(c, it[0]->span.file, str);
       break;
-    case RL_GATE: {
-      Decl *g = decl_find(c, it[0]->name);
-      GateInfo *gi = g ? g->info : NULL;
+    case RL_GATE: {   /* checked without errors: this gives no diagnostic */
+      Decl *g;
+      GateInfo *gi = gate_ref(c, it[0], &g);
       if (gi && gi->rt) {
         RtGate *rg = arena_alloc(c->a, sizeof *rg);
         *rg = *gi->rt;
@@ -3566,6 +3803,13 @@ static RtRelease *release_build(Ctx *c, Decl *d, Scope *rs) {
       break;
     }
     case RL_TIMEOUT: r->timeout_us = ex_eval(c, &s, it[0]).num * 1e6; break;
+    case RL_INCONCLUSIVE:
+      r->inconclusive = is_word(it[0], "rollback") ? RT_INC_ROLLBACK
+                      : is_word(it[0], "advance") ? RT_INC_ADVANCE : RT_INC_HOLD;
+      if (r->inconclusive != RT_INC_HOLD)
+        r->inconclusive_checks = (int)count_of(ex_eval(c, &s, it[1]->kids[0]).num, INT_MAX);
+      break;
+    case RL_MISSING: r->missing_rollback = is_word(it[0], "rollback"); break;
     default: break;
     }
   }
@@ -3629,11 +3873,10 @@ static void check_release(Ctx *c, Decl *d) {
       break;
     case RL_GATE:
       if (need(c, st, n, 1, "a gate name") && no_more(c, st, it, n, 1)) {
-        Decl *g = it[0]->kind == AST_NAME ? lookup_kind(c, it[0], AST_GATE) : NULL;
-        if (it[0]->kind != AST_NAME)
-          diag_error(it[0]->span, "expected a gate name, found '%s'", node_text(c, it[0]));
-        if (g && cand && cand->task_known)
-          gate_use(c, g, st, arena_printf(c->a, "release '%s'", d->name), cand->task, true);
+        Decl *g;
+        GateInfo *gi = gate_ref(c, it[0], &g);
+        if (gi && cand && cand->task_known)
+          gate_use(c, g, gi, st, arena_printf(c->a, "release '%s'", d->name), cand->task, true);
       }
       break;
     case RL_BUCKET: {
@@ -3699,6 +3942,32 @@ static void check_release(Ctx *c, Decl *d) {
           want(c, &s, it[0], TY_DUR, &v) && v.num <= 0)
         diag_error(it[0]->span, "expected a duration > 0, found '%s'", node_text(c, it[0]));
       break;
+    case RL_INCONCLUSIVE: {   /* hold | rollback for N checks | advance for N checks */
+      if (!need(c, st, n, 1, "'hold', 'rollback for N checks' or 'advance for N checks'")) break;
+      if (!is_word(it[0], "hold") && !is_word(it[0], "rollback") && !is_word(it[0], "advance")) {
+        diag_error(it[0]->span, "expected 'hold', 'rollback' or 'advance', found '%s'",
+                   node_text(c, it[0]));
+        break;
+      }
+      if (is_word(it[0], "hold")) {
+        no_more(c, st, it, n, 1);
+        break;
+      }
+      if (n < 2 || !is_mod(it[1], "for")) {
+        diag_error(n < 2 ? end_span(st) : it[1]->span, "expected 'for N checks' after '%s'",
+                   it[0]->name);
+        break;
+      }
+      static const char *const units[] = {"check", "checks"};
+      int j = 2;
+      if (want_count(c, st, it[1]->kids[0], it, n, &j, units, 2, &x)) no_more(c, st, it, n, j);
+      break;
+    }
+    case RL_MISSING:
+      if (need(c, st, n, 1, "'hold' or 'rollback'") && no_more(c, st, it, n, 1) &&
+          !is_word(it[0], "hold") && !is_word(it[0], "rollback"))
+        diag_error(it[0]->span, "expected 'hold' or 'rollback', found '%s'", node_text(c, it[0]));
+      break;
     }
   }
   if (!seen[RL_CAND]) diag_error(nsp(blk), "release '%s' has no 'candidate' line", d->name);
@@ -3728,6 +3997,41 @@ static void spec_hash(uint32_t file, char out[17]) {
   snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+/* A folded value as a spec would spell it: 0.5, 1.5s, 250ms, 5%, 3 epochs,
+ * true, "text". */
+static const char *val_text(Arena *a, Val v) {
+  switch (v.ty) {
+  case TY_BOOL: return v.num != 0 ? "true" : "false";
+  case TY_STR: return arena_printf(a, "\"%s\"", v.str ? v.str : "");
+  case TY_PCT: return arena_printf(a, "%.17g%%", v.num);
+  case TY_COUNT: return arena_printf(a, "%.17g %s", v.num, v.str ? v.str : "");
+  case TY_DUR: {
+    double x = v.num;
+    const char *u = "s";
+    if (x != 0 && fabs(x) < 1e-3) x *= 1e6, u = "us";
+    else if (x != 0 && fabs(x) < 1) x *= 1e3, u = "ms";
+    char t[40];
+    snprintf(t, sizeof t, "%.15g", x);   /* 1e-3 * 1e3 reads 1, not 0.99999... */
+    return arena_printf(a, "%s%s", t, u);
+  }
+  default: {
+    char t[40];
+    if (v.num == floor(v.num) && fabs(v.num) < 1e15)   /* whole numbers in full: 3000000000 */
+      return arena_printf(a, "%.0f", v.num);
+    snprintf(t, sizeof t, "%.17g", v.num);
+    for (int prec = 1; prec <= 17; prec++) {   /* the shortest text that reads back */
+      char u[40];
+      snprintf(u, sizeof u, "%.*g", prec, v.num);
+      if (strtod(u, NULL) == v.num) {
+        snprintf(t, sizeof t, "%s", u);
+        break;
+      }
+    }
+    return arena_strdup(a, t);
+  }
+  }
+}
+
 /* Checks in dependency order: consts, fns, datasets, models, gates, trains
  * (which settle each gate's task), searches, releases. */
 Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
@@ -3736,6 +4040,7 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
   Ctx c = {.a = a, .mode = mode, .data_error = data_error};
   int errs = diag_error_count();
   if (!file) return NULL;
+  c.root_file = file->span.file;
   FileRec *root = arena_alloc(a, sizeof *root);
   char real[PATH_MAX];
   const char *path = src_path(file->span.file);
@@ -3770,7 +4075,7 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
     if (order[o] == AST_TRAIN)
       for (int i = 0; i < gate_uses.len; i++) {
         GateUse *u = gate_uses.items[i];
-        if (u->ti->task_known) gate_use(&c, u->gate, u->st, u->user, u->ti->task, false);
+        if (u->ti->task_known) gate_use(&c, u->gate, u->gi, u->st, u->user, u->ti->task, false);
       }
   }
 
@@ -3806,7 +4111,31 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
     Decl *d = c.decls.items[i];
     if (d->root && d->node->kind == AST_RELEASE && d->info) p->releases[p->nreleases++] = d->info;
   }
+  p->consts = arena_alloc(a, sizeof(SemaConst) * (size_t)(c.decls.len + 1));
+  for (int i = 0; i < c.decls.len; i++) {
+    Decl *d = c.decls.items[i];
+    if (d->node->kind != AST_CONST || d->val.ty == TY_ERR || !d->val.known) continue;
+    SemaConst *k = &p->consts[p->nconsts++];
+    k->name = d->name;
+    k->text = val_text(a, d->val);
+    k->type = ty_article[d->val.ty] + 2;   /* "a number" -> "number" */
+    k->num = d->val.num;
+  }
   spec_hash(file->span.file, p->spec_hash);
   if (diag_error_count() != errs || *data_error) return NULL;
   return p;
 }
+
+/* The word tables above by name, for `mlxc --keywords` (keywords.c) and the
+ * editor files generated from it (editors/gen.sh). */
+#define SEMA_WORDS(t) {#t, t, NELEM(t)}
+const SemaWords sema_words[] = {
+    SEMA_WORDS(data_stmts), SEMA_WORDS(model_stmts), SEMA_WORDS(train_stmts),
+    SEMA_WORDS(gate_stmts), SEMA_WORDS(search_stmts), SEMA_WORDS(release_stmts),
+    SEMA_WORDS(builtins), SEMA_WORDS(type_names), SEMA_WORDS(column_types),
+    SEMA_WORDS(count_units), SEMA_WORDS(transforms), SEMA_WORDS(missing_rules),
+    SEMA_WORDS(acts), SEMA_WORDS(losses), SEMA_WORDS(optimizers), SEMA_WORDS(schedules),
+    SEMA_WORDS(range_fns), SEMA_WORDS(train_fields), SEMA_WORDS(metrics_all),
+    SEMA_WORDS(splits), SEMA_WORDS(latencies), SEMA_WORDS(live_metrics),
+    SEMA_WORDS(task_names)};
+const int sema_nwords = NELEM(sema_words);

@@ -941,6 +941,8 @@ typedef struct RtReleaseStep {
   RtLoc loc;
 } RtReleaseStep;
 
+typedef enum { RT_INC_HOLD, RT_INC_ROLLBACK, RT_INC_ADVANCE } RtInconclusive;
+
 /* A checked release block, what `mlxc release` and serving read. Paths are
  * resolved against the spec's directory; durations are microseconds. */
 typedef struct RtRelease {
@@ -960,6 +962,13 @@ typedef struct RtRelease {
   RtReleaseRule promote;      /* `promote when` (required) */
   RtReleaseRule *rollback; int n_rollback;
   double timeout_us;          /* `timeout`: 0 when not said */
+  /* `inconclusive hold | rollback for N checks | advance for N checks`: what
+   * N inconclusive checks in a row within a step do (HOLD: nothing) */
+  RtInconclusive inconclusive;
+  int inconclusive_checks;    /* N (0 for HOLD) */
+  /* `missing hold | rollback`: a rollback rule undefined for missing data on
+   * a conclusive check does not hold (HOLD) or holds (ROLLBACK) */
+  bool missing_rollback;
 } RtRelease;
 
 /* The journal (rt_journal.c): an append-only SQLite table of events. */
@@ -1042,8 +1051,12 @@ typedef struct RtReleaseState {
   int64_t met_us;             /* for N requests: when the step's count was reached (0: not yet) */
   int last_promote;           /* the last conclusive check's promote outcome (1, 0, -1) */
   int64_t last_check_us;      /* its time (0: none in this step) */
+  int inconclusive_run;       /* inconclusive checks in a row in this step */
 } RtReleaseState;
 RtReleaseState rt_release_replay(const RtRelease *rel, const RtEvent *ev, int64_t n);
+/* A duration of us microseconds as a spec spells it, largest units first:
+ * "1h2m30s", "1m5s", "250ms" ("0s" for 0; whole microseconds). */
+void rt_dur_text(double us, char *out, size_t cap);
 /* Replay is a fold: *s (the state after the events before ev) after ev[0..n). */
 void rt_release_apply(const RtRelease *rel, RtReleaseState *s, const RtEvent *ev, int64_t n);
 /* The release's state from journal j: the state cached at the last call
@@ -1087,10 +1100,14 @@ RtEventKind rt_release_decide(const RtRelease *rel, const RtReleaseState *s, int
 /* One check, as serving's timer (or a simulator) runs it: under the write
  * lock, replay; when the release is running, journal the window's
  * observation (rt_release_check) and what rt_release_decide then says
- * (who NULL, why the reason). *s gets the state after. Returns the event
+ * (who NULL, why the reason). window_step: the step the window's traffic
+ * was served in (-1: the current one); when another process moved the
+ * release on meanwhile, the observation says that step, so replay does not
+ * count it in the new one. *s gets the state after. Returns the event
  * decided (RT_EV__COUNT: none, or not running), or -1 after reporting. */
-int rt_release_tick(RtJournal *j, const RtRelease *rel, int64_t requests, RtMetricFn metric,
-                    void *ctx, const char *extra, int64_t now_us, RtReleaseState *s);
+int rt_release_tick(RtJournal *j, const RtRelease *rel, int window_step, int64_t requests,
+                    RtMetricFn metric, void *ctx, const char *extra, int64_t now_us,
+                    RtReleaseState *s);
 
 /* mlxc release FILE NAME COMMAND: cmd one of status start promote rollback
  * abort history. store: --store (NULL: beside the spec, DIR/NAME.release.db);
@@ -1212,6 +1229,14 @@ double rt_live_drift_max(RtLiveWindow *w, int *col);
 double rt_live_pred_psi(RtLiveWindow *a, RtLiveWindow *ref);
 /* requests, error_rate, p50, p99, labelled, or an rt_metrics name. */
 double rt_live_metric(RtLiveWindow *w, const char *name);
+/* A release rule's metric (split 4 live.M, 5 drift(COL) or drift(*)) of the
+ * candidate's window, or the baseline's for baseline.live.M; NaN when
+ * undefined. Serving and the simulator read rules through it. */
+double rt_live_rule_metric(RtLiveWindow *cand, RtLiveWindow *base, const RtGateExpr *x);
+/* A check's figures as an observation journals them under "live":
+ * {"candidate": rt_live_json(cand, base), "baseline": rt_live_json(base)}.
+ * malloc'd. */
+char *rt_live_check_json(RtLiveWindow *cand, RtLiveWindow *base);
 /* Ends w's window: what it counted moves into `into` (a window of the same
  * model that no other thread uses; its own counts are replaced) and w
  * starts empty, in one step under w's lock, so no request falls between
@@ -1240,6 +1265,7 @@ typedef struct RtServeHooks {
   bool (*owns)(void *ctx, const char *url);
   int (*route)(void *ctx, const char *url, const char *auth, const char *body, size_t len,
                const char *req_id, char **out);
+  const char *endpoints;   /* what a 404 lists, or NULL: /predict /health /metrics */
 } RtServeHooks;
 /* The candidate's model file: `candidate "P.mlxm"`, or OUT/NAME.mlxm
  * (out_dir NULL: "out"). malloc'd. */
@@ -1258,5 +1284,78 @@ void rt_serve_model_ignore(RtServeModel *s, const char *name);
 int rt_serve_release(const RtRelease *rel, const char *spec_hash, const char *store,
                      const char *admin_token, const RtModel *cand, const MlxKernels *kc,
                      const RtModel *base, const MlxKernels *kb, const RtServeOpts *o);
+
+/* ---- serving: shared pieces (rt_serve.c, rt_serve_req.c, rt_serve_release.c) ---- */
+
+#include <signal.h>
+/* Blocks SIGTERM and SIGINT (a server takes them with sigwait) and SIGPIPE
+ * in the calling thread, so every thread it starts afterwards inherits the
+ * mask; *old gets the mask before. */
+void rt_serve_block_signals(sigset_t *old);
+/* rt_serve_predict on a body already parsed: root as json_loadb gives it
+ * with JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL (NULL: jerr says
+ * why it is not JSON). root stays the caller's. */
+struct json_t;
+struct json_error_t;
+void rt_serve_predict_json(const RtServeModel *s, RtServeWork *w, struct json_t *root,
+                           const struct json_error_t *jerr, const char *req_id, RtServeReply *r);
+/* A release server's admin token: the first line of file (when not NULL),
+ * else $MLXC_ADMIN_TOKEN, else NULL (the admin endpoints answer 403).
+ * malloc'd; *code 0, or 6 (unreadable file) / 2 (empty file) after
+ * reporting with prog's name. */
+char *rt_serve_admin_token(const char *prog, const char *file, int *code);
+/* A check of a window in which neither arm saw a request: under the write
+ * lock, replay and journal what rt_release_decide says at now_us (the
+ * timeout; nothing else changes without data); no observation, unless the
+ * release has an `inconclusive rollback|advance` policy, which counts idle
+ * windows (then a short inconclusive one). Returns as rt_release_tick. */
+int rt_release_tick_idle(RtJournal *j, const RtRelease *rel, int64_t now_us, RtReleaseState *s);
+
+/* ---- the release traffic simulator (rt_simulate.c) ------------------------- */
+
+/* What `mlxc check` proves about a release's timing (compiler/release_check.c
+ * computes it; main.c hands it to the simulator): durations in microseconds. */
+typedef struct RtReleaseBounds {
+  double check_us;            /* W: `check every`, 30 s when not said */
+  double least_us;            /* least time to 100% (manual steps count 0) */
+  double least_requests;      /* least candidate requests to 100% */
+  int manual;                 /* manual steps (promotions a person makes) */
+  double rollback_us;         /* N x W of the slowest rollback rule (0: no rule) */
+  int rollback_rule;          /* that rule's index (-1: none) */
+  double timeout_us;          /* `timeout` (0: none) */
+} RtReleaseBounds;
+
+/* mlxc release FILE NAME simulate [options]: synthetic traffic on a
+ * virtual clock through the release's real machinery (rt_live windows,
+ * rt_release_tick on a journal). */
+typedef enum { RT_SIM_ANY, RT_SIM_PROMOTED, RT_SIM_ROLLED_BACK, RT_SIM_UNDECIDED } RtSimExpect;
+typedef struct RtSimOpts {
+  int64_t users;              /* --users N: bucket keys (default 1000) */
+  double rps;                 /* --rps R: requests per virtual second (default 50) */
+  double for_us;              /* --for D: the virtual time cap (0: default) */
+  double errors;              /* --errors P%: share of candidate requests that fail, 0..1 */
+  const char *drift;          /* --drift COLUMN: shifted out of its training range, or NULL */
+  double latency_us;          /* --latency D: the candidate's latency (< 0: the baseline's) */
+  double regress_us;          /* --regress-after D: when the regression begins */
+  uint64_t seed;              /* --seed N */
+  RtSimExpect expect;         /* --expect promoted|rolled_back|undecided */
+  bool manual_auto;           /* --manual auto: manual steps promoted at once */
+  const char *store;          /* --store PATH (NULL: a temporary file, removed after) */
+  bool json;                  /* --json: one JSON object */
+  const char *spec_hash;
+  RtReleaseBounds bounds;     /* the checker's figures */
+} RtSimOpts;
+/* Whether name (as "--rps") is a simulator option; every one takes a value. */
+bool rt_sim_option(const char *name);
+/* Reads n/2 (name, value) pairs into *o (defaults first). 0, or 2 after a
+ * usage message on stderr. */
+int rt_sim_parse(const char *const *args, int n, RtSimOpts *o);
+/* Runs the simulation: cand (its kernels kc) and base (kb; the candidate
+ * again when the release names no baseline). Returns the exit code: 0, 2
+ * usage (an unknown --drift column, a --store in use), 3 the outcome is not
+ * --expect's or breaks the checker's bound (or the gate failed, as start),
+ * 4 bad model, 6 store. */
+int rt_release_simulate(const RtRelease *rel, const RtModel *cand, const MlxKernels *kc,
+                        const RtModel *base, const MlxKernels *kb, const RtSimOpts *o);
 
 #endif

@@ -647,6 +647,29 @@ double rt_live_metric(RtLiveWindow *w, const char *name) {
   return rt_metric_get(&s.metrics, name);
 }
 
+char *rt_live_check_json(RtLiveWindow *cand, RtLiveWindow *base) {
+  char *cj = rt_live_json(cand, base);
+  char *bj = rt_live_json(base, NULL);
+  size_t n = strlen(cj ? cj : "null") + strlen(bj ? bj : "null") + 32;
+  char *t = rt_xmalloc(n);
+  snprintf(t, n, "{\"candidate\":%s,\"baseline\":%s}", cj ? cj : "null", bj ? bj : "null");
+  free(cj);
+  free(bj);
+  return t;
+}
+
+double rt_live_rule_metric(RtLiveWindow *cand, RtLiveWindow *base, const RtGateExpr *x) {
+  RtLiveWindow *w = x->baseline ? base : cand;
+  if (!w) return NAN;
+  if (x->split == 5) {
+    if (!strcmp(x->metric, "*")) return rt_live_drift_max(w, NULL);
+    int c = rt_live_col(w, x->metric);
+    return c < 0 ? NAN : rt_live_drift(w, c);
+  }
+  if (x->split == 4) return rt_live_metric(w, x->metric);
+  return NAN;
+}
+
 /* Copies what src counted into dst, growing dst's arrays (both locked by
  * the caller). */
 static void counts_copy(RtLiveWindow *dst, const RtLiveWindow *src) {

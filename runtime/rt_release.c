@@ -6,6 +6,7 @@
  * serialize and each sees the others' events. Ownership: everything here is
  * freed before returning; RtRelease lives in the compiler's arena. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,21 @@ enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_REFUSED = 3, EXIT_DATA = 4, EXIT_ENV = 
 
 static const char *const phase_names[] = {"not_started", "step", "promoted", "rolled_back",
                                           "aborted"};
+
+void rt_dur_text(double us, char *out, size_t cap) {
+  static const struct { const char *u; double us; } units[] = {
+      {"d", 86400e6}, {"h", 3600e6}, {"m", 60e6}, {"s", 1e6}, {"ms", 1e3}, {"us", 1}};
+  double left = floor(us + 0.5);
+  out[0] = 0;
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+    double q = floor(left / units[i].us);
+    if (q < 1) continue;
+    left -= q * units[i].us;
+    size_t l = strlen(out);
+    snprintf(out + l, cap - l, "%.15g%s", q, units[i].u);
+  }
+  if (!out[0]) snprintf(out, cap, "0s");
+}
 
 /* ---- replay ----------------------------------------------------------------- */
 
@@ -71,6 +87,7 @@ void rt_release_apply(const RtRelease *rel, RtReleaseState *st, const RtEvent *e
       s.step_requests = s.observations = 0;
       s.met_us = s.last_check_us = 0;   /* rollback streaks run on across steps */
       s.last_promote = -1;
+      s.inconclusive_run = 0;
       s.last_seq = e->seq;
       set_reason(&s, e, "advanced");
       break;
@@ -81,7 +98,9 @@ void rt_release_apply(const RtRelease *rel, RtReleaseState *st, const RtEvent *e
       if (!s.met_us && rel->steps[s.step].kind == RT_STEP_REQUESTS &&
           (double)s.step_requests >= rel->steps[s.step].amount)
         s.met_us = e->time_us;
+      if (e->conclusive == 0 && s.inconclusive_run < INT_MAX) s.inconclusive_run++;
       if (e->conclusive == 1) {
+        s.inconclusive_run = 0;
         for (int k = 0; k < rel->n_rollback && k < RT_MAX_ROLLBACK; k++)
           s.streak[k] = (e->rollback >> k) & 1 ? s.streak[k] + 1 : 0;
         s.last_promote = e->promote;
@@ -181,8 +200,10 @@ char *rt_release_check(const RtRelease *rel, const RtReleaseState *s, int64_t re
   if (conclusive) {
     int p = rt_rule_eval(rel->promote.cond, metric, ctx);
     json_object_set_new(o, "promote", p < 0 ? json_null() : json_boolean(p));
-    for (int k = 0; k < rel->n_rollback && k < RT_MAX_ROLLBACK; k++)
-      json_array_append_new(rb, json_boolean(rt_rule_eval(rel->rollback[k].cond, metric, ctx) == 1));
+    for (int k = 0; k < rel->n_rollback && k < RT_MAX_ROLLBACK; k++) {
+      int v = rt_rule_eval(rel->rollback[k].cond, metric, ctx);   /* -1: missing data */
+      json_array_append_new(rb, json_boolean(v == 1 || (v < 0 && rel->missing_rollback)));
+    }
   } else {
     json_object_set_new(o, "promote", json_null());
   }
@@ -201,8 +222,8 @@ RtEventKind rt_release_decide(const RtRelease *rel, const RtReleaseState *s, int
   if (s->phase != RT_RS_STEP || s->step < 0 || s->step >= rel->n_steps) return RT_EV__COUNT;
   for (int k = 0; k < rel->n_rollback && k < RT_MAX_ROLLBACK; k++)
     if (s->streak[k] >= (rel->rollback[k].for_checks > 0 ? rel->rollback[k].for_checks : 1)) {
-      snprintf(why, 256, "rollback when %s: true on %d conclusive checks", rel->rollback[k].text,
-               s->streak[k]);
+      snprintf(why, 256, "rollback when %s: true on %d conclusive check%s", rel->rollback[k].text,
+               s->streak[k], s->streak[k] == 1 ? "" : "s");
       return RT_EV_ROLLED_BACK;
     }
   const RtReleaseStep *p = &rel->steps[s->step];
@@ -218,11 +239,23 @@ RtEventKind rt_release_decide(const RtRelease *rel, const RtReleaseState *s, int
   case RT_STEP_MANUAL: break;
   default: met = s->since_us; break;
   }
+  bool stuck = rel->inconclusive != RT_INC_HOLD && rel->inconclusive_checks > 0 &&
+               s->inconclusive_run >= rel->inconclusive_checks;
+  if (stuck && rel->inconclusive == RT_INC_ROLLBACK) {
+    snprintf(why, 256, "inconclusive rollback: %d inconclusive checks in a row in step %d",
+             s->inconclusive_run, s->step + 1);
+    return RT_EV_ROLLED_BACK;
+  }
   if (!met) return RT_EV__COUNT;
-  if (s->last_promote == 1 && s->last_check_us >= met) {
+  bool advance = stuck && rel->inconclusive == RT_INC_ADVANCE;
+  if ((s->last_promote == 1 && s->last_check_us >= met) || advance) {
     bool done = s->step == last || (s->step + 1 == last && rel->steps[last].kind == RT_STEP_OPEN);
     *step = done ? last : s->step + 1;
-    snprintf(why, 256, "promote when %s: true after step %d", rel->promote.text, s->step + 1);
+    if (s->last_promote == 1 && s->last_check_us >= met)
+      snprintf(why, 256, "promote when %s: true after step %d", rel->promote.text, s->step + 1);
+    else
+      snprintf(why, 256, "inconclusive advance: %d inconclusive checks in a row after step %d",
+               s->inconclusive_run, s->step + 1);
     return done ? RT_EV_PROMOTED : RT_EV_STEP_ADVANCED;
   }
   if (rel->timeout_us > 0 && (double)(now_us - met) >= rel->timeout_us) {
@@ -238,8 +271,12 @@ static int replay_now(RtJournal *j, const RtRelease *rel, RtReleaseState *s) {
   return rt_journal_state(j, rel, s);
 }
 
-int rt_release_tick(RtJournal *j, const RtRelease *rel, int64_t requests, RtMetricFn metric,
-                    void *ctx, const char *extra, int64_t now_us, RtReleaseState *s) {
+/* rt_release_tick, and rt_release_tick_idle (observe false: no observation). */
+static int tick(RtJournal *j, const RtRelease *rel, bool observe, int window_step,
+                int64_t requests, RtMetricFn metric, void *ctx, const char *extra,
+                int64_t now_us, RtReleaseState *s) {
+  /* an idle window counts toward `inconclusive ... for N checks`: journal it */
+  if (rel->inconclusive != RT_INC_HOLD) observe = true;
   if (rt_journal_begin(j)) return -1;
   int kind = RT_EV__COUNT;
   if (replay_now(j, rel, s)) goto fail;
@@ -248,10 +285,14 @@ int rt_release_tick(RtJournal *j, const RtRelease *rel, int64_t requests, RtMetr
     return RT_EV__COUNT;
   }
   if (now_us < s->since_us) now_us = s->since_us;
-  char *d = rt_release_check(rel, s, requests, metric, ctx, extra);
-  int64_t seq = d ? rt_journal_append(j, RT_EV_OBSERVATION, now_us, NULL, NULL, d) : -1;
-  free(d);
-  if (seq < 0 || replay_now(j, rel, s)) goto fail;
+  if (observe) {
+    RtReleaseState ws = *s;   /* the step the window's traffic belongs to */
+    if (window_step >= 0 && window_step < s->step) ws.step = window_step;
+    char *d = rt_release_check(rel, &ws, requests, metric, ctx, extra);
+    int64_t seq = d ? rt_journal_append(j, RT_EV_OBSERVATION, now_us, NULL, NULL, d) : -1;
+    free(d);
+    if (seq < 0 || replay_now(j, rel, s)) goto fail;
+  }
   int step;
   char why[256];
   kind = rt_release_decide(rel, s, now_us, &step, why);
@@ -261,12 +302,26 @@ int rt_release_tick(RtJournal *j, const RtRelease *rel, int64_t requests, RtMetr
              kind == RT_EV_ROLLED_BACK ? 0.0 : rel->steps[step].percent);
     if (rt_journal_append(j, (RtEventKind)kind, now_us, NULL, why, det) < 0) goto fail;
   }
+  if (!observe && kind == RT_EV__COUNT) {   /* nothing to write: no empty transaction */
+    rt_journal_rollback(j);
+    return kind;
+  }
   if (rt_journal_commit(j)) return -1;
   if (kind != RT_EV__COUNT && replay_now(j, rel, s)) return -1;
   return kind;
 fail:
   rt_journal_rollback(j);
   return -1;
+}
+
+int rt_release_tick(RtJournal *j, const RtRelease *rel, int window_step, int64_t requests,
+                    RtMetricFn metric, void *ctx, const char *extra, int64_t now_us,
+                    RtReleaseState *s) {
+  return tick(j, rel, true, window_step, requests, metric, ctx, extra, now_us, s);
+}
+
+int rt_release_tick_idle(RtJournal *j, const RtRelease *rel, int64_t now_us, RtReleaseState *s) {
+  return tick(j, rel, false, -1, 0, NULL, NULL, NULL, now_us, s);
 }
 
 /* ---- output ----------------------------------------------------------------- */
@@ -547,18 +602,12 @@ static int mutate(const RtRelease *rel, const RtReleaseOpts *o, const char *stor
   }
   const char *who = o->who && *o->who ? o->who : getenv("USER");
   if (!who || !*who) who = "unknown";
-  RtEvent *ev = NULL;
-  int64_t n = 0;
   char *cand = NULL, *detail = NULL;
-  if (rt_journal_begin(j)) {
+  RtReleaseState s;
+  if (rt_journal_begin(j) || rt_journal_state(j, rel, &s)) {
     code = EXIT_ENV;
     goto done;
   }
-  if (rt_journal_read(j, &ev, &n)) {
-    code = EXIT_ENV;
-    goto done;
-  }
-  RtReleaseState s = rt_release_replay(rel, ev, n);
   int64_t now = rt_release_now_us();
   if (now < s.since_us) now = s.since_us;   /* a clock set back: time never runs backwards here */
   RtEventKind kind;
@@ -599,17 +648,12 @@ static int mutate(const RtRelease *rel, const RtReleaseOpts *o, const char *stor
     goto done;
   }
   /* the state the command left, from the journal as it now stands */
-  rt_events_free(ev, n);
-  ev = NULL;
-  n = 0;
-  if (rt_journal_read(j, &ev, &n)) {
+  if (rt_journal_state(j, rel, &s)) {
     code = EXIT_ENV;
     goto done;
   }
-  s = rt_release_replay(rel, ev, n);
   print_status(rel, &s, store, o->json);
 done:
-  rt_events_free(ev, n);
   free(cand);
   free(detail);
   rt_journal_close(j);
@@ -622,7 +666,7 @@ int rt_release_cmd(const RtRelease *rel, const RtReleaseOpts *o) {
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) known |= !strcmp(o->cmd, cmds[i]);
   if (!known) {
     fprintf(stderr, "mlxc: error: unknown release command '%s' (status start promote rollback "
-                    "abort history)\n(run 'mlxc --help' for usage)\n", o->cmd);
+                    "abort history simulate)\n(run 'mlxc --help' for usage)\n", o->cmd);
     return EXIT_USAGE;
   }
   if (o->store && !*o->store) {

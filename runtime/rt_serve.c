@@ -308,7 +308,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                                                    MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!post && strcmp(url, "/health") && strcmp(url, "/metrics")) {
       q->status = 404;
-      snprintf(q->msg, sizeof q->msg, "no such endpoint (POST /predict, GET /health, GET /metrics)");
+      snprintf(q->msg, sizeof q->msg, "no such endpoint (%s)",
+               s->hooks && s->hooks->endpoints ? s->hooks->endpoints
+                                               : "POST /predict, GET /health, GET /metrics");
     } else if (post ? strcmp(method, "POST") : !get) {
       q->status = 405;
       q->post = post;
@@ -455,6 +457,17 @@ static void take_backlog(struct MHD_Daemon *d, int fd) {
   }
 }
 
+/* SIGTERM, SIGINT (taken by sigwait) and SIGPIPE blocked in this thread and
+ * every thread it starts from now on: rt_serve and the release timer. */
+void rt_serve_block_signals(sigset_t *old) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &sigs, old);
+}
+
 int rt_serve(const RtModel *m, const MlxKernels *k, const RtServeOpts *o) {
   const char *addr = o && o->bind ? o->bind : "127.0.0.1";
   int port = o ? o->port : 8080;
@@ -478,12 +491,8 @@ int rt_serve(const RtModel *m, const MlxKernels *k, const RtServeOpts *o) {
   pthread_key_create(&s->work_key, free_work);
   /* the signals are taken by sigwait below; every thread MHD starts
    * inherits the mask, so none of them is interrupted */
-  sigset_t sigs, old;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &sigs, &old);
+  sigset_t old;
+  rt_serve_block_signals(&old);
   sigset_t stop;   /* what ends the server */
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);

@@ -1,15 +1,19 @@
-/* rt_serve_release.c — `mlxc serve FILE --release NAME`: two arms behind
- * one HTTP server (rt_serve.c, through its RtServeHooks). Each /predict is
- * routed by its sticky bucket (rt_bucket over `bucket by request.FIELD`,
- * else the request id) to the candidate when the bucket is below the
- * serving percent, else to the baseline; it is answered by that arm's model
- * and recorded in that arm's window (rt_live.c). A timer thread re-reads
- * the journal every POLL_MS (so `mlxc release promote|rollback|abort` from
- * another process takes effect within that) and, every `check every`
- * interval, takes both windows and journals the check (rt_release_tick),
- * which may advance, promote or roll back. The serving percent is always
- * the journal's replayed state: not started, rolled back or aborted serve
- * the baseline only; promoted, the candidate only. */
+/* rt_serve_release.c — `mlxc serve FILE --release NAME` (and `BIN serve
+ * --release NAME`, aot_bin.c): two arms behind one HTTP server (rt_serve.c,
+ * through its RtServeHooks). Each /predict is parsed once and routed by its
+ * sticky bucket (rt_bucket over `bucket by request.FIELD`, else the request
+ * id) to the candidate when the bucket is below the serving percent, else
+ * to the baseline; it is answered by that arm's model and recorded in that
+ * arm's window (rt_live.c). A timer thread re-reads the journal every
+ * POLL_MS (so `mlxc release promote|rollback|abort` from another process
+ * takes effect within that) and, `check every` after the current step
+ * began and every interval after, takes both windows and journals the
+ * check (rt_release_tick; a window without requests is not journaled,
+ * rt_release_tick_idle), which may advance, promote or roll back. The
+ * serving percent is always the journal's replayed state: not started,
+ * rolled back or aborted serve the baseline only; promoted, the candidate
+ * only. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -40,6 +44,11 @@ typedef struct Rel {
   pthread_key_t key;          /* each pool thread's Work */
   _Atomic double percent;     /* the candidate's share now */
   atomic_int phase, step;     /* the replayed state, for /metrics */
+  _Atomic int64_t since_us;   /* the replayed state's since_us (the step's start) */
+  int64_t anchor_us;          /* the timer's: the step start its checks count from */
+  int anchor_step;            /* the timer's: that step */
+  int64_t last_check_us;      /* the timer's: when this server last checked (journal time) */
+  double next_take;           /* the timer's, while not running: when windows end (monotonic) */
   atomic_uint_fast64_t by_arm[2], ok[2], invalid[2], failed[2];
   atomic_uint_fast64_t checks, decisions;
   atomic_uint_fast64_t labels[2];   /* feedback labels taken */
@@ -155,11 +164,13 @@ static void hook_predict(void *ctx, const char *body, size_t len, const char *re
     w->w[BASE] = rt_serve_work_new(r->sm[BASE]);
     pthread_setspecific(r->key, w);
   }
-  json_t *root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, NULL);
+  /* parsed once: for the bucket, the decoder and the drift cells */
+  json_error_t jerr;
+  json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
   int b = bucket_of(r, root, req_id);
   double pct = atomic_load(&r->percent);
   int arm = rt_bucket_candidate(b, pct) ? CAND : BASE;
-  rt_serve_predict(r->sm[arm], w->w[arm], body, len, req_id, rep);
+  rt_serve_predict_json(r->sm[arm], w->w[arm], root, &jerr, req_id, rep);
   RtLiveObs obs = {.outcome = rep->status == 200 ? RT_LIVE_OK
                               : rep->status == 400 ? RT_LIVE_INVALID : RT_LIVE_FAILED,
                    .latency_us = (mono_s() - t0) * 1e6,
@@ -352,8 +363,6 @@ static int admin(Rel *r, const char *cmd, const char *auth, const char *body, si
   int code = 0;
   pthread_mutex_lock(&r->jmu);
   RtJournal *j = rt_journal_open(r->store, r->rel->name, r->spec_hash, false, &code);
-  RtEvent *ev = NULL;
-  int64_t n = 0;
   RtReleaseState s;
   memset(&s, 0, sizeof s);
   int status = 200;
@@ -361,11 +370,10 @@ static int admin(Rel *r, const char *cmd, const char *auth, const char *body, si
   if (!j) {
     status = code ? 500 : 409;
     snprintf(msg, sizeof msg, code ? "the journal cannot be opened" : "it has not started");
-  } else if (rt_journal_begin(j) || rt_journal_read(j, &ev, &n)) {
+  } else if (rt_journal_begin(j) || rt_journal_state(j, r->rel, &s)) {
     status = 500;
     snprintf(msg, sizeof msg, "the journal cannot be read");
   } else {
-    s = rt_release_replay(r->rel, ev, n);
     int64_t now = rt_release_now_us();
     if (now < s.since_us) now = s.since_us;
     if (s.phase != RT_RS_STEP) {
@@ -381,19 +389,12 @@ static int admin(Rel *r, const char *cmd, const char *auth, const char *body, si
         status = 500;
         snprintf(msg, sizeof msg, "the journal cannot be written");
         rt_journal_rollback(j);
-      } else {
-        rt_events_free(ev, n);
-        ev = NULL;
-        n = 0;
-        if (!rt_journal_read(j, &ev, &n)) {
-          s = rt_release_replay(r->rel, ev, n);
-          set_state(r, &s);
-        }
+      } else if (!rt_journal_state(j, r->rel, &s)) {
+        set_state(r, &s);
       }
       free(dt);
     }
   }
-  rt_events_free(ev, n);
   rt_journal_close(j);
   rt_diag_flush();
   pthread_mutex_unlock(&r->jmu);
@@ -431,6 +432,7 @@ static void set_state(Rel *r, const RtReleaseState *s) {
   double pct = s->phase == RT_RS_STEP ? s->percent : s->phase == RT_RS_PROMOTED ? 100.0 : 0.0;
   atomic_store(&r->percent, pct);
   atomic_store(&r->step, s->step);
+  atomic_store(&r->since_us, s->since_us);
   atomic_store(&r->phase, (int)s->phase);
 }
 
@@ -447,64 +449,78 @@ static int ensure_open(Rel *r, int *code) {
 static void refresh(Rel *r) {
   int code;
   if (ensure_open(r, &code) || !r->j) return;
-  RtEvent *ev;
-  int64_t n;
-  if (rt_journal_read(r->j, &ev, &n)) {
+  RtReleaseState s;   /* only the events since the last refresh are read */
+  if (rt_journal_state(r->j, r->rel, &s)) {
     rt_diag_flush();
     return;
   }
-  RtReleaseState s = rt_release_replay(r->rel, ev, n);
-  rt_events_free(ev, n);
   set_state(r, &s);
 }
 
 static double metric(void *ctx, const RtGateExpr *x) {
   Rel *r = ctx;
-  RtLiveWindow *w = r->took[x->baseline ? BASE : CAND];
-  if (x->split == 5) {
-    if (!strcmp(x->metric, "*")) return rt_live_drift_max(w, NULL);
-    int c = rt_live_col(w, x->metric);
-    return c < 0 ? NAN : rt_live_drift(w, c);
-  }
-  if (x->split == 4) return rt_live_metric(w, x->metric);
-  return NAN;
+  return rt_live_rule_metric(r->took[CAND], r->took[BASE], x);
 }
 
-/* One check: both windows end; the candidate's is journaled with the
- * baseline's under "live" and the rules decide. */
-static void check(Rel *r) {
+/* Both windows' figures of a check: no request and no label in either. */
+static bool idle(Rel *r) {
+  for (int a = 0; a < 2; a++)
+    if (rt_live_metric(r->took[a], "requests") > 0 || rt_live_metric(r->took[a], "labelled") > 0)
+      return false;
+  return true;
+}
+
+/* One check at now_us (journal time): both windows end; the candidate's is
+ * journaled with the baseline's under "live" and the rules decide. Windows
+ * in which neither arm saw a request are not journaled (but for an
+ * `inconclusive rollback|advance` policy, which counts them): the rules
+ * still decide what time alone decides (rt_release_tick_idle: the timeout). */
+static void check(Rel *r, int64_t now_us) {
   rt_live_take(r->win[CAND], r->took[CAND]);
   rt_live_take(r->win[BASE], r->took[BASE]);
+  r->last_check_us = now_us;
   int code;
   if (ensure_open(r, &code) || !r->j) {
     rt_diag_flush();
     return;
   }
-  char *cj = rt_live_json(r->took[CAND], r->took[BASE]);
-  char *bj = rt_live_json(r->took[BASE], NULL);
-  size_t n = strlen(cj ? cj : "null") + strlen(bj ? bj : "null") + 32;
-  char *extra = rt_xmalloc(n);
-  snprintf(extra, n, "{\"candidate\":%s,\"baseline\":%s}", cj ? cj : "null", bj ? bj : "null");
-  free(cj);
-  free(bj);
-  int64_t req = (int64_t)rt_live_metric(r->took[CAND], "requests");
   RtReleaseState s;
-  int k = rt_release_tick(r->j, r->rel, req, metric, r, extra, rt_release_now_us(), &s);
-  free(extra);
+  int k;
+  bool observed = !idle(r);
+  if (!observed) {
+    k = rt_release_tick_idle(r->j, r->rel, now_us, &s);
+  } else {
+    char *extra = rt_live_check_json(r->took[CAND], r->took[BASE]);
+    int64_t req = (int64_t)rt_live_metric(r->took[CAND], "requests");
+    k = rt_release_tick(r->j, r->rel, r->anchor_step, req, metric, r, extra, now_us, &s);
+    free(extra);
+  }
   rt_diag_flush();
   if (k < 0) return;
-  if (s.phase == RT_RS_STEP || k != RT_EV__COUNT) atomic_fetch_add(&r->checks, 1);
+  bool journaled = observed || r->rel->inconclusive != RT_INC_HOLD;   /* as rt_release_tick_idle */
+  if ((journaled && s.phase == RT_RS_STEP) || k != RT_EV__COUNT) atomic_fetch_add(&r->checks, 1);
   set_state(r, &s);
+  r->anchor_us = s.since_us;   /* a step this check entered: its windows start now */
+  r->anchor_step = s.step;
   if (k != RT_EV__COUNT && k >= 0 && k < RT_EV__COUNT) {
     atomic_fetch_add(&r->decisions, 1);
     fprintf(stderr, "mlxc: release '%s': %s (%s)\n", r->rel->name, rt_event_names[k], s.reason);
   }
 }
 
+/* Every POLL_MS: the journal's state again; while a step runs, a check
+ * every period counted from the step's start (since_us: the first one
+ * period after it, whoever entered the step: a check, a command, another
+ * process; for a step begun before this server, the first multiple after
+ * its start); a step entered elsewhere empties the windows first, so a
+ * check counts its own step's traffic. While nothing runs, the windows
+ * still end every period, unjournaled. */
 static void *timer(void *arg) {
   Rel *r = arg;
-  double period = r->rel->check_us > 0 ? r->rel->check_us / 1e6 : DEFAULT_CHECK_US / 1e6;
-  double next = mono_s() + period;
+  int64_t period_us = (int64_t)(r->rel->check_us > 0 ? r->rel->check_us : DEFAULT_CHECK_US);
+  if (period_us < 1) period_us = 1;
+  r->next_take = mono_s() + period_us / 1e6;
+  r->last_check_us = rt_release_now_us();   /* a step begun earlier: its next multiple */
   pthread_mutex_lock(&r->mu);
   while (!r->stop) {
     struct timespec ts;
@@ -516,12 +532,25 @@ static void *timer(void *arg) {
     if (r->stop) break;
     pthread_mutex_unlock(&r->mu);
     pthread_mutex_lock(&r->jmu);
-    if (mono_s() >= next) {
-      check(r);
-      next += period;
-      if (next < mono_s()) next = mono_s() + period;
-    } else {
-      refresh(r);
+    refresh(r);
+    if (atomic_load(&r->phase) == RT_RS_STEP) {
+      int64_t since = atomic_load(&r->since_us), now = rt_release_now_us();
+      int step = atomic_load(&r->step);
+      if (since != r->anchor_us || step != r->anchor_step) {   /* entered elsewhere, or before */
+        rt_live_take(r->win[CAND], r->took[CAND]);
+        rt_live_take(r->win[BASE], r->took[BASE]);
+        r->anchor_us = since;
+        r->anchor_step = step;
+      }
+      /* the first multiple of the period after the step's start and this server's last check */
+      int64_t last = r->last_check_us > since ? r->last_check_us : since;
+      int64_t due = since + ((last - since) / period_us + 1) * period_us;
+      if (now >= due) check(r, now);
+      r->next_take = mono_s() + period_us / 1e6;
+    } else if (mono_s() >= r->next_take) {   /* nothing running: the windows end unjournaled */
+      rt_live_take(r->win[CAND], r->took[CAND]);
+      rt_live_take(r->win[BASE], r->took[BASE]);
+      r->next_take = mono_s() + period_us / 1e6;
     }
     pthread_mutex_unlock(&r->jmu);
     pthread_mutex_lock(&r->mu);
@@ -531,6 +560,31 @@ static void *timer(void *arg) {
 }
 
 /* ---- the server -------------------------------------------------------------- */
+
+char *rt_serve_admin_token(const char *prog, const char *file, int *code) {
+  *code = 0;
+  if (!file) {
+    const char *e = getenv("MLXC_ADMIN_TOKEN");
+    return e && *e ? strdup(e) : NULL;
+  }
+  size_t tl = 0;
+  char *token = rt_read_file(file, &tl);
+  if (!token) {
+    fprintf(stderr, "%s: error: cannot read the admin token file '%s': %s\n", prog, file,
+            strerror(errno));
+    *code = 6;
+    return NULL;
+  }
+  token[strcspn(token, "\r\n")] = 0;
+  if (!*token) {
+    free(token);
+    fprintf(stderr, "%s: error: the admin token file '%s' is empty\n(run '%s --help' for "
+            "usage)\n", prog, file, prog);
+    *code = 2;
+    return NULL;
+  }
+  return token;
+}
 
 /* Both arms must answer alike: the same task and classes. */
 static bool arms_agree(const RtRelease *rel, const RtModel *c, const RtModel *b) {
@@ -579,12 +633,8 @@ int rt_serve_release(const RtRelease *rel, const char *spec_hash, const char *st
   pthread_mutex_init(&r->jmu, NULL);
   pthread_cond_init(&r->cv, NULL);
   /* the timer thread must not take the signals rt_serve waits for */
-  sigset_t sigs, old;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &sigs, &old);
+  sigset_t old;
+  rt_serve_block_signals(&old);
   pthread_t th;
   bool started = !pthread_create(&th, NULL, timer, r);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -598,7 +648,9 @@ int rt_serve_release(const RtRelease *rel, const char *spec_hash, const char *st
             phase_name(ph), atomic_load(&r->percent), shown);
     free(shown);
     RtServeHooks h = {.predict = hook_predict, .metrics = hook_metrics, .ctx = r,
-                      .owns = hook_owns, .route = hook_route};
+                      .owns = hook_owns, .route = hook_route,
+                      .endpoints = "POST /predict, GET /health, GET /metrics, POST /feedback, "
+                                   "POST /release/promote, /release/rollback, /release/abort"};
     RtServeOpts so = o ? *o : (RtServeOpts){.port = 8080};
     so.hooks = &h;
     code = rt_serve(base, kb, &so);

@@ -354,22 +354,29 @@ void rt_num_text(double d, char t[40]) {
 
 void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, size_t len,
                       const char *req_id, RtServeReply *r) {
+  json_error_t jerr;
+  json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+  rt_serve_predict_json(s, w, root, &jerr, req_id, r);
+  json_decref(root);
+}
+
+/* The decoder proper, on a parsed body (root NULL: jerr says why it is not
+ * JSON); the release server parses once for routing and this. */
+void rt_serve_predict_json(const RtServeModel *s, RtServeWork *w, json_t *root,
+                           const json_error_t *jerr, const char *req_id, RtServeReply *r) {
   memset(r, 0, sizeof *r);
   const RtDataSpec *spec = s->m->data;
   const RtFeature *fe = spec->feats;
-  json_error_t jerr;
-  json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
   if (!root) {
     char sb[72];
-    fail(w, r, req_id, NULL, -1, "malformed JSON at line %d, column %d: %s", jerr.line,
-         jerr.column, short_text(jerr.text, sb));
+    fail(w, r, req_id, NULL, -1, "malformed JSON at line %d, column %d: %s", jerr->line,
+         jerr->column, short_text(jerr->text, sb));
     return;
   }
   bool single = json_is_object(root);
   if (!single && !json_is_array(root)) {
     fail(w, r, req_id, NULL, -1, "expected an object or an array of objects, found %s",
          json_kind(root));
-    json_decref(root);
     return;
   }
   int64_t n = single ? 1 : (int64_t)json_array_size(root);
@@ -382,7 +389,6 @@ void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, s
     json_t *obj = single ? root : json_array_get(root, (size_t)row);
     if (!json_is_object(obj)) {
       fail(w, r, req_id, NULL, rn, "expected an object, found %s", json_kind(obj));
-      json_decref(root);
       return;
     }
     for (int j = 0; j < s->ncols; j++) w->cell[j] = NULL;
@@ -393,7 +399,6 @@ void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, s
       if (j == -1) {
         fail(w, r, req_id, key, rn, "unknown field '%s': the model reads no such column",
              short_text(key, sb));
-        json_decref(root);
         return;
       }
       if (j >= 0) w->cell[j] = val;
@@ -429,7 +434,6 @@ void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, s
           }
           goto have;
         }
-        json_decref(root);
         return;
       }
       if (json_is_number(v)) {
@@ -437,7 +441,6 @@ void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, s
         if (c->num && !(fabs(num) <= FLT_MAX)) {
           fail(w, r, req_id, c->name, rn, "field '%s': %g does not fit a 32-bit float", c->name,
                num);
-          json_decref(root);
           return;
         }
         if (c->cat) {
@@ -456,14 +459,12 @@ void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, s
           else {
             fail(w, r, req_id, c->name, rn, "field '%s': expected a number, found '%s'", c->name,
                  short_text(cat, sb));
-            json_decref(root);
             return;
           }
         }
       } else {
         fail(w, r, req_id, c->name, rn, "field '%s': expected %s, found %s", c->name,
              c->cat ? "a string" : "a number", json_kind(v));
-        json_decref(root);
         return;
       }
     have:
@@ -475,14 +476,12 @@ void rt_serve_predict(const RtServeModel *s, RtServeWork *w, const char *body, s
           fail(w, r, req_id, c->name, rn,
                "field '%s': category '%s' is not one the model was trained on", c->name,
                short_text(cat, sb));
-          json_decref(root);
           return;
         }
         gcode[i][row] = code;
       }
     }
   }
-  json_decref(root);
   /* the inputs, as rt_data_apply_xf computes them */
   int nf = s->nf;
   if (n > 0 && s->xf) {

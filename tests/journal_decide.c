@@ -5,8 +5,10 @@
  * step and waits at the manual step; errors roll back after `for 3 checks`
  * (inconclusive windows neither count nor break the run); drift rolls back
  * at once; a missing metric never promotes and the timeout rolls back. The
- * decisions are then re-derived from every prefix of each journal (the
- * journal replays to the same decisions). */
+ * declared policies: `inconclusive rollback|advance for N checks` act on N
+ * inconclusive checks in a row in a step, `missing rollback` makes a rule
+ * undefined for missing data hold. The decisions are then re-derived from
+ * every prefix of each journal (the journal replays to the same decisions). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,25 @@ static const char spec[] =
     "  rollback when live.error_rate > 0.05 for 3 checks\n"
     "  rollback when drift(*) > 0.25\n"
     "  timeout 1h\n"
+    "}\n"
+    "release q {\n"
+    "  candidate \"x.mlxm\"\n"
+    "  check every 30s min 100 requests\n"
+    "  step 10% for 10m\n"
+    "  step 100%\n"
+    "  promote when live.error_rate <= 0.01\n"
+    "  rollback when live.p99 > 5ms\n"
+    "  inconclusive rollback for 4 checks\n"
+    "  missing rollback\n"
+    "}\n"
+    "release v {\n"
+    "  candidate \"x.mlxm\"\n"
+    "  check every 30s min 100 requests\n"
+    "  step 10% for 2m\n"
+    "  step 50% for 2m\n"
+    "  step 100%\n"
+    "  promote when live.error_rate <= 0.01\n"
+    "  inconclusive advance for 3 checks\n"
     "}\n";
 
 /* One window's figures. */
@@ -67,7 +88,7 @@ static RtReleaseState run(const char *name, Win (*gen)(int), int max, int *at, i
   for (int i = 1; i <= max; i++) {
     int64_t now = T0 + i * WIN;
     Win w = gen(i);
-    int k = rt_release_tick(j, rel, w.requests, metric, &w, NULL, now, &s);
+    int k = rt_release_tick(j, rel, -1, w.requests, metric, &w, NULL, now, &s);
     CHECK(k >= 0, "%s: tick %d", name, i);
     if (k != RT_EV__COUNT) {
       *at = i;
@@ -105,6 +126,9 @@ static Win errors_sparse(int i) { return (Win){i % 2 ? 200 : 50, 0.10, 1000, 0.0
 static Win errors_broken(int i) { return (Win){200, i == 2 ? 0.0 : 0.10, 1000, 0.01}; }
 static Win drifting(int i) { return (Win){200, 0.001, 1000, i >= 2 ? 0.30 : 0.01}; }
 static Win no_latency(int i) { (void)i; return (Win){200, 0.001, NAN, 0.01}; }
+static Win sparse(int i) { (void)i; return (Win){50, 0.0, 1000, 0.01}; }
+/* three windows too small, then one that decides */
+static Win gappy(int i) { return (Win){i % 4 ? 50 : 200, 0.0, 1000, 0.01}; }
 
 int main(void) {
   Arena a = {0};
@@ -112,8 +136,8 @@ int main(void) {
   Ast *ast = parse_source(&a, file);
   bool data_error = false;
   Program *p = sema_check(&a, ast, SEMA_CHECK, &data_error);
-  CHECK(p && p->nreleases == 1, "the spec checks");
-  if (!p || p->nreleases != 1) return 1;
+  CHECK(p && p->nreleases == 3, "the spec checks");
+  if (!p || p->nreleases != 3) return 1;
   rel = p->releases[0];
   CHECK(mkdtemp(dir) != NULL, "mkdtemp");
 
@@ -140,6 +164,47 @@ int main(void) {
   s = run("no_latency", no_latency, 400, &at, &nd);
   CHECK(s.phase == RT_RS_ROLLED_BACK && at == 123 && s.step == 0 && strstr(s.reason, "timeout"),
         "missing data: rolled back at window %d step %d: %s", at, s.step, s.reason);
+
+  /* a window served in step 1 but checked after another process moved the
+   * release to step 2 is journaled as step 1's: it does not count in step 2 */
+  {
+    char db[96];
+    snprintf(db, sizeof db, "%s/late.db", dir);
+    int code;
+    RtJournal *j = rt_journal_open(db, "r", "h", true, &code);
+    CHECK(j != NULL, "late: open");
+    if (!j) return 1;
+    rt_journal_append(j, RT_EV_STARTED, T0, "test", NULL, "{\"spec_hash\":\"h\"}");
+    rt_journal_append(j, RT_EV_STEP_ADVANCED, T0 + WIN, "other", NULL, "{\"step\":1}");
+    Win w = healthy(1);
+    RtReleaseState st;
+    CHECK(rt_release_tick(j, rel, 0, w.requests, metric, &w, NULL, T0 + 2 * WIN, &st) >= 0 &&
+              st.step == 1 && st.step_requests == 0, "late window: not counted in step 2 (%lld)",
+          (long long)st.step_requests);
+    CHECK(rt_release_tick(j, rel, 1, w.requests, metric, &w, NULL, T0 + 3 * WIN, &st) >= 0 &&
+              st.step_requests == 200, "a window of step 2 counts (%lld)", (long long)st.step_requests);
+    rt_journal_close(j);
+  }
+
+  /* declared policies (release q: inconclusive rollback for 4, missing rollback) */
+  rel = p->releases[1];
+  CHECK(rel->inconclusive == RT_INC_ROLLBACK && rel->inconclusive_checks == 4 &&
+            rel->missing_rollback, "release q's policies");
+  s = run("q_sparse", sparse, 100, &at, &nd);
+  CHECK(s.phase == RT_RS_ROLLED_BACK && at == 4 && strstr(s.reason, "inconclusive rollback"),
+        "inconclusive rollback: window %d, %s", at, s.reason);
+  s = run("q_gappy", gappy, 100, &at, &nd);   /* runs of 3 < 4; 10m = window 20 */
+  CHECK(s.phase == RT_RS_PROMOTED && at == 20 && nd == 1, "a conclusive check ends the run: "
+        "phase %d at %d", s.phase, at);
+  s = run("q_missing", no_latency, 100, &at, &nd);
+  CHECK(s.phase == RT_RS_ROLLED_BACK && at == 1 && strstr(s.reason, "live.p99 > 5ms"),
+        "missing rollback: window %d, %s", at, s.reason);
+  /* release v: inconclusive advance for 3; each 2m step is met at its 4th window */
+  rel = p->releases[2];
+  s = run("v_sparse", sparse, 100, &at, &nd);
+  CHECK(s.phase == RT_RS_PROMOTED && at == 8 && nd == 2, "inconclusive advance: phase %d, %d "
+        "decisions, last at %d", s.phase, nd, at);
+  rel = p->releases[0];
 
   /* three-valued logic */
   Win w = {200, NAN, 1000, 0.01};

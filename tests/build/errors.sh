@@ -55,6 +55,12 @@ expect_exit 2 "$B" predict --port 9 examples/data/credit.csv
 expect_exit 2 "$B" predict --out d examples/data/credit.csv
 expect_exit 2 "$B" serve --port 70000
 expect_exit 2 "$B" --frob
+# serve --release: the spec declares no release (usage, before any data is read)
+expect_exit 2 "$B" serve --release roll
+grep -q "no release block named 'roll' (the embedded spec declares none)" "$T/out" ||
+  fail "no release: $(cat "$T/out")"
+expect_exit 2 "$B" predict --release roll
+expect_exit 2 "$B" serve --store x.db
 for c in "predict examples/data/credit.csv" "eval examples/data/credit.csv" serve; do
   expect_exit 2 "$B" $c
   grep -q "built without --model" "$T/out" || fail "$c without a model: $(cat "$T/out")"

@@ -13,7 +13,7 @@ FUZZ_DIR   = $(BUILD)/fuzz
 FUZZ_BIN   = $(FUZZ_DIR)/fuzz_front$(if $(FUZZ_SEMA),_sema)
 FUZZ_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-             -fno-omit-frame-pointer -I. -I$(FUZZ_DIR) -I$(BUILD)
+             -fno-omit-frame-pointer -I. -I$(FUZZ_DIR) -I$(BUILD) -I/usr/include/postgresql
 # The front end alone; diag.c comes in through the harness (it resets its statics).
 FUZZ_SRCS  = compiler/ast.c compiler/arena.c runtime/rt_diag.c \
              $(FUZZ_DIR)/grammar/parser.c $(FUZZ_DIR)/grammar/lexer.c
@@ -85,7 +85,7 @@ $(FUZZ_MODEL_DIR)/fuzz_model: tests/fuzz/fuzz_model.c $(RUNTIME_SRCS) runtime/rt
 	@mkdir -p $(FUZZ_MODEL_DIR)
 	cc=$$(command -v clang-19 || command -v clang); \
 	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_model.c $(RUNTIME_SRCS) \
-	  -ljansson -lmicrohttpd -lsqlite3 -lm -lpthread
+	  -ljansson -lmicrohttpd -lsqlite3 -lpq -lm -lpthread
 
 fuzz-model: $(FUZZ_MODEL_DIR)/fuzz_model $(BUILD)/mlxc
 	@mkdir -p $(FUZZ_MODEL_DIR)/corpus $(FUZZ_MODEL_DIR)/seed
@@ -105,7 +105,7 @@ FUZZ_REQ_DIR = $(BUILD)/fuzz-request
 $(FUZZ_REQ_DIR)/fuzz_request: tests/fuzz/fuzz_request.c $(RUNTIME_SRCS) runtime/rt.h | fuzz-deps
 	@mkdir -p $(FUZZ_REQ_DIR)
 	cc=$$(command -v clang-19 || command -v clang); \
-	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_request.c $(RUNTIME_SRCS) -ljansson -lmicrohttpd -lsqlite3 -lm -lpthread
+	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_request.c $(RUNTIME_SRCS) -ljansson -lmicrohttpd -lsqlite3 -lpq -lm -lpthread
 
 fuzz-request: $(FUZZ_REQ_DIR)/fuzz_request
 	@mkdir -p $(FUZZ_REQ_DIR)/corpus

@@ -4,9 +4,10 @@
  * a crash, a leak or undefined behaviour. Built and run by `make fuzz`
  * (tests/fuzz/fuzz.mk).
  *
- * diag.c keeps its sources and error count in statics with no reset (a
- * compiler run compiles once); the harness includes it to start each input
- * afresh, so the error limit does not silence every input after the first. */
+ * diag.c keeps its sources and error count in statics; diag_reset forgets
+ * the count (the REPL, `check` per file) but keeps the sources, so the
+ * harness includes diag.c to drop those too and start each input afresh
+ * (the error limit must not silence every input after the first). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,0 +1,2 @@
+" mlx spec files (mlxc)
+autocmd BufNewFile,BufRead *.mlx setfiletype mlx

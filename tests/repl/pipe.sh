@@ -1,0 +1,129 @@
+# pipe.sh — `mlxc repl` driven through a pipe: no prompt, expressions fold
+# (consts, fn calls, durations), declarations join and replace, a failing
+# one leaves the session as it was, :load/:list/:show/:train/:eval/
+# :predict/:dump work and agree with `mlxc run` and `mlxc predict`, a
+# redefined model forgets what was trained with it, and errors print their
+# diagnostic while the session goes on (exit 1 at the end, 0 without one).
+. tests/e2e/lib.inc
+case $MLXC in /*) ;; *) MLXC=$PWD/$MLXC ;; esac
+sh tests/release/setup.inc "$T" > /dev/null 2>&1 || fail "setup failed"
+cd "$T" || exit 1
+rm -rf out
+
+# expressions and declarations, no error: exit 0, no prompt
+cat > a.txt <<'IN'
+1e-3 * 4
+const lr = 0.01
+lr * 2
+fn double(x: float) -> float = x * 2
+fn quad(x: float) -> float = double(double(x))
+quad(lr)
+fn slow(d: duration) -> duration = d * 3
+slow(20ms)
+max(2, 3) > 2
+"text"
+10%
+:list
+:show lr
+IN
+"$MLXC" repl < a.txt > a.out 2> a.err || { cat a.out a.err; fail "a clean session exited non-zero"; }
+[ -s a.err ] && { cat a.err; fail "a clean session wrote to stderr"; }
+grep -q 'mlx>' a.out && fail "a prompt was printed to a pipe"
+cat > a.want <<'OUT'
+0.004
+0.02
+0.04
+60ms
+true
+"text"
+10%
+lr                   const lr = 0.01
+double               fn double(x: float) -> float = x * 2
+quad                 fn quad(x: float) -> float = double(double(x))
+slow                 fn slow(d: duration) -> duration = d * 3
+const lr = 0.01 (number)
+OUT
+diff -u a.want a.out || fail "expressions and declarations"
+
+# errors: diagnostics at the input, the session goes on, exit 1
+cat > b.txt <<'IN'
+1 + "a"
+const a = 1
+train broken {
+  model nosuch
+  data nothing
+}
+:list
+:frob
+:predict
+:show nothing
+nothing.test.auc
+a + 1
+IN
+"$MLXC" repl < b.txt > b.out 2> b.err
+[ $? -eq 1 ] || fail "a session with errors did not exit 1"
+grep -q '^(input):1:15: error: expected a number around .+., found a string' b.err || { cat b.err; fail "expression error"; }
+grep -q "^(input 3):2:9: error: unknown model 'nosuch'" b.err || { cat b.err; fail "declaration error at its line"; }
+grep -q "unknown command ':frob'" b.err || fail "unknown command"
+grep -q ':predict needs an argument' b.err || fail ":predict without argument"
+grep -q "nothing named 'nothing'" b.err || fail ":show of an unknown name"
+[ "$(cat b.out)" = "$(printf 'a                    const a = 1\n2')" ] || { cat b.out; fail "the failed train block joined the session"; }
+
+# a spec: load, show, train, metrics, eval, predict, dump, redefine
+cat > c.txt <<'IN'
+:load train.mlx
+:show cand
+:show lr
+:train cand
+cand.test.auc
+cand.test.auc >= 0.5 and cand.predict.p99 < 1s
+:eval cand
+:predict cand {amount: 5000, income: 40000, age: 30, history_years: 5, accounts: 3, late_payments: 0}
+:predict cand {amount: "x"}
+:dump llvm cand
+model lr {
+  dense 4 relu
+  dense 1 sigmoid
+  loss bce
+}
+cand.test.auc
+:show lr
+:train cand
+:quit
+1 + 1
+IN
+"$MLXC" repl < c.txt > c.out 2> c.err
+[ $? -eq 1 ] || { cat c.out c.err; fail "session c: expected exit 1 (two errors)"; }
+grep -q '^loaded train.mlx: 6 declarations$' c.out || fail ":load"
+grep -q '^train cand: model lr, data loans, 1 epochs, batch 32, seed 0$' c.out || { cat c.out; fail ":show train"; }
+grep -q '^model lr: 6 inputs (data loans), loss bce$' c.out || fail ":show model"
+grep -q '^  dense 1 sigmoid: 6 x 1 + 1 = 7 parameters$' c.out || fail ":show model layers"
+[ -f out/cand.mlxm ] && [ -f out/cand.metrics.json ] || fail ":train wrote no model"
+# the REPL trains as `mlxc run` does: the same metrics
+"$MLXC" run train.mlx cand --out ref > ref.log 2>&1 || { cat ref.log; fail "mlxc run"; }
+auc=$(jq -r .splits.test.auc ref/cand.metrics.json)
+grep -qx "$auc" c.out || { grep '^0\.' c.out; fail "cand.test.auc is not mlxc run's $auc"; }
+grep -qx true c.out || fail "a boolean over metrics"
+grep -q '^test   loss .* auc ' c.out || fail ":eval"
+# :predict agrees with mlxc predict on the same row
+printf 'amount,income,age,history_years,accounts,late_payments\n5000,40000,30,5,3,0\n' > row.csv
+want=$("$MLXC" predict ref/cand.mlxm row.csv --json 2>/dev/null)
+got=$(grep '^{"class"' c.out | head -n 1)
+[ -n "$got" ] || { cat c.out; fail ":predict printed nothing"; }
+[ "$(echo "$got" | jq -r .class)" = "$(echo "$want" | jq -r .class)" ] || fail ":predict class differs from mlxc predict"
+awk -v a="$(echo "$got" | jq -r .probabilities.Y)" -v b="$(echo "$want" | jq -r .probabilities.Y)" \
+  'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) }' || fail ":predict ($got) and mlxc predict ($want) differ"
+grep -q "field 'amount': expected a number" c.err || { cat c.err; fail ":predict of a bad row"; }
+grep -q '^define float @mlx_step(' c.out || fail ":dump llvm"
+grep -q '^(cand is no longer trained: lr changed)$' c.out || fail "redefinition did not forget the training"
+grep -q "'cand' has no metrics yet: train it first" c.err || { cat c.err; fail "metrics of an untrained block"; }
+grep -q '^  dense 4 relu: 6 x 4 + 4 = 28 parameters$' c.out || fail "the redefined model"
+[ "$(grep -c '^wrote out/cand.mlxm' c.out)" -eq 2 ] || fail ":train after the redefinition"
+grep -qx 2 c.out && fail "input after :quit was read"
+
+# mlxc repl FILE loads it first; a file that does not check: exit 1 at the end
+printf 'cand.test.auc\n' | "$MLXC" repl train.mlx > d.out 2> d.err
+[ $? -eq 1 ] && grep -q "'cand' has no metrics yet" d.err || { cat d.out d.err; fail "repl FILE"; }
+"$MLXC" repl a.txt b.txt > /dev/null 2>&1 < /dev/null
+[ $? -eq 2 ] || fail "two files: not a usage error"
+exit 0
