@@ -89,7 +89,7 @@ static void fmt_put(Fmt *f, const char *s, size_t n) {
       exit(FMT_INTERNAL);
     }
   }
-  memcpy(f->text + f->ntext, s, n);
+  if (n) memcpy(f->text + f->ntext, s, n);   /* s may be NULL when n is 0 */
   f->ntext += n;
 }
 
@@ -463,7 +463,8 @@ static void fmt_lines(Fmt *f) {
         start_line(f, k, FL_COMMENT);
       }
       const char *c;
-      fmt_put(f, c, tok_text(f, k, &c));   /* its trailing blanks go */
+      size_t n = tok_text(f, k, &c);   /* its trailing blanks go; c set before it is read */
+      fmt_put(f, c, n);
     } else {
       lay_token(f, k);
     }
@@ -661,6 +662,44 @@ static int write_atomic(const char *path, const char *buf, size_t n, const struc
   return code;
 }
 
+int fmt_buffer(const char *name, const char *buf, size_t len, char **out, size_t *outlen) {
+  *out = NULL;
+  *outlen = 0;
+  Arena a = {0};
+  int code = FMT_OK;
+  diag_reset();
+  uint32_t file = src_add(name, buf, len);
+  Ast *ast = parse_source(&a, file);
+  if (diag_error_count()) {
+    code = FMT_SPEC;
+    goto done;
+  }
+  if (len > UINT32_MAX / 2) {
+    rt_diag(RT_ERROR, rt_loc_file(name), "spec too large to format (%zu bytes)", len);
+    code = FMT_SPEC;
+    goto done;
+  }
+  /* the formatted spec must hold the same tokens and comments, and mean
+   * what the original did */
+  *out = fmt_text(buf, (uint32_t)len, ast, outlen);
+  Ast *ast2 = NULL;
+  if (*out) {
+    char *name2 = arena_printf(&a, "%s (formatted)", name);
+    ast2 = parse_source(&a, src_add(name2, *out, *outlen));
+  }
+  if (!*out || diag_error_count() || !ast_same(ast, ast2)) {
+    rt_diag_flush();
+    fprintf(stderr, "mlxc: internal error: fmt: the formatted %s would not mean what it "
+                    "does now; it is left as it was (this is a bug in mlxc fmt)\n", name);
+    free(*out);
+    *out = NULL;
+    code = FMT_INTERNAL;
+  }
+done:
+  arena_free(&a);
+  return code;
+}
+
 /* One file (path "-": stdin to stdout): read, parse, format, verify, then
  * list (check), print (to_stdout) or rewrite it. Returns its exit code. */
 static int fmt_file(const char *path, bool check, bool to_stdout) {
@@ -684,37 +723,10 @@ static int fmt_file(const char *path, bool check, bool to_stdout) {
     rt_diag(RT_ERROR, rt_loc_file(name), "cannot read spec: %s", strerror(errno));
     return FMT_DATA;
   }
-  Arena a = {0};
-  int code = FMT_OK;
   char *out = NULL;
   size_t outlen = 0;
-  diag_reset();
-  uint32_t file = src_add(name, buf, len);
-  Ast *ast = parse_source(&a, file);
-  if (diag_error_count()) {
-    code = FMT_SPEC;
-    goto done;
-  }
-  if (len > UINT32_MAX / 2) {
-    rt_diag(RT_ERROR, rt_loc_file(name), "spec too large to format (%zu bytes)", len);
-    code = FMT_SPEC;
-    goto done;
-  }
-  /* the formatted spec must hold the same tokens and comments, and mean
-   * what the original did */
-  out = fmt_text(buf, (uint32_t)len, ast, &outlen);
-  Ast *ast2 = NULL;
-  if (out) {
-    char *name2 = arena_printf(&a, "%s (formatted)", name);
-    ast2 = parse_source(&a, src_add(name2, out, outlen));
-  }
-  if (!out || diag_error_count() || !ast_same(ast, ast2)) {
-    rt_diag_flush();
-    fprintf(stderr, "mlxc: internal error: fmt: the formatted %s would not mean what it "
-                    "does now; it is left as it was (this is a bug in mlxc fmt)\n", name);
-    code = FMT_INTERNAL;
-    goto done;
-  }
+  int code = fmt_buffer(name, buf, len, &out, &outlen);
+  if (code) goto done;
   bool changed = outlen != len || memcmp(out, buf, len);
   if (check) {
     if (changed) {
@@ -735,7 +747,6 @@ done:
   fflush(stdout);
   diag_reset();
   free(out);
-  arena_free(&a);
   free(buf);
   return code;
 }

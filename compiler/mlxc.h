@@ -524,5 +524,9 @@ int keywords_print(FILE *out);
  * each file laid out canonically, rewritten in place, printed, or (check)
  * listed when it would change. Returns the worst exit code. */
 int fmt_files(const char *const *paths, int n, bool check, bool to_stdout);
+/* One spec's text (name for messages): parsed, formatted and verified (the
+ * same tokens, comments and AST); *out malloc'd. 0, 1 (syntax errors,
+ * reported) or 5 (the layout would change the meaning: a bug, reported). */
+int fmt_buffer(const char *name, const char *buf, size_t len, char **out, size_t *outlen);
 
 #endif

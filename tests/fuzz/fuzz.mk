@@ -114,3 +114,22 @@ fuzz-request: $(FUZZ_REQ_DIR)/fuzz_request
 	  -max_len=4096 -timeout=10 -rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 corpus
 
 .PHONY: fuzz-request
+
+# `make fuzz-fmt [FUZZ_TIME=N]`: `mlxc fmt` (tests/fuzz/fuzz_fmt.c): every spec
+# that parses formats, idempotently, to one with the same tokens and AST;
+# seeded like `make fuzz`. Crashes land in $(BUILD)/fuzz-fmt/.
+FUZZ_FMT_DIR = $(BUILD)/fuzz-fmt
+$(FUZZ_FMT_DIR)/fuzz_fmt: tests/fuzz/fuzz_fmt.c compiler/fmt.c $(FUZZ_SRCS) compiler/diag.c \
+                          compiler/mlxc.h | fuzz-deps
+	@mkdir -p $(FUZZ_FMT_DIR)
+	cc=$$(command -v clang-19 || command -v clang); \
+	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_fmt.c compiler/fmt.c runtime/rt_file.c \
+	  $(FUZZ_SRCS) -ljansson -lm
+
+fuzz-fmt: $(FUZZ_FMT_DIR)/fuzz_fmt
+	@mkdir -p $(FUZZ_FMT_DIR)/corpus
+	@cp examples/*.mlx stdlib/*.mlx $(FUZZ_FMT_DIR)/corpus/ 2>/dev/null || true
+	@for f in tests/*/*.mlx; do cp "$$f" "$(FUZZ_FMT_DIR)/corpus/$$(echo $$f | tr / _)"; done
+	cd $(FUZZ_FMT_DIR) && ASAN_OPTIONS=detect_leaks=1 ./fuzz_fmt -max_total_time=$(FUZZ_TIME) \
+	  -max_len=8192 -timeout=10 -rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 corpus
+.PHONY: fuzz-fmt
