@@ -622,14 +622,13 @@ static int eval_expr(Repl *r, const char *block) {
   return p ? 0 : 1;
 }
 
-static const char *const top_words[] = {"import", "const", "dataset", "model", "gate", "train",
-                                        "search", "release", "fn", "extern"};
-
+/* Whether a block begins with a declaration word (the lexer's table). */
 static bool is_decl(const char *s) {
   s += strspn(s, " \t\n");
   size_t w = strcspn(s, " \t\n{(\"");
-  for (size_t i = 0; i < sizeof top_words / sizeof *top_words; i++)
-    if (strlen(top_words[i]) == w && !strncmp(s, top_words[i], w)) return true;
+  const char *k;
+  for (size_t i = 0; (k = lex_keyword(0, i)); i++)
+    if (strlen(k) == w && !strncmp(s, k, w)) return true;
   return false;
 }
 
@@ -697,21 +696,40 @@ static bool handle(Repl *r, char *block) {
 
 /* ---- completion --------------------------------------------------------- */
 
+/* The i-th word completion offers (NULL past the end): the commands, the
+ * lexer's keywords, every word table of the checker (statements, layers,
+ * losses, metrics, ...), dump stages, std modules, the session's names. */
+static const char *complete_word(Repl *r, int i) {
+  static const char *const cmds[] = {":load", ":show", ":list", ":train", ":eval", ":predict",
+                                     ":dump", ":time", ":help", ":quit", "plan", "llvm", "asm",
+                                     "std/gates", "std/models"};
+  int n = (int)(sizeof cmds / sizeof *cmds);
+  if (i < n) return cmds[i];
+  i -= n;
+  for (int set = 0; set < 2; set++) {
+    const char *k = lex_keyword(set, (size_t)i);
+    if (k) return k;
+    for (n = 0; lex_keyword(set, (size_t)n); n++) {
+    }
+    i -= n;
+  }
+  for (int t = 0; t < sema_nwords; t++) {
+    if (i < sema_words[t].n) return sema_words[t].words[i];
+    i -= sema_words[t].n;
+  }
+  return i < r->n ? r->e[i].name : NULL;
+}
+
 static char *complete_next(const char *text, int state) {
   static int i;
   static size_t len;
-  static const char *const cmds[] = {":load", ":show", ":list", ":train", ":eval", ":predict",
-                                     ":dump", ":time", ":help", ":quit"};
-  static const char *const more[] = {"plan", "llvm", "asm", "std/gates", "std/models"};
   if (!state) i = 0, len = strlen(text);
-  int nc = (int)(sizeof cmds / sizeof *cmds), nt = (int)(sizeof top_words / sizeof *top_words);
-  int nm = (int)(sizeof more / sizeof *more);
-  Repl *r = g_repl;
-  while (i < nc + nt + nm + r->n) {
-    int k = i++;
-    const char *w = k < nc ? cmds[k] : k < nc + nt ? top_words[k - nc]
-                  : k < nc + nt + nm ? more[k - nc - nt] : r->e[k - nc - nt - nm].name;
-    if (!strncmp(w, text, len)) return xstrdup(w);
+  const char *w;
+  while ((w = complete_word(g_repl, i++))) {
+    if (strncmp(w, text, len)) continue;
+    bool seen = false;   /* a word in two tables is offered once */
+    for (int k = 0; k < i - 1 && !seen; k++) seen = !strcmp(complete_word(g_repl, k), w);
+    if (!seen) return xstrdup(w);
   }
   return NULL;
 }

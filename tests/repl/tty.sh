@@ -1,5 +1,6 @@
 # tty.sh — `mlxc repl` on a terminal (tmux): the prompt, a multi-line block
-# with its continuation prompt, tab completion of a command, history
+# with its continuation prompt, tab completion of a command and of a
+# statement word, history
 # recalled with the up arrow and kept in the history file, :quit.
 . tests/e2e/lib.inc
 case $MLXC in /*) ;; *) MLXC=$PWD/$MLXC ;; esac
@@ -32,6 +33,10 @@ tm send-keys -t "$S" ':li' Tab Enter
 wait_for '^m  *model m {$'
 tm send-keys -t "$S" Up Enter   # :list again
 wait_for '^m  *model m {$' 2
+# completion knows the checker's statement words (a train's early_stop)
+tm send-keys -t "$S" 'early_s' Tab
+wait_for '^mlx> early_stop'
+tm send-keys -t "$S" C-u
 tm send-keys -t "$S" ':quit' Enter
 wait_for '^EXITED 0$'
 # libedit's file writes a space as \040
