@@ -5,20 +5,14 @@
 # fails with a budget no model meets; bad arguments are errors at the use.
 . tests/e2e/lib.inc
 case $MLXC in /*) ;; *) MLXC=$PWD/$MLXC ;; esac
-D=$PWD/examples/data
+LOANS=$(credit_loans 3)
 cd "$T" || exit 1
 spec() {   # spec GATE-LINE...: a spec training one logistic model with those gate lines
   cat <<SPEC
 import "std/models"
 import "std/gates"
 
-dataset loans {
-  source csv("$D/credit.csv")
-  drop column id
-  feature * = standardize(*)
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 70%, val 15%, test 15% seed 3
-}
+$LOANS
 
 train t {
   model logistic

@@ -5,17 +5,12 @@
 . tests/e2e/lib.inc
 case $MLXC in /*) ;; *) MLXC=$PWD/$MLXC ;; esac
 D=$PWD/examples/data
+LOANS=$(credit_loans 3)
 cd "$T" || exit 1
 cat > s.mlx <<SPEC
 import "std/models"
 
-dataset loans {
-  source csv("$D/credit.csv")
-  drop column id
-  feature * = standardize(*)
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 70%, val 15%, test 15% seed 3
-}
+$LOANS
 dataset readings {
   source csv("$D/sensors.csv")
   feature * = standardize(*)
