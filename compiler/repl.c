@@ -282,7 +282,8 @@ static const char help_text[] =
     "                          parameters), a train (settings), a const\n"
     "  :list                   the session's declarations\n"
     "  :train NAME             train block NAME as `mlxc run` does (files in --out)\n"
-    "  :eval NAME              the trained block's metrics per split\n"
+    "  :eval NAME [CSV]        the trained block's metrics per split, or on a\n"
+    "                          labelled CSV (as mlxc eval)\n"
     "  :predict NAME {f: v, ...}  one prediction from the trained block\n"
     "  :dump plan|llvm|asm NAME   what the compiler makes of train block NAME\n"
     "  :time                   toggle timings\n"
@@ -402,9 +403,26 @@ static Trained *trained_or_error(Repl *r, const char *name) {
   return t;
 }
 
-static int cmd_eval(Repl *r, const char *name) {
+/* :eval NAME [CSV]: the trained block's metrics per split, or on a
+ * labelled CSV as `mlxc eval` gives them (one JSON object). */
+static int cmd_eval(Repl *r, const char *args) {
+  char name[256];
+  size_t nl = strcspn(args, " \t");
+  snprintf(name, sizeof name, "%.*s", (int)(nl < sizeof name ? nl : sizeof name - 1), args);
+  const char *csv = args + nl + strspn(args + nl, " \t");
   Trained *t = trained_or_error(r, name);
   if (!t) return 1;
+  if (*csv) {
+    RtMetrics mt;
+    if (rt_eval_csv(t->m, t->k, csv, &mt)) {
+      rt_diag_flush();
+      return 4;
+    }
+    char *j = rt_eval_json(t->m, &mt);
+    if (j) puts(j);
+    free(j);
+    return j ? 0 : 5;
+  }
   json_t *splits = json_object_get(t->metrics, "splits");
   const char *split;
   json_t *m;

@@ -121,6 +121,12 @@ grep -q '^  dense 4 relu: 6 x 4 + 4 = 28 parameters$' c.out || fail "the redefin
 [ "$(grep -c '^wrote out/cand.mlxm' c.out)" -eq 2 ] || fail ":train after the redefinition"
 grep -qx 2 c.out && fail "input after :quit was read"
 
+# :eval NAME CSV gives what mlxc eval gives for the same model and file
+csv=$(sed -n 's/^  source csv("\(.*\)")$/\1/p' train.mlx)
+printf ':train cand\n:eval cand %s\n' "$csv" | "$MLXC" repl train.mlx > e.out 2> e.err || { cat e.err; fail ":eval with a CSV"; }
+"$MLXC" eval ref/cand.mlxm "$csv" > e.want || fail "mlxc eval"
+[ "$(tail -n 1 e.out)" = "$(cat e.want)" ] || { tail -n 1 e.out; cat e.want; fail ":eval CSV differs from mlxc eval"; }
+
 # mlxc repl FILE loads it first; a file that does not check: exit 1 at the end
 printf 'cand.test.auc\n' | "$MLXC" repl train.mlx > d.out 2> d.err
 [ $? -eq 1 ] && grep -q "'cand' has no metrics yet" d.err || { cat d.out d.err; fail "repl FILE"; }
