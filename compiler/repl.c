@@ -284,7 +284,8 @@ static const char help_text[] =
     "  :train NAME             train block NAME as `mlxc run` does (files in --out)\n"
     "  :eval NAME [CSV]        the trained block's metrics per split, or on a\n"
     "                          labelled CSV (as mlxc eval)\n"
-    "  :predict NAME {f: v, ...}  one prediction from the trained block\n"
+    "  :predict NAME {f: v, ...}  one prediction from the trained block;\n"
+    "  :predict NAME FILE.csv  one a row (JSON lines, as mlxc predict --json)\n"
     "  :dump plan|llvm|asm NAME   what the compiler makes of train block NAME\n"
     "  :time                   toggle timings\n"
     "  :help                   this text\n"
@@ -299,6 +300,40 @@ static void print_const(const Program *p, const char *name) {
     }
 }
 
+/* A release: its arms, steps and the checker's bounds (release_bounds). */
+static void show_release(const RtRelease *rel) {
+  RtReleaseBounds b;
+  release_bounds(rel, &b);
+  char w[64], least[64], back[64];
+  rt_dur_text(b.check_us, w, sizeof w);
+  rt_dur_text(b.least_us, least, sizeof least);
+  printf("release %s: candidate %s, baseline %s, check every %s", rel->name,
+         rel->candidate_train ? rel->candidate_train : rel->candidate_path,
+         rel->baseline ? rel->baseline : "(none)", w);
+  if (rel->min_requests) printf(" min %lld requests", (long long)rel->min_requests);
+  printf("\n  steps:");
+  for (int i = 0; i < rel->n_steps; i++) {
+    const RtReleaseStep *st = &rel->steps[i];
+    char d[64] = "";
+    if (st->kind == RT_STEP_DURATION) rt_dur_text(st->amount, d, sizeof d);
+    printf("%s %g%%", i ? "," : "", st->percent);
+    if (st->kind == RT_STEP_REQUESTS) printf(" for %.15g requests", st->amount);
+    else if (st->kind == RT_STEP_DURATION) printf(" for %s", d);
+    else if (st->kind == RT_STEP_MANUAL) printf(" manual");
+  }
+  printf("\n  promote when %s\n", rel->promote.text);
+  for (int k = 0; k < rel->n_rollback; k++)
+    printf("  rollback when %s for %d check%s\n", rel->rollback[k].text,
+           rel->rollback[k].for_checks, rel->rollback[k].for_checks == 1 ? "" : "s");
+  printf("  at least %s and %.15g candidate requests to 100%%", least, b.least_requests);
+  if (b.manual) printf(", plus %d manual promotion%s", b.manual, b.manual == 1 ? "" : "s");
+  if (b.rollback_rule >= 0) {
+    rt_dur_text(b.rollback_us, back, sizeof back);
+    printf("; rolls back within %s once a rule holds", back);
+  }
+  printf("\n");
+}
+
 static int cmd_show(Repl *r, const char *name) {
   Arena a = {0};
   int code = 0;
@@ -310,6 +345,11 @@ static int cmd_show(Repl *r, const char *name) {
   for (int i = 0; i < p->nconsts; i++)
     if (!strcmp(p->consts[i].name, name)) {
       printf("const %s = %s (%s)\n", name, p->consts[i].text, p->consts[i].type);
+      goto done;
+    }
+  for (int i = 0; i < p->nreleases; i++)
+    if (!strcmp(p->releases[i]->name, name)) {
+      show_release(p->releases[i]);
       goto done;
     }
   for (int i = 0; i < p->ndatasets; i++)
@@ -488,8 +528,13 @@ static int cmd_predict(Repl *r, const char *args) {
   const char *row = args + nl + strspn(args + nl, " \t");
   Trained *t = trained_or_error(r, name);
   if (!t) return 1;
+  if (*row && *row != '{') {   /* a CSV file: one JSON line a row, as mlxc predict --json */
+    int code = rt_predict_out(t->m, t->k, row, stdout, true) ? 4 : 0;
+    rt_diag_flush();
+    return code;
+  }
   if (*row != '{') {
-    fprintf(stderr, "mlxc: error: usage: :predict %s {field: value, ...}\n", name);
+    fprintf(stderr, "mlxc: error: usage: :predict %s {field: value, ...} | FILE.csv\n", name);
     return 1;
   }
   char *body = map_json(row);

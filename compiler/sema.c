@@ -2499,17 +2499,39 @@ static RtGateExpr *gate_expr(Ctx *c, Scope *s, Ast *e, bool *reads_baseline) {
   return x;
 }
 
+/* An expression as written, for messages and status lines (node_text
+ * shortens long ones): its first line, with the parentheses an outer
+ * node's span leaves out put back (`not (a or b)` ends at b). */
+static char *written_text(Ctx *c, Span sp) {
+  size_t len;
+  const char *t = src_text(sp.file, &len);
+  size_t lo = sp.lo < len ? sp.lo : len, hi = sp.hi < len ? sp.hi : len;
+  const char *nl = hi > lo ? memchr(t + lo, '\n', hi - lo) : NULL;
+  if (nl) hi = (size_t)(nl - t);
+  int depth = 0;
+  for (size_t i = lo; i < hi; i++) depth += t[i] == '(' ? 1 : t[i] == ')' ? -1 : 0;
+  for (size_t i = hi; depth > 0 && i < len && t[i] != '\n';) {   /* closing ones after it */
+    while (i < len && (t[i] == ' ' || t[i] == '\t')) i++;
+    if (i >= len || t[i] != ')') break;
+    hi = ++i;
+    depth--;
+  }
+  for (size_t i = lo; depth < 0 && i > 0 && t[i - 1] != '\n';) {   /* opening ones before it */
+    while (i > 0 && (t[i - 1] == ' ' || t[i - 1] == '\t')) i--;
+    if (i == 0 || t[i - 1] != '(') break;
+    lo = --i;
+    depth++;
+  }
+  return arena_strndup(c->a, t + lo, hi - lo);
+}
+
 /* A checked comparison line into its RtGateLine. */
 static void gate_line(Ctx *c, Scope *s, Ast *e, RtGate *g) {
   Scope ns = *s;
   ns.gate = NULL;
   RtGateLine *l = &g->lines[g->n_lines++];
   l->loc = loc_of(c, e->span);
-  size_t len;   /* the whole line as written (node_text shortens long ones) */
-  const char *t = src_text(e->span.file, &len);
-  size_t lo = e->span.lo < len ? e->span.lo : len, hi = e->span.hi < len ? e->span.hi : len;
-  const char *nl = hi > lo ? memchr(t + lo, '\n', hi - lo) : NULL;
-  l->text = arena_strndup(c->a, t + lo, nl ? (size_t)(nl - (t + lo)) : hi - lo);
+  l->text = written_text(c, e->span);
   l->cmp = (RtGateCmp)(e->op - OP_LT);
   Val lv = ex_eval(c, &ns, e->kids[0]);
   l->duration = lv.ty == TY_DUR;
@@ -3726,11 +3748,7 @@ static void rule_build(Ctx *c, Scope *s, Ast *st, Ast *when, RtReleaseRule *r) {
   Ast *e = when->kids[0];
   r->cond = rule_cond(c, s, e);
   r->for_checks = 1;
-  size_t len;   /* the condition as written (node_text shortens long ones) */
-  const char *t = src_text(e->span.file, &len);
-  size_t lo = e->span.lo < len ? e->span.lo : len, hi = e->span.hi < len ? e->span.hi : len;
-  const char *nl = hi > lo ? memchr(t + lo, '\n', hi - lo) : NULL;
-  r->text = arena_strndup(c->a, t + lo, nl ? (size_t)(nl - (t + lo)) : hi - lo);
+  r->text = written_text(c, e->span);
   r->loc = loc_of(c, st->span);
 }
 

@@ -127,6 +127,15 @@ printf ':train cand\n:eval cand %s\n' "$csv" | "$MLXC" repl train.mlx > e.out 2>
 "$MLXC" eval ref/cand.mlxm "$csv" > e.want || fail "mlxc eval"
 [ "$(tail -n 1 e.out)" = "$(cat e.want)" ] || { tail -n 1 e.out; cat e.want; fail ":eval CSV differs from mlxc eval"; }
 
+# :predict NAME FILE.csv gives mlxc predict --json's lines; :show of a release
+# gives its steps and the checker's bounds, its rules as written (parentheses kept)
+printf ':train cand\n:predict cand row.csv\n' | "$MLXC" repl train.mlx > f.out 2> f.err || { cat f.err; fail ":predict CSV"; }
+[ "$(tail -n 1 f.out)" = "$("$MLXC" predict ref/cand.mlxm row.csv --json)" ] || { tail -n 1 f.out; fail ":predict CSV differs from mlxc predict --json"; }
+printf ':load r.mlx\n:show third\n:show roll\n' | "$MLXC" repl > g.out 2> g.err || { cat g.err; fail ":show release"; }
+grep -qx '  promote when not (live.p50 > 2ms or live.requests < 10)' g.out || { cat g.out; fail "a rule's text lost its parenthesis"; }
+grep -qx '  steps: 1% for 500 requests, 5% for 10m, 50% manual, 100%' g.out || { cat g.out; fail ":show release steps"; }
+grep -q '^  at least .* candidate requests to 100%, plus 1 manual promotion; rolls back within ' g.out || { cat g.out; fail ":show release bounds"; }
+
 # mlxc repl FILE loads it first; a file that does not check: exit 1 at the end
 printf 'cand.test.auc\n' | "$MLXC" repl train.mlx > d.out 2> d.err
 [ $? -eq 1 ] && grep -q "'cand' has no metrics yet" d.err || { cat d.out d.err; fail "repl FILE"; }
