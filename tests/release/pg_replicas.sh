@@ -7,7 +7,7 @@
 # the password never appears in output; an unreachable server, another
 # spec's journal and UPDATE/DELETE on the journal are refused. Last,
 # tests/journal_crash.c runs its 64 rounds of SIGKILLs against the server.
-. tests/e2e/lib.inc
+. tests/serve/lib.inc   # users(); its trap is replaced below
 ROOT=$PWD
 case $MLXC in /*) ;; *) MLXC=$PWD/$MLXC ;; esac
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -82,15 +82,7 @@ replica A
 replica B
 row='"amount":5000,"income":40000,"age":30,"history_years":5,"accounts":3,"late_payments":0'
 # batch URL FIRST N OUT — users uFIRST .. u(FIRST+N-1), one request each, the answers in OUT
-batch() {
-  : > cfg
-  for i in $(seq "$2" $(($2 + $3 - 1))); do
-    [ "$i" -gt "$2" ] && echo next >> cfg
-    printf 'url = "%s/predict"\nheader = "Content-Type: application/json"\ndata = "{\\"user_id\\":\\"u%d\\",%s}"\nwrite-out = "\\n"\n' \
-      "$1" "$i" "$(echo "$row" | sed 's/"/\\"/g')" >> cfg
-  done
-  curl -s --noproxy '*' -K cfg > "$4"
-}
+batch() { users "$1" "$2" "$3" > "$4"; }
 arms() { sed 's/^{"arm":"\([a-z]*\)".*/\1/' "$1"; }
 # step 1 (30%, manual): the same 300 keys at both replicas get the same arms
 batch "$A_URL" 0 300 a1.txt

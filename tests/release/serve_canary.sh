@@ -30,14 +30,8 @@ row='"amount":5000,"income":40000,"age":30,"history_years":5,"accounts":3,"late_
 # answers, one a line, appended to answers.txt
 k=0
 batch() {
-  : > cfg
-  for i in $(seq 1 "$1"); do
-    [ "$i" -gt 1 ] && echo next >> cfg
-    printf 'url = "%s/predict"\nheader = "Content-Type: application/json"\ndata = "{\\"user_id\\":\\"u%d\\",%s}"\nwrite-out = "\\n"\n' \
-      "$URL" $((k % 40)) "$(echo "$row" | sed 's/"/\\"/g')" >> cfg
-    k=$((k + 1))
-  done
-  curl -s --noproxy '*' -K cfg >> answers.txt
+  users "$URL" "$k" "$1" 40 >> answers.txt
+  k=$((k + $1))
 }
 state() { curl -s --noproxy '*' "$URL/metrics" | sed -n 's/^mlxc_release_state{.*state="\([a-z_]*\)"} 1$/\1/p'; }
 : > answers.txt

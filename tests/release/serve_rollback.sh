@@ -29,15 +29,7 @@ release nobase {
 SPEC
 row='"amount":5000,"income":40000,"age":30,"history_years":5,"accounts":3,"late_payments":0'
 # batch N — N requests, user ids u0..u(N-1), through one curl; answers in ans.txt
-batch() {
-  : > cfg
-  for i in $(seq 0 $(($1 - 1))); do
-    [ "$i" -gt 0 ] && echo next >> cfg
-    printf 'url = "%s/predict"\nheader = "Content-Type: application/json"\ndata = "{\\"user_id\\":\\"u%d\\",%s}"\nwrite-out = "\\n"\n' \
-      "$URL" "$i" "$(echo "$row" | sed 's/"/\\"/g')" >> cfg
-  done
-  curl -s --noproxy '*' -K cfg > ans.txt
-}
+batch() { users "$URL" 0 "$1" > ans.txt; }
 state() { curl -s --noproxy '*' "$URL/metrics" | sed -n 's/^mlxc_release_state{.*state="\([a-z_]*\)"} 1$/\1/p'; }
 # wait_state S — until /metrics says S (the server re-reads the journal every 0.1 s)
 wait_state() {

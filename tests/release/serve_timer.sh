@@ -45,15 +45,7 @@ release counted {
 }
 SPEC
 row='"amount":5000,"income":40000,"age":30,"history_years":5,"accounts":3,"late_payments":0'
-batch() {
-  : > cfg
-  for i in $(seq 0 9); do
-    [ "$i" -gt 0 ] && echo next >> cfg
-    printf 'url = "%s/predict"\nheader = "Content-Type: application/json"\ndata = "{\\"user_id\\":\\"u%d\\",%s}"\nwrite-out = "\\n"\n' \
-      "$URL" "$i" "$(echo "$row" | sed 's/"/\\"/g')" >> cfg
-  done
-  curl -s --noproxy '*' -K cfg > /dev/null
-}
+batch() { users "$URL" 0 10 > /dev/null; }
 # hist REL — the journal as "seq kind time_us step" lines
 hist() { "$MLXC" release s.mlx "$1" history --json | jq -r '"\(.seq) \(.kind) \(.time_us) \(.detail.step)"'; }
 # traffic_until_obs REL STEP — requests until an observation of step STEP is journaled
