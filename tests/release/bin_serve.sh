@@ -102,24 +102,7 @@ MLXC=$B
 start_server --release canary
 MLXC=$MLXC_SAVED
 row='"amount":5000,"income":40000,"age":30,"history_years":5,"accounts":3,"late_payments":0'
-k=0
-batch() {
-  users "$URL" "$k" "$1" 40 >> answers.txt
-  k=$((k + $1))
-}
-state() { curl -s --noproxy '*' "$URL/metrics" | sed -n 's/^mlxc_release_state{.*state="\([a-z_]*\)"} 1$/\1/p'; }
-: > answers.txt
-n=0
-while [ "$(state)" != promoted ]; do
-  n=$((n + 1))
-  [ $n -le 400 ] || { cat "$T/serve.log"; "$MLXC" release s.mlx canary status; fail "not promoted after 400 batches"; }
-  batch 20
-done
-batch 20
-grep -q '"arm":"baseline"' answers.txt || fail "no request reached the baseline"
-grep -q '"arm":"candidate"' answers.txt || fail "no request reached the candidate"
-[ "$(grep -c '^{"arm":"\(candidate\|baseline\)","request_id":"[^"]*","class":"[NY]"' answers.txt)" -eq "$(grep -c . answers.txt)" ] ||
-  { head -3 answers.txt; fail "an answer without its arm or class"; }
+until_promoted s.mlx canary
 tail -n 20 answers.txt | grep -q '"arm":"baseline"' && fail "a request reached the baseline after the promotion"
 # a body that is not JSON, or repeats a field, is the decoder's 400, with its arm
 code=$(post '{"user_id":"u1",')
@@ -149,7 +132,7 @@ expect_exit 2 ./s predict --data "$T/w/credit.csv"
 MLXC=$T/x/s
 start_server --release canary --store "$T/w/canary.release.db" --data "$T/w/credit.csv"
 MLXC=$MLXC_SAVED
-[ "$(state)" = promoted ] || fail "BIN elsewhere does not read the shared journal: $(state)"
+[ "$(release_state)" = promoted ] || fail "BIN elsewhere does not read the shared journal: $(release_state)"
 code=$(post "{\"user_id\":\"u1\",$row}")
 [ "$code" = 200 ] && grep -q '^{"arm":"candidate"' "$T/resp" || fail "BIN elsewhere: $code $(cat "$T/resp")"
 stop_server

@@ -98,7 +98,6 @@ nc=$(grep -c candidate a1.arms)
 # the manual step: one promote from a command; both replicas see it
 "$MLXC" release s.mlx canary promote --store "$STORE" --who ci --why "looks good" > p.log 2>&1 ||
   { cat p.log; fail "promote"; }
-state_of() { curl -s --noproxy '*' "$1/metrics" | sed -n 's/^mlxc_release_state{.*state="\([a-z_]*\)"} 1$/\1/p'; }
 pct_of() { curl -s --noproxy '*' "$1/metrics" | sed -n 's/^mlxc_release_percent{release="canary"} //p'; }
 n=0
 until [ "$(pct_of "$A_URL")" = 50 ] && [ "$(pct_of "$B_URL")" = 50 ]; do
@@ -116,7 +115,7 @@ paste -d' ' a1.arms a2.arms | grep -q '^candidate baseline$' && fail "a key left
 
 # traffic at both until the rules promote; replica B dies (SIGKILL) midway
 n=0 k=0
-while [ "$(state_of "$A_URL")" != promoted ]; do
+while [ "$(release_state "$A_URL")" != promoted ]; do
   n=$((n + 1))
   [ $n -le 300 ] || { cat serve.A.log; "$MLXC" release s.mlx canary status --store "$STORE"; fail "not promoted after 300 rounds"; }
   batch "$A_URL" $((k % 200)) 10 /dev/null
@@ -129,7 +128,7 @@ done
 [ -z "$B_PID" ] || fail "replica B was not killed"
 mv serve.B.log serve.B1.log
 replica B   # a new replica reads the state from the journal
-[ "$(state_of "$B_URL")" = promoted ] || fail "a restarted replica does not see the promotion"
+[ "$(release_state "$B_URL")" = promoted ] || fail "a restarted replica does not see the promotion"
 "$MLXC" release s.mlx canary history --store "$STORE" > hist.txt || fail "history"
 # the last step (100%) is entered as `promoted`
 [ "$(grep -c ' step_advanced ' hist.txt)" -eq 2 ] || { cat hist.txt; fail "expected two step_advanced (one manual, one by the rules)"; }

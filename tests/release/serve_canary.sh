@@ -26,27 +26,7 @@ SPEC
 "$MLXC" release s.mlx canary start --why test > start.log 2>&1 || { cat start.log; fail "start"; }
 start_server s.mlx --release canary
 row='"amount":5000,"income":40000,"age":30,"history_years":5,"accounts":3,"late_payments":0'
-# batch N — N requests (user ids u0..u39 in turn) through one curl; the
-# answers, one a line, appended to answers.txt
-k=0
-batch() {
-  users "$URL" "$k" "$1" 40 >> answers.txt
-  k=$((k + $1))
-}
-state() { curl -s --noproxy '*' "$URL/metrics" | sed -n 's/^mlxc_release_state{.*state="\([a-z_]*\)"} 1$/\1/p'; }
-: > answers.txt
-n=0
-while [ "$(state)" != promoted ]; do
-  n=$((n + 1))
-  [ $n -le 400 ] || { cat "$T/serve.log"; "$MLXC" release s.mlx canary status; fail "not promoted after 400 batches"; }
-  batch 20
-done
-batch 20
-grep -q '"arm":"baseline"' answers.txt || fail "no request reached the baseline"
-grep -q '"arm":"candidate"' answers.txt || fail "no request reached the candidate"
-# every answer has an arm and a prediction
-[ "$(grep -c '^{"arm":"\(candidate\|baseline\)","request_id":"[^"]*","class":"[NY]"' answers.txt)" -eq "$(grep -c . answers.txt)" ] ||
-  { head -3 answers.txt; fail "an answer without its arm or class"; }
+until_promoted s.mlx canary
 # sticky: user u(i mod 40) was request i; once a key got the candidate it keeps it
 awk '{ u = (NR - 1) % 40; c = index($0, "\"arm\":\"candidate\"") > 0
        if (seen[u] && !c) { print "key u" u " went back to the baseline at answer " NR; bad = 1 }
