@@ -83,9 +83,8 @@ stop_server
 # counts idle windows journals each as a short inconclusive observation)
 "$MLXC" release s.mlx idle start > start2.log 2>&1 || { cat start2.log; fail "start idle"; }
 start_server s.mlx --release idle
-state() { curl -s --noproxy '*' "$URL/metrics" | sed -n 's/^mlxc_release_state{.*state="\([a-z_]*\)"} 1$/\1/p'; }
 n=0
-while [ "$(state)" != rolled_back ]; do
+while [ "$(release_state)" != rolled_back ]; do
   n=$((n + 1))
   [ $n -le 1200 ] || { cat "$T/serve.log"; hist idle; fail "the idle release was not rolled back at its timeout"; }
   sleep 0.1
@@ -100,7 +99,7 @@ stop_server
 "$MLXC" release s.mlx counted start > start3.log 2>&1 || { cat start3.log; fail "start counted"; }
 start_server s.mlx --release counted
 n=0
-while [ "$(state)" != rolled_back ]; do
+while [ "$(release_state)" != rolled_back ]; do
   n=$((n + 1))
   [ $n -le 1200 ] || { cat "$T/serve.log"; hist counted; fail "the counted release was not rolled back"; }
   sleep 0.1
