@@ -93,7 +93,8 @@ char *span_str(Arena *a, Span s) {
 
 static void vdiag(RtSeverity sev, Span s, const char *fmt, va_list ap) {
   if (sev == RT_ERROR || (sev == RT_WARNING && rt_diag_werror)) {
-    if (full) {
+    if (full) {   /* not printed, still counted: "no new error" checks stay true */
+      nerr++;
       dropping = true;
       return;
     }
