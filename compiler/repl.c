@@ -395,7 +395,14 @@ static SemaTrain *session_train(Repl *r, Arena *a, const char *name, Program **p
   Program *p = *pp = session_check(r, a, SEMA_RUN, NULL);
   for (int i = 0; p && i < p->ntrains; i++)
     if (!strcmp(p->trains[i].cfg->name, name)) return &p->trains[i];
-  if (p) rt_diag(RT_ERROR, rt_loc_file("(repl)"), "no train block named '%s'", name);
+  if (!p) return NULL;
+  rt_diag(RT_ERROR, rt_loc_file("(repl)"), "no train block named '%s'", name);
+  for (int i = 0; i < p->file->nkids; i++) {   /* one in an imported file is not run */
+    const Ast *d = p->file->kids[i];
+    if (d->kind == AST_TRAIN && d->name && !strcmp(d->name, name))
+      rt_note(span_loc(d->span), "'%s' is declared in an imported file, whose trains are not "
+                                 "run (as by mlxc run): :load %s", name, src_path(d->span.file));
+  }
   return NULL;
 }
 

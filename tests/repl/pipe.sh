@@ -132,6 +132,10 @@ printf ':train cand\n:eval cand %s\n' "$csv" | "$MLXC" repl train.mlx > e.out 2>
 printf ':train cand\n:predict cand row.csv\n' | "$MLXC" repl train.mlx > f.out 2> f.err || { cat f.err; fail ":predict CSV"; }
 [ "$(tail -n 1 f.out)" = "$("$MLXC" predict ref/cand.mlxm row.csv --json)" ] || { tail -n 1 f.out; fail ":predict CSV differs from mlxc predict --json"; }
 printf ':load r.mlx\n:show third\n:show roll\n' | "$MLXC" repl > g.out 2> g.err || { cat g.err; fail ":show release"; }
+# a train of an imported file is not trained; the note says where it is
+printf ':load r.mlx\n:train cand\n' | "$MLXC" repl > h.out 2> h.err
+grep -q "note: 'cand' is declared in an imported file, whose trains are not run (as by mlxc run): :load train.mlx" h.err ||
+  { cat h.err; fail "a train of an imported file"; }
 grep -qx '  promote when not (live.p50 > 2ms or live.requests < 10)' g.out || { cat g.out; fail "a rule's text lost its parenthesis"; }
 grep -qx '  steps: 1% for 500 requests, 5% for 10m, 50% manual, 100%' g.out || { cat g.out; fail ":show release steps"; }
 grep -q '^  at least .* candidate requests to 100%, plus 1 manual promotion; rolls back within ' g.out || { cat g.out; fail ":show release bounds"; }
