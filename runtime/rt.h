@@ -1126,6 +1126,9 @@ int rt_release_cmd(const RtRelease *rel, const RtReleaseOpts *o);
 /* The store a release uses: o->store, or DIR/NAME.release.db beside the
  * spec. malloc'd. */
 char *rt_release_store_path(const RtRelease *rel, const char *store);
+/* The candidate's model file: `candidate "P.mlxm"`, or OUT/NAME.mlxm
+ * (out_dir NULL: "out"). malloc'd. */
+char *rt_release_candidate_path(const RtRelease *rel, const char *out_dir);
 
 /* ---- live release statistics (rt_live.c) ------------------------------------ */
 
@@ -1267,9 +1270,6 @@ typedef struct RtServeHooks {
                const char *req_id, char **out);
   const char *endpoints;   /* what a 404 lists, or NULL: /predict /health /metrics */
 } RtServeHooks;
-/* The candidate's model file: `candidate "P.mlxm"`, or OUT/NAME.mlxm
- * (out_dir NULL: "out"). malloc'd. */
-char *rt_release_candidate_path(const RtRelease *rel, const char *out_dir);
 /* A request field the decoder accepts and ignores (the release's bucket
  * key; name must outlive s; one at most beyond the model's own). */
 void rt_serve_model_ignore(RtServeModel *s, const char *name);

@@ -177,56 +177,22 @@ unsigned char *rt_live_dist_encode(const RtDataSpec *s, size_t *len) {
   return o.p;
 }
 
-typedef struct In {
-  const unsigned char *p;
-  size_t len, at;
-  const char *bad;
-} In;
-
-static uint64_t in_u(In *r, int bytes) {
-  if (r->bad) return 0;
-  if ((size_t)bytes > r->len - r->at) {
-    r->bad = "distributions";
-    return 0;
-  }
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; i++) v |= (uint64_t)r->p[r->at + i] << (8 * i);
-  r->at += (size_t)bytes;
-  return v;
-}
-
-static char *in_str(In *r) {
-  uint64_t n = in_u(r, 4);
-  if (r->bad) return NULL;
-  if (n > r->len - r->at || memchr(r->p + r->at, 0, n)) {
-    r->bad = "distributions";
-    return NULL;
-  }
-  char *s = rt_xmalloc((size_t)n + 1);
-  memcpy(s, r->p + r->at, n);
-  r->at += n;
-  return s;
-}
-
 const char *rt_live_dist_decode(RtDataSpec *s, const unsigned char *p, size_t len) {
+  static const char W[] = "distributions";
   In r = {p, len, 0, NULL};
-  uint64_t n = in_u(&r, 4);
-  /* each column takes at least 4 + 1 + 4 + 8 bytes */
-  if (!r.bad && n > (len - r.at) / 17) r.bad = "distributions";
+  uint32_t n = in_count(&r, 17, W);   /* each column: at least 4 + 1 + 4 + 8 bytes */
   if (r.bad || n == 0) return r.bad;
   s->dist = rt_xmalloc(sizeof(RtTrainDist) * (size_t)n);
   s->n_dist = (int)n;
-  for (uint64_t i = 0; i < n && !r.bad; i++) {
+  for (uint32_t i = 0; i < n && !r.bad; i++) {
     RtTrainDist *t = &s->dist[i];
-    t->column = in_str(&r);
-    uint64_t kind = in_u(&r, 1);
-    t->cat = kind == 1;
-    uint64_t nb = in_u(&r, 4);
+    t->column = in_str(&r, W);
+    t->cat = in_u8(&r, W, 1) == 1;
+    uint32_t nb = in_u32(&r, W);
     if (r.bad) break;
     /* n_bins counts (8 bytes) and n_bins - 1 cuts or names (at least 4) */
-    if (kind > 1 || nb < 1 || nb > (r.len - r.at + 4) / 12 ||
-        (!t->cat && nb > RT_DIST_BINS)) {
-      r.bad = "distributions";
+    if (nb < 1 || nb > (r.len - r.at + 4) / 12 || (!t->cat && nb > RT_DIST_BINS)) {
+      r.bad = W;
       break;
     }
     t->n_bins = (int)nb;
@@ -235,25 +201,24 @@ const char *rt_live_dist_decode(RtDataSpec *s, const unsigned char *p, size_t le
     else t->cuts = rt_xmalloc(sizeof(double) * (size_t)nb);
     for (int b = 0; b < t->n_bins - 1 && !r.bad; b++) {
       if (t->cat) {
-        t->cats[b] = in_str(&r);
-        if (!r.bad && b > 0 && strcmp(t->cats[b - 1], t->cats[b]) >= 0) r.bad = "distributions";
+        t->cats[b] = in_str(&r, W);   /* none (0xffffffff) is no category */
+        if (!r.bad && (!t->cats[b] || (b > 0 && strcmp(t->cats[b - 1], t->cats[b]) >= 0)))
+          r.bad = W;
       } else {
-        uint64_t u = in_u(&r, 8);
-        memcpy(&t->cuts[b], &u, 8);
-        if (!isfinite(t->cuts[b]) || (b > 0 && !(t->cuts[b - 1] < t->cuts[b])))
-          r.bad = "distributions";
+        t->cuts[b] = in_f64(&r, W);
+        if (!isfinite(t->cuts[b]) || (b > 0 && !(t->cuts[b - 1] < t->cuts[b]))) r.bad = W;
       }
     }
     for (int b = 0; b < t->n_bins && !r.bad; b++) {
-      uint64_t c = in_u(&r, 8);
+      uint64_t c = in_u64(&r, W);
       if (c > (1ull << 62) || (uint64_t)t->n + c > (1ull << 62)) {
-        r.bad = "distributions";
+        r.bad = W;
         break;
       }
       t->count[b] = (int64_t)c;
       t->n += (int64_t)c;
     }
-    if (!r.bad && !t->column) r.bad = "distributions";
+    if (!r.bad && !t->column) r.bad = W;
   }
   if (!r.bad && r.at != r.len) r.bad = "distributions length";
   return r.bad;

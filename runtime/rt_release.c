@@ -459,8 +459,7 @@ static void print_history(const RtEvent *ev, int64_t n, bool json) {
 
 /* ---- start: the candidate's offline gate -------------------------------------- */
 
-/* The candidate's model file: `candidate "P.mlxm"`, or OUT/NAME.mlxm. */
-static char *candidate_path(const RtRelease *rel, const char *out_dir) {
+char *rt_release_candidate_path(const RtRelease *rel, const char *out_dir) {
   if (rel->candidate_path) return rt_release_store_path(rel, rel->candidate_path);
   const char *d = out_dir ? out_dir : "out";
   size_t len = strlen(d) + strlen(rel->candidate_train ? rel->candidate_train : "") + 8;
@@ -618,7 +617,7 @@ static int mutate(const RtRelease *rel, const RtReleaseOpts *o, const char *stor
       code = refuse(rel, &s, "start");
       goto done;
     }
-    cand = candidate_path(rel, o->out_dir);
+    cand = rt_release_candidate_path(rel, o->out_dir);
     int nres;
     if ((code = gate_passed(rel, cand, &nres))) {
       json_decref(d);

@@ -74,15 +74,6 @@ static double mono_s(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-char *rt_release_candidate_path(const RtRelease *rel, const char *out_dir) {
-  if (rel->candidate_path) return rt_release_store_path(rel, rel->candidate_path);
-  const char *d = out_dir ? out_dir : "out";
-  size_t len = strlen(d) + strlen(rel->candidate_train ? rel->candidate_train : "") + 8;
-  char *p = rt_xmalloc(len);
-  snprintf(p, len, "%s/%s.mlxm", d, rel->candidate_train ? rel->candidate_train : "");
-  return p;
-}
-
 static void work_free(void *p) {
   Work *w = p;
   if (!w) return;

@@ -1994,68 +1994,6 @@ unsigned char *rt_xform_encode(const RtDataSpec *s, size_t *len) {
   return o.p;
 }
 
-/* A cursor over the blob; the first failure sticks and names the field. */
-typedef struct In {
-  const unsigned char *p;
-  size_t len, at;
-  const char *bad;
-} In;
-
-static bool in_take(In *r, size_t n, const char *what) {
-  if (r->bad) return false;
-  if (n > r->len - r->at) {
-    r->bad = what;
-    return false;
-  }
-  return true;
-}
-
-static uint32_t in_u32(In *r, const char *what) {
-  if (!in_take(r, 4, what)) return 0;
-  const unsigned char *b = r->p + r->at;
-  r->at += 4;
-  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static unsigned in_u8(In *r, const char *what, unsigned max) {
-  if (!in_take(r, 1, what)) return 0;
-  unsigned v = r->p[r->at++];
-  if (v > max) r->bad = what;
-  return v > max ? 0 : v;
-}
-
-static double in_f64(In *r, const char *what) {
-  uint64_t lo = in_u32(r, what), hi = in_u32(r, what);
-  uint64_t u = lo | hi << 32;
-  double d;
-  memcpy(&d, &u, 8);
-  return d;
-}
-
-static char *in_str(In *r, const char *what) {
-  uint32_t n = in_u32(r, what);
-  if (r->bad || n == 0xffffffffu) return NULL;
-  if (!in_take(r, n, what)) return NULL;
-  if (memchr(r->p + r->at, 0, n)) {
-    r->bad = what;
-    return NULL;
-  }
-  char *s = rt_xmalloc((size_t)n + 1);
-  memcpy(s, r->p + r->at, n);
-  r->at += n;
-  return s;
-}
-
-/* A count of items of at least `each` bytes, bounded by what is left. */
-static uint32_t in_count(In *r, size_t each, const char *what) {
-  uint32_t n = in_u32(r, what);
-  if (!r->bad && (size_t)n > (r->len - r->at) / each) {
-    r->bad = what;
-    return 0;
-  }
-  return n;
-}
-
 /* Everything eval_prog and onehot_code assume: programs leave exactly one
  * value without underflow, COL ops name a column, edges increase, clip
  * bounds are ordered; onehot groups are whole and sorted. */

@@ -30,15 +30,6 @@ SPEC
 row='"amount":5000,"income":40000,"age":30,"history_years":5,"accounts":3,"late_payments":0'
 # batch N — N requests, user ids u0..u(N-1), through one curl; answers in ans.txt
 batch() { users "$URL" 0 "$1" > ans.txt; }
-# wait_state S — until /metrics says S (the server re-reads the journal every 0.1 s)
-wait_state() {
-  n=0
-  while [ "$(release_state)" != "$1" ]; do
-    n=$((n + 1))
-    [ $n -le 3000 ] || { cat "$T/serve.log"; fail "the server never reached state $1"; }
-    sleep 0.1
-  done
-}
 start_server s.mlx --release hold
 [ "$(release_state)" = not_started ] || fail "a release not started is not 'not_started' in /metrics"
 batch 40

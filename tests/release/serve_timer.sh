@@ -83,12 +83,7 @@ stop_server
 # counts idle windows journals each as a short inconclusive observation)
 "$MLXC" release s.mlx idle start > start2.log 2>&1 || { cat start2.log; fail "start idle"; }
 start_server s.mlx --release idle
-n=0
-while [ "$(release_state)" != rolled_back ]; do
-  n=$((n + 1))
-  [ $n -le 1200 ] || { cat "$T/serve.log"; hist idle; fail "the idle release was not rolled back at its timeout"; }
-  sleep 0.1
-done
+wait_state rolled_back 1200   # the idle release, at its timeout
 hist idle > h3.txt
 grep -q ' observation ' h3.txt && { cat h3.txt; fail "an idle window was journaled"; }
 [ "$(awk '{ print $2 }' h3.txt | tr '\n' ' ')" = "started rolled_back " ] || { cat h3.txt; fail "expected started, rolled_back"; }
@@ -98,12 +93,7 @@ stop_server
 [ "$SRV_EXIT" -eq 0 ] || { cat "$T/serve.log"; fail "server exited $SRV_EXIT"; }
 "$MLXC" release s.mlx counted start > start3.log 2>&1 || { cat start3.log; fail "start counted"; }
 start_server s.mlx --release counted
-n=0
-while [ "$(release_state)" != rolled_back ]; do
-  n=$((n + 1))
-  [ $n -le 1200 ] || { cat "$T/serve.log"; hist counted; fail "the counted release was not rolled back"; }
-  sleep 0.1
-done
+wait_state rolled_back 1200
 hist counted > h4.txt
 [ "$(awk '{ print $2 }' h4.txt | tr '\n' ' ')" = "started observation observation rolled_back " ] ||
   { cat h4.txt; fail "expected two idle observations, then rolled_back"; }
