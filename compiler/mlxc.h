@@ -95,6 +95,8 @@ extern const char *const ast_op_spelling[];
   X(TRAIN)   /* name; kids: statements */                                     \
   X(SEARCH)  /* name; kids: statements */                                     \
   X(RELEASE) /* name; kids: statements */                                     \
+  X(SCHEDULE) /* name; params: PARAM (may be empty); kids: train statements */ \
+  X(ROLLOUT) /* name; params: PARAM (may be empty); kids: release statements */ \
   X(FN)      /* name; params; str: return type; kids[0]: body expression */   \
   X(EXTERN)  /* name; params; str: return type; kids[0]: STR library */       \
   X(PARAM)   /* name; str: type name (NULL if none); kids[0]: default or none */ \

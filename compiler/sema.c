@@ -142,6 +142,21 @@ typedef struct FileRec {
   bool active;        /* on the import stack now */
 } FileRec;
 
+/* A `schedule` or `rollout` template's statements as one use checks them:
+ * its parameters bound to the use's arguments over the defaults (or to
+ * the defaults alone, when the declaration itself is checked). */
+typedef struct Tmpl {
+  Decl *d;            /* the template */
+  Val *binds;         /* per parameter */
+  Ast *use;           /* the `schedule NAME(...)` / `rollout NAME(...)` item, or NULL */
+} Tmpl;
+
+/* The template info of a checked `schedule`/`rollout` declaration. */
+typedef struct TmplInfo {
+  bool ok;            /* checked without errors with its defaults: usable */
+  Tmpl defs;          /* bound to the defaults */
+} TmplInfo;
+
 /* The checker's state for one compilation. */
 typedef struct Ctx {
   Arena *a;
@@ -152,6 +167,7 @@ typedef struct Ctx {
   PtrVec stack;       /* FileRec* being imported now, root first */
   bool instantiating; /* building a model for a train: report argument values only */
   uint32_t root_file; /* the root spec: std/ modules' relative paths resolve from it */
+  Tmpl *tmpl;         /* a template's statement is being checked: its parameters are names */
 } Ctx;
 
 /* How names in an expression resolve. */
@@ -320,6 +336,8 @@ static const char *kind_word(AstKind k) {
   case AST_TRAIN: return "train";
   case AST_SEARCH: return "search";
   case AST_RELEASE: return "release";
+  case AST_SCHEDULE: return "schedule";
+  case AST_ROLLOUT: return "rollout";
   case AST_FN: return "fn";
   case AST_EXTERN: return "extern fn";
   default: return "declaration";
@@ -465,11 +483,13 @@ static void const_fold(Ctx *c, Decl *d);
 static void check_fn(Ctx *c, Decl *d);
 static void check_fn_body(Ctx *c, Decl *d);
 static Val extern_fold(Ctx *c, Scope *s, Ast *e, Decl *d);
+static bool tmpl_param(Ctx *c, const char *name);
 
 static const char *const builtins[] = {"min", "max", "abs", "exp", "log", "sqrt", "log1p"};
 static const char *const count_units[] = {"epoch", "epochs", "step", "steps", "request",
                                           "requests", "check", "checks"};
-static const char *const type_names[] = {"int", "float", "bool", "str", "duration", "percent"};
+static const char *const type_names[] = {"int", "float", "bool", "str", "duration", "percent",
+                                         "count"};
 
 static const char *const metrics_binary[] = {"loss", "accuracy", "precision", "recall",
                                              "f1", "auc", "log_loss"};
@@ -504,7 +524,7 @@ static Val param_type(Ctx *c, Ast *p) {
   const char *t = p->str;
   if (!t) return v;
   int k = word_index(t, type_names, NELEM(type_names));
-  static const Ty tys[] = {TY_NUM, TY_NUM, TY_BOOL, TY_STR, TY_DUR, TY_PCT};
+  static const Ty tys[] = {TY_NUM, TY_NUM, TY_BOOL, TY_STR, TY_DUR, TY_PCT, TY_COUNT};
   if (k < 0) return v;
   v.ty = tys[k];
   v.is_int = k == 0;
@@ -543,6 +563,10 @@ static bool val_error(Ctx *c, Ast *use, Val v, const char *fmt, ...) {
 /* A NAME in an expression: a parameter, a const, true/false. */
 static Val ex_name(Ctx *c, Scope *s, Ast *e) {
   const char *n = e->name;
+  Ast *tb = c->tmpl && s->kind != SC_FN && s->kind != SC_GATE ? c->tmpl->d->node : NULL;
+  for (int i = 0; tb && i < tb->nparams; i++)   /* a template's parameter */
+    if (tb->params[i]->name && !strcmp(tb->params[i]->name, n) && c->tmpl->binds[i].ty != TY_ERR)
+      return c->tmpl->binds[i];
   if (s->kind != SC_CONST)
     for (int i = 0; i < s->nparams; i++) {
       if (!s->params[i]->name || strcmp(s->params[i]->name, n)) continue;
@@ -1093,7 +1117,10 @@ static void const_fold(Ctx *c, Decl *d) {
   d->state = 1;
   Scope s = {.kind = SC_CONST};
   Ast *e = d->node->nkids ? d->node->kids[0] : NULL;
+  Tmpl *tm = c->tmpl;   /* a template's parameters are not the const's names */
+  c->tmpl = NULL;
   Val v = has_error(e) ? val_err : ex_eval(c, &s, e);
+  c->tmpl = tm;
   if (v.ty != TY_ERR && (!v.known || v.ty == TY_LIST || v.ty == TY_MAP)) {
     diag_error(e->span, "expected a number, duration, percent, count, string or bool, found '%s'",
                node_text(c, e));
@@ -1155,7 +1182,7 @@ static bool want_count(Ctx *c, Ast *st, Ast *num, Ast **it, int n, int *i,
     us = nsp(num);
   } else {
     Decl *cd = num->kind == AST_NAME ? decl_find(c, num->name) : NULL;
-    if (num->kind == AST_NAME && !(cd && cd->node->kind == AST_CONST)) {
+    if (num->kind == AST_NAME && !(cd && cd->node->kind == AST_CONST) && !tmpl_param(c, num->name)) {
       diag_error(num->span, "expected a count like '10 %s', found '%s'", units[nunits - 1],
                  node_text(c, num));
       return false;
@@ -1200,6 +1227,14 @@ static bool want_count(Ctx *c, Ast *st, Ast *num, Ast **it, int n, int *i,
   }
   *out = x;
   return true;
+}
+
+/* Whether name is a parameter of the template being checked. */
+static bool tmpl_param(Ctx *c, const char *name) {
+  Ast *t = c->tmpl ? c->tmpl->d->node : NULL;
+  for (int i = 0; t && i < t->nparams; i++)
+    if (t->params[i]->name && !strcmp(t->params[i]->name, name)) return true;
+  return false;
 }
 
 /* A NAME item chosen from a list of words. */
@@ -2550,16 +2585,18 @@ static void check_gate(Ctx *c, Decl *d) {
   d->info = gate_check(c, d, defs, true);
 }
 
-/* A use `gate NAME(ARG, name = ARG, ...)`: the arguments bound over the
- * defaults, each of its parameter's type and known; the gate's lines are
- * then checked again with them (a GateInfo of this use). NULL after
- * reporting. */
-static GateInfo *gate_with_args(Ctx *c, Decl *g, Ast *call) {
+/* The arguments of a use `WORD NAME(ARG, name = ARG, ...)` of gate or
+ * template g bound over its defaults, each of its parameter's type and
+ * known; NULL after reporting. */
+static Val *bind_args(Ctx *c, Decl *g, Ast *call) {
   Ast *blk = g->node;
+  const char *kw = kind_word(blk->kind);
   Val *binds = arena_alloc(c->a, sizeof(Val) * (size_t)(blk->nparams + 1));
   int errs = diag_error_count();
+  Tmpl *tm = c->tmpl;   /* the arguments are the user's names, not a template's */
+  c->tmpl = NULL;
   check_params(c, blk, binds, true);
-  if (diag_error_count() != errs) return NULL;
+  if (diag_error_count() != errs) goto fail;
   Scope cs = {.kind = SC_CONST};
   bool named = false;
   for (int i = 0; i < call->nkids; i++) {
@@ -2573,29 +2610,41 @@ static GateInfo *gate_with_args(Ctx *c, Decl *g, Ast *call) {
       for (int j = 0; j < blk->nparams; j++)
         if (blk->params[j]->name && a->name && !strcmp(blk->params[j]->name, a->name)) k = j;
       if (k < 0) {
-        diag_error(a->span, "gate '%s' has no parameter '%s'", g->name, a->name ? a->name : "?");
-        diag_note(nsp(blk), "gate '%s' is declared here", g->name);
-        return NULL;
+        diag_error(a->span, "%s '%s' has no parameter '%s'", kw, g->name, a->name ? a->name : "?");
+        diag_note(nsp(blk), "%s '%s' is declared here", kw, g->name);
+        goto fail;
       }
     } else if (named) {
       diag_error(a->span, "a positional argument after a named one");
-      return NULL;
+      goto fail;
     } else if (k >= blk->nparams) {
-      diag_error(a->span, "gate '%s' takes %d argument%s, found %d", g->name, blk->nparams,
+      diag_error(a->span, "%s '%s' takes %d argument%s, found %d", kw, g->name, blk->nparams,
                  blk->nparams == 1 ? "" : "s", call->nkids);
-      diag_note(nsp(blk), "gate '%s' is declared here", g->name);
-      return NULL;
+      diag_note(nsp(blk), "%s '%s' is declared here", kw, g->name);
+      goto fail;
     }
     Val x = ex_eval(c, &cs, v);
-    if (x.ty == TY_ERR) return NULL;
+    if (x.ty == TY_ERR) goto fail;
     if (x.ty != binds[k].ty || !x.known) {
-      diag_error(v->span, "expected %s for '%s' of gate '%s', found %s", ty_article[binds[k].ty],
-                 blk->params[k]->name, g->name, found(c, x, v));
-      return NULL;
+      diag_error(v->span, "expected %s for '%s' of %s '%s', found %s", ty_article[binds[k].ty],
+                 blk->params[k]->name, kw, g->name, found(c, x, v));
+      goto fail;
     }
     binds[k] = x;
   }
-  errs = diag_error_count();
+  c->tmpl = tm;
+  return binds;
+fail:
+  c->tmpl = tm;
+  return NULL;
+}
+
+/* A use `gate NAME(ARGS)`: the gate's lines checked again with its
+ * arguments (a GateInfo of this use). NULL after reporting. */
+static GateInfo *gate_with_args(Ctx *c, Decl *g, Ast *call) {
+  Val *binds = bind_args(c, g, call);
+  if (!binds) return NULL;
+  int errs = diag_error_count();
   GateInfo *gi = gate_check(c, g, binds, false);
   if (diag_error_count() != errs) {
     diag_note(call->span, "with the arguments given here");
@@ -2737,6 +2786,131 @@ static const int opt_nargs[] = {3, 4, 5, 2, 4};
 static const char *const schedules[] = {"constant", "step", "exponential", "linear", "cosine",
                                         "reduce_on_plateau"};
 
+/* ---- templates: schedule and rollout ------------------------------------ */
+
+/* A block's statements as checked: a template use (`schedule NAME(...)` in
+ * a train naming a declared schedule, `rollout NAME(...)` in a release)
+ * is replaced by the template's statements bound to its arguments, except
+ * those of a word the block states itself: the block's own win. */
+typedef struct Body {
+  Ast *blk;     /* a copy of the block with these statements as its kids */
+  Tmpl **tm;    /* per statement: its template binding, NULL for the block's own */
+  bool broken;  /* a use could not be spliced in (reported): what is missing may be in it */
+} Body;
+
+/* The template statement st uses (`WORD NAME` or `WORD NAME(...)` naming a
+ * declaration of kind tk), its item in *item; NULL when it uses none. */
+static Decl *tmpl_use(Ctx *c, Ast *st, const char *word, AstKind tk, Ast **item) {
+  if (has_error(st) || st->kind != AST_STMT || !st->name || strcmp(st->name, word) || !st->nkids ||
+      !st->kids[0]->nkids)
+    return NULL;
+  Ast *x = st->kids[0]->kids[0];
+  if (x->kind != AST_NAME && x->kind != AST_CALL) return NULL;
+  Decl *d = decl_find(c, x->name);
+  if (!d || d->node->kind != tk) return NULL;
+  *item = x;
+  return d;
+}
+
+/* A template's own statements, bound to its defaults: how its declaration
+ * is checked. */
+static Body body_tmpl(Ctx *c, Ast *blk, Tmpl *defs) {
+  Body b = {arena_alloc(c->a, sizeof(Ast)), arena_alloc(c->a, sizeof(Tmpl *) * (size_t)(blk->nkids + 1)),
+            false};
+  *b.blk = *blk;
+  for (int i = 0; i < blk->nkids; i++) b.tm[i] = defs;
+  return b;
+}
+
+/* The statements of train or release blk with the template it uses (one at
+ * most) spliced in where the use is. */
+static Body body_of(Ctx *c, Ast *blk, const char *word, AstKind tk) {
+  Ast *use = NULL, *item = NULL;
+  Decl *t = NULL;
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *x;
+    Decl *d = tmpl_use(c, blk->kids[i], word, tk, &x);
+    if (!d) continue;
+    if (use) {
+      diag_error(nsp(blk->kids[i]), "a %s uses one %s, found a second", kind_word(blk->kind),
+                 kind_word(tk));
+      diag_note(nsp(use), "the first is here");
+      continue;
+    }
+    use = blk->kids[i], item = x, t = d;
+  }
+  Tmpl *tm = NULL;
+  int cap = blk->nkids;
+  if (t) {
+    int n;
+    Ast **it = clause(use, 0, &n);
+    TmplInfo *ti = t->info;
+    if (one_clause(c, use) && no_more(c, use, it, n, 1) && ti && ti->ok) {
+      Val *binds = item->kind == AST_CALL ? bind_args(c, t, item) : ti->defs.binds;
+      if (binds) {
+        tm = arena_alloc(c->a, sizeof *tm);
+        *tm = (Tmpl){t, binds, item};
+        cap += t->node->nkids;
+      }
+    }
+  }
+  Body b = {arena_alloc(c->a, sizeof(Ast)), arena_alloc(c->a, sizeof(Tmpl *) * (size_t)(cap + 1)),
+            t && !tm};
+  *b.blk = *blk;
+  b.blk->kids = arena_alloc(c->a, sizeof(Ast *) * (size_t)(cap + 1));
+  int n = 0;
+  for (int i = 0; i < blk->nkids; i++) {
+    Ast *st = blk->kids[i], *x;
+    if (st != use) {
+      if (!tmpl_use(c, st, word, tk, &x)) b.blk->kids[n++] = st;   /* a second use: reported */
+      continue;
+    }
+    for (int j = 0; tm && j < t->node->nkids; j++) {
+      Ast *ts = t->node->kids[j];
+      bool own = ts->kind != AST_STMT || !ts->name;   /* errors: reported at the template */
+      for (int k = 0; !own && k < blk->nkids; k++) {
+        Ast *o = blk->kids[k];
+        own = o != use && o->kind == AST_STMT && o->name && !strcmp(o->name, ts->name);
+      }
+      if (own) continue;
+      b.tm[n] = tm;
+      b.blk->kids[n++] = ts;
+    }
+  }
+  b.blk->nkids = n;
+  return b;
+}
+
+/* After a template's statement was checked with a use's arguments: errors
+ * it gave (since `before`) name the use. */
+static void tmpl_note(Tmpl *tm, int before) {
+  if (tm && tm->use && diag_error_count() != before)
+    diag_note(tm->use->span, "from %s '%s' used here", kind_word(tm->d->node->kind), tm->d->name);
+}
+
+static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses);
+static void check_release(Ctx *c, Decl *d);
+
+/* schedule NAME(params) { ... } / rollout NAME(params) { ... }: every
+ * parameter has a default; the statements are checked with those, as a
+ * train's or a release's (the words a template may hold only). */
+static void check_template(Ctx *c, Decl *d) {
+  Ast *blk = d->node;
+  TmplInfo *ti = arena_alloc(c->a, sizeof *ti);
+  d->info = ti;
+  int errs = diag_error_count();
+  Val *defs = arena_alloc(c->a, sizeof(Val) * (size_t)(blk->nparams + 1));
+  check_params(c, blk, defs, true);
+  if (blk->kind == AST_SCHEDULE && word_index(d->name, schedules, NELEM(schedules)) >= 0)
+    diag_error(nsp(blk), "'%s' is a learning-rate schedule of the language; name this schedule "
+               "otherwise", d->name);
+  if (diag_error_count() != errs) return;
+  ti->defs = (Tmpl){d, defs, NULL};
+  if (blk->kind == AST_SCHEDULE) check_train(c, d, NULL);
+  else check_release(c, d);
+  ti->ok = diag_error_count() == errs;
+}
+
 /* The names an optimizer accepts (for `vary optimizer.X`). */
 static int opt_index(const char *name) {
   int k = word_index(name, optimizers, NELEM(optimizers));
@@ -2858,6 +3032,11 @@ static void tr_schedule(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg) {
     return;
   }
   int k = word_index(call->name, schedules, NELEM(schedules));
+  Decl *other = k < 0 ? decl_find(c, call->name) : NULL;
+  if (other && other->node->kind == AST_SCHEDULE) {
+    diag_error(nsp(call), "a schedule cannot use another schedule ('%s')", call->name);
+    return;
+  }
   if (k < 0) {
     unknown(nsp(call), "schedule", call->name, schedules, NELEM(schedules));
     return;
@@ -3056,12 +3235,23 @@ typedef struct GateUse {
   const char *user;
 } GateUse;
 
-/* train NAME { ... }: model and data are required; sizes and rates positive. */
+/* The statements a `schedule` template may hold. */
+static const char *const schedule_stmts[] = {"optimizer", "schedule", "epochs", "batch", "l1",
+                                             "l2", "clip", "early_stop"};
+
+/* train NAME { ... }: model and data are required; sizes and rates positive.
+ * Also a `schedule` template's declaration (d an AST_SCHEDULE): its
+ * statements alone, with its defaults. */
 static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
-  Ast *blk = d->node;
+  Ast *blk0 = d->node;
+  bool tmpl = blk0->kind == AST_SCHEDULE;
   TrainInfo *ti = arena_alloc(c->a, sizeof *ti);
-  d->info = ti;
+  if (!tmpl) d->info = ti;
   int errs = diag_error_count();
+  Body b = tmpl ? body_tmpl(c, blk0, &((TmplInfo *)d->info)->defs)
+                : body_of(c, blk0, "schedule", AST_SCHEDULE);
+  Ast *blk = b.blk;
+  Tmpl *early_tm = NULL, *sched_tm = NULL;
   RtTrainCfg *cfg = arena_alloc(c->a, sizeof *cfg);
   cfg->name = arena_strdup(c->a, d->name);
   cfg->opt = RT_OPT_SGD;
@@ -3074,13 +3264,17 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
   Scope s = {.kind = SC_CONST};
   for (int i = 0; i < blk->nkids; i++) {
     Ast *st = blk->kids[i];
-    if (has_error(st)) continue;
+    c->tmpl = b.tm[i];
+    int before = diag_error_count();
+    if (has_error(st)) goto next;
     if (st->kind != AST_STMT) {
-      diag_error(st->span, "expected a train statement, found '%s'", node_text(c, st));
-      continue;
+      diag_error(st->span, "expected a %s statement, found '%s'", tmpl ? "schedule" : "train",
+                 node_text(c, st));
+      goto next;
     }
-    int k = stmt_word(c, st, "train", train_stmts, NELEM(train_stmts));
-    if (k < 0 || !once(seen, k, st)) continue;
+    int k = tmpl ? stmt_word(c, st, "schedule", schedule_stmts, NELEM(schedule_stmts)) : 0;
+    if (k >= 0) k = stmt_word(c, st, "train", train_stmts, NELEM(train_stmts));
+    if (k < 0 || !once(seen, k, st)) goto next;
     int n;
     Ast **it = clause(st, 0, &n);
     double x;
@@ -3096,6 +3290,7 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
     case TR_OPT: tr_optimizer(c, ti, st, cfg); break;
     case TR_SCHED:
       sched = st;
+      sched_tm = c->tmpl;
       break;
     case TR_EPOCHS:
     case TR_BATCH:
@@ -3136,6 +3331,7 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
     }
     case TR_EARLY:
       early = st;
+      early_tm = c->tmpl;
       break;
     case TR_GATE:
       if (one_clause(c, st) && need(c, st, n, 1, "a gate name") && no_more(c, st, it, n, 1)) {
@@ -3156,11 +3352,26 @@ static void check_train(Ctx *c, Decl *d, PtrVec *gate_uses) {
       }
       break;
     }
+  next:
+    tmpl_note(b.tm[i], before);
+    c->tmpl = NULL;
   }
-  if (!seen[TR_MODEL]) diag_error(nsp(blk), "train '%s' has no 'model' line", d->name);
-  if (!seen[TR_DATA]) diag_error(nsp(blk), "train '%s' has no 'data' line", d->name);
-  if (early) tr_early_stop(c, ti, early, cfg);
-  if (sched) tr_schedule(c, ti, sched, cfg);
+  if (!tmpl && !seen[TR_MODEL]) diag_error(nsp(blk), "train '%s' has no 'model' line", d->name);
+  if (!tmpl && !seen[TR_DATA]) diag_error(nsp(blk), "train '%s' has no 'data' line", d->name);
+  int before = diag_error_count();
+  if (early) {
+    c->tmpl = early_tm;
+    tr_early_stop(c, ti, early, cfg);
+    tmpl_note(early_tm, before);
+  }
+  before = diag_error_count();
+  if (sched) {
+    c->tmpl = sched_tm;
+    tr_schedule(c, ti, sched, cfg);
+    tmpl_note(sched_tm, before);
+  }
+  c->tmpl = NULL;
+  if (tmpl) return;
   if (seen[TR_CLASSW]) tr_class_weights(c, ti, seen[TR_CLASSW], cfg, desc);
   DataInfo *di = ti->data ? ti->data->info : NULL;
   if (desc && di && di->ok) tr_cross(c, ti, seen[TR_DATA], desc);
@@ -3663,9 +3874,12 @@ static int64_t count_of(double v, int64_t max) {
 
 static const char *const release_stmts[] = {"candidate", "baseline", "gate", "bucket", "check",
                                             "step", "promote", "rollback", "timeout",
-                                            "inconclusive", "missing"};
+                                            "inconclusive", "missing", "rollout"};
 enum { RL_CAND, RL_BASE, RL_GATE, RL_BUCKET, RL_CHECK, RL_STEP, RL_PROMOTE, RL_ROLLBACK,
-       RL_TIMEOUT, RL_INCONCLUSIVE, RL_MISSING };
+       RL_TIMEOUT, RL_INCONCLUSIVE, RL_MISSING, RL_ROLLOUT };
+/* The statements a `rollout` template may hold. */
+static const char *const rollout_stmts[] = {"check", "step", "promote", "rollback", "timeout",
+                                            "inconclusive", "missing"};
 
 
 /* A `when EXPR` rule: a bool over live metrics, baseline.live.*, drift(COL). */
@@ -3697,7 +3911,8 @@ static void rl_step(Ctx *c, Ast *st, Ast **prev, double *prev_pct) {
     if (is_word(x, "manual")) {
     } else if (is_mod(x, "for")) {
       Ast *v = x->kids[0];
-      Val dv = v->kind == AST_DUR ? ex_eval(c, &s, v) : (Val){0};
+      Val dv = v->kind == AST_DUR || v->kind == AST_NAME ? ex_eval(c, &s, v) : (Val){0};
+      if (v->kind == AST_NAME && dv.ty == TY_ERR) return;   /* reported */
       if (dv.ty == TY_DUR) {
         if (dv.num <= 0) diag_error(v->span, "expected a duration > 0, found '%s'", node_text(c, v));
       } else {
@@ -3743,18 +3958,43 @@ static RtRuleCond *rule_cond(Ctx *c, Scope *s, Ast *e) {
   return r;
 }
 
+static const char *val_text(Arena *a, Val v);
+
+/* Whether expression e reads the name n. */
+static bool reads_name(const Ast *e, const char *n) {
+  if (!e) return false;
+  if (e->kind == AST_NAME && e->name && !strcmp(e->name, n)) return true;
+  for (int i = 0; i < e->nkids; i++)
+    if (e->kind != AST_PATH && reads_name(e->kids[i], n)) return true;
+  return false;
+}
+
+/* A rule's text as written; in a template, with the values of the
+ * parameters it reads: "live.error_rate <= max_error (max_error = 0.02)". */
+static const char *rule_text(Ctx *c, Ast *e) {
+  char *t = written_text(c, e->span);
+  Ast *tb = c->tmpl ? c->tmpl->d->node : NULL;
+  int n = 0;
+  for (int i = 0; tb && i < tb->nparams; i++)
+    if (tb->params[i]->name && reads_name(e, tb->params[i]->name))
+      t = arena_printf(c->a, "%s%s%s = %s", t, n++ ? ", " : " (", tb->params[i]->name,
+                       val_text(c->a, c->tmpl->binds[i]));
+  return n ? arena_printf(c->a, "%s)", t) : t;
+}
+
 /* A `when` rule's line into its RtReleaseRule. */
 static void rule_build(Ctx *c, Scope *s, Ast *st, Ast *when, RtReleaseRule *r) {
   Ast *e = when->kids[0];
   r->cond = rule_cond(c, s, e);
   r->for_checks = 1;
-  r->text = written_text(c, e->span);
+  r->text = rule_text(c, e);
   r->loc = loc_of(c, st->span);
 }
 
-/* A release block checked without errors into the runtime's RtRelease. */
-static RtRelease *release_build(Ctx *c, Decl *d, Scope *rs) {
-  Ast *blk = d->node;
+/* A release block checked without errors into the runtime's RtRelease;
+ * b: its statements (body_of). */
+static RtRelease *release_build(Ctx *c, Decl *d, Scope *rs, Body b) {
+  Ast *blk = b.blk;
   Scope s = {.kind = SC_CONST};
   RtRelease *r = arena_alloc(c->a, sizeof *r);
   r->name = arena_strdup(c->a, d->name);
@@ -3769,6 +4009,7 @@ static RtRelease *release_build(Ctx *c, Decl *d, Scope *rs) {
     int n;
     Ast **it = clause(st, 0, &n);
     const char *str;
+    c->tmpl = b.tm[i];
     switch (k) {
     case RL_CAND:
       r->candidate_loc = loc_of(c, st->span);
@@ -3831,14 +4072,19 @@ static RtRelease *release_build(Ctx *c, Decl *d, Scope *rs) {
     default: break;
     }
   }
+  c->tmpl = NULL;
   return r;
 }
 
 /* release NAME { candidate ... step ... promote when ... }: a rollout that
- * can reach 100%. */
+ * can reach 100%. Also a `rollout` template's declaration (d an
+ * AST_ROLLOUT): its statements alone, with its defaults. */
 static void check_release(Ctx *c, Decl *d) {
   Ast *blk = d->node;
+  bool tmpl = blk->kind == AST_ROLLOUT;
   int errs = diag_error_count();
+  Body b = tmpl ? body_tmpl(c, blk, &((TmplInfo *)d->info)->defs)
+                : body_of(c, blk, "rollout", AST_ROLLOUT);
   Ast *seen[NELEM(release_stmts)] = {0};
   TrainInfo *cand = NULL;
   bool has_baseline = false;
@@ -3851,30 +4097,44 @@ static void check_release(Ctx *c, Decl *d) {
       if (t && t->node->kind == AST_TRAIN) cand = t->info;
     }
   }
-  Scope rs = {.kind = SC_RELEASE, .has_baseline = has_baseline,
+  Scope rs = {.kind = SC_RELEASE, .has_baseline = has_baseline || tmpl,
               .data = cand && cand->data ? cand->data->info : NULL,
               .cand_task = cand && cand->task_known ? (int)cand->task + 1 : 0};
   Scope s = {.kind = SC_CONST};
   Ast *prev_step = NULL;
   double prev_pct = 0;
   int n_rollback = 0;
+  blk = b.blk;
   for (int i = 0; i < blk->nkids; i++) {
     Ast *st = blk->kids[i];
-    if (has_error(st)) continue;
+    c->tmpl = b.tm[i];
+    int before = diag_error_count();
+    if (has_error(st)) goto next;
     if (st->kind != AST_STMT) {
-      diag_error(st->span, "expected a release statement, found '%s'", node_text(c, st));
-      continue;
+      diag_error(st->span, "expected a %s statement, found '%s'", tmpl ? "rollout" : "release",
+                 node_text(c, st));
+      goto next;
     }
-    int k = stmt_word(c, st, "release", release_stmts, NELEM(release_stmts));
-    if (k < 0) continue;
-    if (k != RL_STEP && k != RL_ROLLBACK && !once(seen, k, st)) continue;
+    int k = tmpl ? stmt_word(c, st, "rollout", rollout_stmts, NELEM(rollout_stmts)) : 0;
+    if (k >= 0) k = stmt_word(c, st, "release", release_stmts, NELEM(release_stmts));
+    if (k < 0) goto next;
+    if (k != RL_STEP && k != RL_ROLLBACK && !once(seen, k, st)) goto next;
     seen[k] = st;
     int n;
     Ast **it = clause(st, 0, &n);
-    if (!one_clause(c, st)) continue;
+    if (!one_clause(c, st)) goto next;
     Val v;
     double x;
     switch (k) {
+    case RL_ROLLOUT:   /* a use body_of did not splice in: not a rollout, or in one */
+      if (need(c, st, n, 1, "a rollout name") && no_more(c, st, it, n, 1)) {
+        Ast nm = {.kind = AST_NAME, .name = it[0]->name, .span = nsp(it[0])};
+        if (it[0]->kind != AST_NAME && it[0]->kind != AST_CALL)
+          diag_error(it[0]->span, "expected a rollout name, found '%s'", node_text(c, it[0]));
+        else if (lookup_kind(c, &nm, AST_ROLLOUT))
+          diag_error(nsp(st), "a rollout cannot use another rollout ('%s')", it[0]->name);
+      }
+      break;
     case RL_CAND:
       if (!need(c, st, n, 1, "a train name or a \"model.mlxm\" path") || !no_more(c, st, it, n, 1)) break;
       if (it[0]->kind == AST_NAME) {
@@ -3987,8 +4247,19 @@ static void check_release(Ctx *c, Decl *d) {
         diag_error(it[0]->span, "expected 'hold' or 'rollback', found '%s'", node_text(c, it[0]));
       break;
     }
+  next:
+    tmpl_note(b.tm[i], before);
+    c->tmpl = NULL;
+  }
+  if (tmpl) {   /* a template: its steps, if any, must reach 100% */
+    if (prev_step && prev_pct != 100) {
+      diag_error(prev_step->span, "the last step must be 100%%, found %g%%", prev_pct);
+      diag_note(nsp(blk), "rollout '%s' never reaches full traffic", d->name);
+    }
+    return;
   }
   if (!seen[RL_CAND]) diag_error(nsp(blk), "release '%s' has no 'candidate' line", d->name);
+  if (b.broken) return;   /* its steps and rules may be in the template */
   if (!prev_step && !seen[RL_STEP]) diag_error(nsp(blk), "release '%s' has no 'step' line", d->name);
   else if (prev_step && prev_pct != 100) {
     diag_error(prev_step->span, "the last step must be 100%%, found %g%%", prev_pct);
@@ -3996,7 +4267,7 @@ static void check_release(Ctx *c, Decl *d) {
   }
   if (!seen[RL_PROMOTE]) diag_error(nsp(blk), "release '%s' has no 'promote when' line", d->name);
   if (diag_error_count() == errs) {
-    d->info = release_build(c, d, &rs);
+    d->info = release_build(c, d, &rs, b);
     release_check(d->info, blk, c->mode == SEMA_CHECK);   /* warnings; check's notes */
   }
 }
@@ -4070,7 +4341,8 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
   c.stack.len = 0;
 
   static const AstKind order[] = {AST_CONST, AST_FN, AST_EXTERN, AST_DATASET, AST_MODEL,
-                                  AST_GATE, AST_TRAIN, AST_SEARCH, AST_RELEASE};
+                                  AST_GATE, AST_SCHEDULE, AST_TRAIN, AST_SEARCH, AST_ROLLOUT,
+                                  AST_RELEASE};
   PtrVec gate_uses = {0};
   for (int o = 0; o < NELEM(order); o++) {
     for (int i = 0; i < c.decls.len; i++) {
@@ -4087,6 +4359,8 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
       case AST_SEARCH: check_search(&c, d); break;
       /* checked alike by `run`, which trains no release (`mlxc release` runs it) */
       case AST_RELEASE: check_release(&c, d); break;
+      case AST_SCHEDULE:
+      case AST_ROLLOUT: check_template(&c, d); break;
       default: break;
       }
     }

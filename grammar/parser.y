@@ -150,6 +150,7 @@ static Ast *block_decl(ParseState *ps, AstKind k, Loc at, Ast *name, Ast *body) 
 %token NAME "name" FNAME "call" NUM "number" STR "string" DUR "duration" PCT "percentage"
 %token IMPORT "import" CONST "const" DATASET "dataset" MODEL "model" GATE "gate"
        TRAIN "train" SEARCH "search" RELEASE "release" FN "fn" EXTERN "extern"
+       SCHEDULE "schedule" ROLLOUT "rollout"
 %token AND "and" OR "or" NOT "not" IN "in" FOR "for" WHEN "when" BY "by"
        SALT "salt" SEED "seed" FROM "from" PATIENCE "patience" EVERY "every"
        AS "as" MIN "min"
@@ -198,6 +199,14 @@ decl
   | GATE NAME block           { $$ = block_decl(ps, AST_GATE, @1, $2, $3); }
   | GATE FNAME LPAREN params RPAREN block
                               { $$ = block_decl(ps, AST_GATE, @1, $2, $6);
+                                take_params($$, $4); }
+  | SCHEDULE NAME block       { $$ = block_decl(ps, AST_SCHEDULE, @1, $2, $3); }
+  | SCHEDULE FNAME LPAREN params RPAREN block
+                              { $$ = block_decl(ps, AST_SCHEDULE, @1, $2, $6);
+                                take_params($$, $4); }
+  | ROLLOUT NAME block        { $$ = block_decl(ps, AST_ROLLOUT, @1, $2, $3); }
+  | ROLLOUT FNAME LPAREN params RPAREN block
+                              { $$ = block_decl(ps, AST_ROLLOUT, @1, $2, $6);
                                 take_params($$, $4); }
   | FN FNAME LPAREN params RPAREN ARROW NAME ASSIGN expr NL
                               { $$ = NODE(AST_FN, @$); $$->name = $2->name;
@@ -524,7 +533,8 @@ static int rank(yysymbol_kind_t s) {
 }
 
 static const char *const decl_words[] = {"import", "const", "dataset", "model", "gate",
-                                         "train", "search", "release", "fn", "extern"};
+                                         "train", "search", "release", "fn", "extern",
+                                         "schedule", "rollout"};
 
 /* The closer a bracket on the lexer stack waits for. */
 static yysymbol_kind_t closer_of(char kind) {
@@ -561,11 +571,11 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ParseSt
     size_t wn = loc.hi - loc.lo < sizeof word ? loc.hi - loc.lo : sizeof word - 1;
     memcpy(word, text + loc.lo, wn);
     word[wn] = 0;
-    const char *s = diag_suggest(word, decl_words, 10);
+    const char *s = diag_suggest(word, decl_words, 12);
     if (s) diag_note(at, "did you mean '%s'", s);
     else
       diag_note(at, "a spec holds import, const, dataset, model, gate, train, search, "
-                    "release, fn and extern declarations");
+                    "release, schedule, rollout, fn and extern declarations");
   } else {
     char msg[512];
     size_t m = 0;
@@ -592,7 +602,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ParseSt
       }
     for (int i = 0; i < n && total < 64; i++) {
       yysymbol_kind_t s = exp[i];
-      if (decl_start && s >= YYSYMBOL_IMPORT && s <= YYSYMBOL_EXTERN) continue;
+      if (decl_start && s >= YYSYMBOL_IMPORT && s <= YYSYMBOL_ROLLOUT) continue;
       if (value && starts_value(s)) continue;
       if (end_ok && (binary_op(s) || s == YYSYMBOL_NAME)) continue;
       if (cmp && s >= YYSYMBOL_LT && s <= YYSYMBOL_NE) {
