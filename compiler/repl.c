@@ -273,8 +273,9 @@ static int path_value(const char *const *names, int n, double *out) {
 /* ---- commands ----------------------------------------------------------- */
 
 static const char help_text[] =
-    "Type a declaration (dataset, model, gate, train, search, release, const, fn,\n"
-    "import): it joins the session, or replaces the one of the same name. Type an\n"
+    "Type a declaration (dataset, model, gate, train, search, release, schedule,\n"
+    "rollout, const, fn, extern, import): it joins the session, or replaces the one\n"
+    "of the same name. Type an\n"
     "expression to evaluate it (consts, fn calls, NAME.test.auc of a trained train).\n"
     "A block goes on until its braces balance.\n"
     "  :load FILE              the session becomes FILE's declarations\n"
@@ -367,6 +368,12 @@ static int cmd_show(Repl *r, const char *name) {
       if (c->l1 > 0) printf(", l1 %g", c->l1);
       if (c->l2 > 0) printf(", l2 %g", c->l2);
       if (c->es_metric) printf(", early_stop val.%s patience %d", c->es_metric, c->es_patience);
+      static const char *const sched[] = {"constant", "step", "exponential", "linear", "cosine",
+                                          "reduce_on_plateau"};
+      if (c->sched != RT_SCHED_CONSTANT || c->warmup > 0)
+        printf(", schedule %s", sched[c->sched]);
+      if (c->warmup > 0) printf(" warmup %g %s", c->warmup, c->warmup_steps ? "steps" : "epochs");
+      if (c->clip != RT_CLIP_NONE) printf(", clip %s %g", c->clip == RT_CLIP_NORM ? "norm" : "value", c->clip_bound);
       printf("\n");
       Trained *tr = trained_find(r, name);
       printf("  %s\n", tr ? "trained in this session (:eval, :predict)" : "not trained yet (:train)");
@@ -379,6 +386,28 @@ static int cmd_show(Repl *r, const char *name) {
   }
   if (entry_find(r, name) >= 0) {
     printf("%s", r->e[entry_find(r, name)].text + strspn(r->e[entry_find(r, name)].text, "\n"));
+    goto done;
+  }
+  for (int i = 0; i < p->file->nkids; i++) {   /* an imported declaration: its source */
+    const Ast *d = p->file->kids[i];
+    if (!d->name || strcmp(d->name, name)) continue;
+    size_t len;
+    const char *text = src_text(d->span.file, &len);
+    size_t lo = d->span.lo, hi = lo;
+    while (lo > 0 && text[lo - 1] != '\n') lo--;   /* from the start of its line */
+    int depth = 0;   /* to the line where its brackets balance */
+    bool in_str = false;
+    while (hi < len) {
+      size_t e = hi;
+      while (e < len && text[e] != '\n') e++;
+      char *line = strndup(text + hi, e - hi);
+      depth += line ? depth_change(line, &in_str) : 0;
+      free(line);
+      hi = e < len ? e + 1 : e;
+      if (depth <= 0) break;
+    }
+    RtLoc at = span_loc(d->span);
+    printf("# %s:%d\n%.*s", at.file, at.line, (int)(hi - lo), text + lo);
     goto done;
   }
   rt_diag(RT_ERROR, rt_loc_file("(repl)"), "nothing named '%s' in the session", name);

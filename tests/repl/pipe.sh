@@ -140,6 +140,26 @@ grep -qx '  promote when not (live.p50 > 2ms or live.requests < 10)' g.out || { 
 grep -qx '  steps: 1% for 500 requests, 5% for 10m, 50% manual, 100%' g.out || { cat g.out; fail ":show release steps"; }
 grep -q '^  at least .* candidate requests to 100%, plus 1 manual promotion; rolls back within ' g.out || { cat g.out; fail ":show release bounds"; }
 
+# :show of an imported declaration prints its source with its place; a train
+# taking in a schedule shows the schedule's settings
+printf 'import "std/schedules"\nimport "std/release"\n:show warmup_cosine\n:show canary\n' | "$MLXC" repl > i.out 2> i.err || { cat i.err; fail ":show std"; }
+grep -qx '# std/schedules:[0-9]*' i.out && grep -qx '  schedule cosine(end = 0, warmup = warmup)' i.out &&
+  grep -qx '# std/release:[0-9]*' i.out && grep -qx '  step 1% for hold' i.out && grep -qx '  timeout timeout' i.out ||
+  { cat i.out; fail ":show of std declarations"; }
+printf ':load train.mlx\n' > j.in
+cat >> j.in <<SPEC
+import "std/schedules"
+train sched {
+  model lr
+  data loans
+  schedule warmup_cosine(lr = 2e-3, warmup = 3 epochs)
+  clip norm 1
+}
+:show sched
+SPEC
+"$MLXC" repl < j.in > j.out 2> j.err || { cat j.err; fail "a train with a schedule"; }
+grep -qx '  optimizer adamw, lr 0.002, schedule cosine warmup 3 epochs, clip norm 1' j.out || { cat j.out; fail ":show of a train with a schedule"; }
+
 # mlxc repl FILE loads it first; a file that does not check: exit 1 at the end
 printf 'cand.test.auc\n' | "$MLXC" repl train.mlx > d.out 2> d.err
 [ $? -eq 1 ] && grep -q "'cand' has no metrics yet" d.err || { cat d.out d.err; fail "repl FILE"; }
