@@ -56,6 +56,7 @@ typedef struct Fmt {
   int depth;          /* brackets open (stack keeps the innermost FMT_MAX_DEPTH) */
   int nonblock;       /* ( [ and map braces open: newlines do not end statements */
   int ntok;           /* tokens since the statement began (lexer.l's ntok) */
+  int stmt_indent;    /* the indent of the line the statement began on */
   bool last_ends;     /* a newline after the last token would end the statement */
   int last;           /* the last token that is not a comment or newline, -1 none */
   int ndecl;          /* top-level declarations begun */
@@ -380,6 +381,7 @@ static void start_line(Fmt *f, int k, FmtLineKind kind) {
     f->cur.closes = true;
   } else {
     f->cur.indent = (in ? in->base + 1 : 0) + (cont ? 1 : 0);
+    if (f->nonblock == 0 && f->ntok == 0) f->stmt_indent = f->cur.indent;
   }
   f->cur.top = f->depth == 0 && !cont;
   f->cur.decl = f->cur.top ? (kind == FL_CODE ? f->ndecl++ : -1) : f->ndecl - 1;
@@ -392,7 +394,10 @@ static void start_line(Fmt *f, int k, FmtLineKind kind) {
 /* An opener of kind ('(' '[' 'm' 'b') on the current line. */
 static void push_open(Fmt *f, char kind) {
   if (kind != 'b') f->nonblock++;
-  if (f->depth < FMT_MAX_DEPTH) f->stack[f->depth] = (FmtOpen){kind, f->cur.indent};
+  /* a block's statements sit one level in from the line its statement began on,
+   * though its `{` ends a continued line (a parameter list over two lines) */
+  int base = kind == 'b' ? f->stmt_indent : f->cur.indent;
+  if (f->depth < FMT_MAX_DEPTH) f->stack[f->depth] = (FmtOpen){kind, base};
   f->depth++;
 }
 
