@@ -2561,12 +2561,43 @@ static char *written_text(Ctx *c, Span sp) {
 }
 
 /* A checked comparison line into its RtGateLine. */
+static const char *val_text(Arena *a, Val v);
+
+/* Whether expression e reads the name n (a path's words too: a gate's `str`
+ * parameter stands for a metric's name there). */
+static bool reads_name(const Ast *e, const char *n) {
+  if (!e) return false;
+  if (e->kind == AST_NAME && e->name && !strcmp(e->name, n)) return true;
+  for (int i = 0; i < e->nkids; i++)
+    if (reads_name(e->kids[i], n)) return true;
+  return false;
+}
+
+/* A gate line's or rule's text as written, followed by the values of the
+ * parameters it reads: "test.metric >= bar [metric = "auc", bar = 0.9]". */
+static char *params_text(Ctx *c, Ast *e, Ast **params, int np, const Val *binds) {
+  char *t = written_text(c, e->span);
+  int n = 0;
+  for (int i = 0; binds && i < np; i++)
+    if (params[i]->name && binds[i].ty != TY_ERR && binds[i].known && reads_name(e, params[i]->name))
+      t = arena_printf(c->a, "%s%s%s = %s", t, n++ ? ", " : " [", params[i]->name,
+                       val_text(c->a, binds[i]));
+  return n ? arena_printf(c->a, "%s]", t) : t;
+}
+
+/* A rule's text; in a template, with the values of the parameters it reads. */
+static const char *rule_text(Ctx *c, Ast *e) {
+  Ast *tb = c->tmpl ? c->tmpl->d->node : NULL;
+  return params_text(c, e, tb ? tb->params : NULL, tb ? tb->nparams : 0,
+                     c->tmpl ? c->tmpl->binds : NULL);
+}
+
 static void gate_line(Ctx *c, Scope *s, Ast *e, RtGate *g) {
   Scope ns = *s;
   ns.gate = NULL;
   RtGateLine *l = &g->lines[g->n_lines++];
   l->loc = loc_of(c, e->span);
-  l->text = written_text(c, e->span);
+  l->text = params_text(c, e, s->params, s->nparams, s->binds);
   l->cmp = (RtGateCmp)(e->op - OP_LT);
   Val lv = ex_eval(c, &ns, e->kids[0]);
   l->duration = lv.ty == TY_DUR;
@@ -3956,30 +3987,6 @@ static RtRuleCond *rule_cond(Ctx *c, Scope *s, Ast *e) {
     r->value = v.known && v.num != 0;
   }
   return r;
-}
-
-static const char *val_text(Arena *a, Val v);
-
-/* Whether expression e reads the name n. */
-static bool reads_name(const Ast *e, const char *n) {
-  if (!e) return false;
-  if (e->kind == AST_NAME && e->name && !strcmp(e->name, n)) return true;
-  for (int i = 0; i < e->nkids; i++)
-    if (e->kind != AST_PATH && reads_name(e->kids[i], n)) return true;
-  return false;
-}
-
-/* A rule's text as written; in a template, with the values of the
- * parameters it reads: "live.error_rate <= max_error (max_error = 0.02)". */
-static const char *rule_text(Ctx *c, Ast *e) {
-  char *t = written_text(c, e->span);
-  Ast *tb = c->tmpl ? c->tmpl->d->node : NULL;
-  int n = 0;
-  for (int i = 0; tb && i < tb->nparams; i++)
-    if (tb->params[i]->name && reads_name(e, tb->params[i]->name))
-      t = arena_printf(c->a, "%s%s%s = %s", t, n++ ? ", " : " (", tb->params[i]->name,
-                       val_text(c->a, c->tmpl->binds[i]));
-  return n ? arena_printf(c->a, "%s)", t) : t;
 }
 
 /* A `when` rule's line into its RtReleaseRule. */

@@ -28,6 +28,9 @@ grep -q "gate no_regression: skipped .*no baseline 'models/prod.mlxm'; first_run
 mkdir -p models && cp out/t.mlxm models/prod.mlxm
 "$MLXC" run a.mlx > a2.log 2>&1 || { cat a2.log; fail "second run against the same model"; }
 grep -q "gate no_regression: passed" a2.log || { cat a2.log; fail "second run: not compared"; }
+# the line shows the values of the parameters it reads
+grep -qF 'gate no_regression: passed  test.metric >= baseline.test.metric - tolerance [metric = "auc", tolerance = 0.02]' a2.log ||
+  { cat a2.log; fail "the gate line's parameters"; }
 # a negative tolerance the same model cannot meet: exit 3
 spec 'gate no_regression(metric = "accuracy", tolerance = -0.1, model = "models/prod.mlxm")' > b.mlx
 "$MLXC" run b.mlx > b.log 2>&1

@@ -97,6 +97,8 @@ alike() {
 "$MLXC" check plans.mlx > check.log 2>&1 || { cat check.log; fail "check"; }
 alike canary_plan canary_inline ""
 [ "$(jq -r .outcome canary_plan.json)" = promoted ] || { cat canary_plan.json; fail "canary: not promoted"; }
+grep -qF 'promote when live.error_rate <= max_error [max_error = 0.02]: true' canary_plan.json ||
+  { cat canary_plan.json; fail "a plan's rule without its parameter's value"; }
 alike canary_plan canary_inline "--errors 30% --regress-after 45s"
 [ "$(jq -r .outcome canary_plan.json)" = rolled_back ] || { cat canary_plan.json; fail "canary: a failing candidate was not rolled back"; }
 alike versus_plan versus_inline ""
