@@ -28,8 +28,9 @@ DEB_PKGS += libpq-dev postgresql
 # libedit-dev: `mlxc repl`'s line editing, history and completion
 # (compiler/repl.c); tmux drives the REPL on a terminal in tests/repl/tty.sh.
 DEB_PKGS += libedit-dev tmux
-# libffi-dev: calling an `extern fn` while folding consts and in the REPL
-# (compiler/extcall.c), only with --allow-extern.
+# libffi-dev: calling an `extern fn` while folding consts, in the REPL and
+# in the interpreted feature transforms (runtime/rt_extern.c), only with
+# --allow-extern.
 DEB_PKGS += libffi-dev
 # vim: tests/editors/vim.sh loads editors/vim headless (vim -es); emacs-nox,
 # the smallest emacs that byte-compiles: tests/editors/emacs.sh checks
@@ -75,7 +76,7 @@ $(BUILD)/mlxc: $(OBJS)
 # rest of that link line: jansson and sqlite3 static, so BIN needs no -dev package
 # (libmicrohttpd12 and libpq5 it loads at run time).
 AOT_OBJS = $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) $(GEN_SRCS:%.c=%.o) \
-           $(addprefix $(BUILD)/compiler/,arena.o ast.o diag.o sema.o release_check.o aot_bin.o extcall.o)
+           $(addprefix $(BUILD)/compiler/,arena.o ast.o diag.o sema.o release_check.o aot_bin.o)
 AOT_LINK = $(SAN) -Wl,-Bstatic -ljansson -lsqlite3 -lffi -Wl,-Bdynamic -lmicrohttpd -lpq -lm -lpthread -ldl
 $(BUILD)/libmlxrt.a: $(AOT_OBJS)
 	rm -f $@ && ar rcs $@ $^

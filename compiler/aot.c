@@ -462,7 +462,9 @@ int aot_build(const AotOpts *o) {
     }
   }
   bool data_error = false;
+  sema_build_externs = true;   /* a feature's extern call: refused at the call */
   Program *p = sema_check(&a, ast, SEMA_RUN, &data_error);
+  sema_build_externs = false;
   phase("check");
   if (!p) {
     code = data_error && !diag_error_count() ? AOT_DATA : AOT_SPEC;

@@ -142,6 +142,10 @@ static Jit *jit_new(bool quiet) {
  * (a --verbose note when j is quiet). */
 static bool jit_link(Jit *j, const void *obj, size_t len, const char *name, const KernelSet *ks,
                      MlxKernels *out) {
+  /* a feature's extern calls: names the object refers to (xform_extern.c) */
+  if (ks->plan->model->xfeats &&
+      !xform_extern_define(j->jit, ks->plan->model->xfeats, ks->plan->model->n_xfeats, j->quiet))
+    return false;
   LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, name);
   /* buf → LLJIT, even when adding fails. */
   if (jit_failed_q(LLVMOrcLLJITAddObjectFile(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), buf),

@@ -90,8 +90,11 @@ static const char usage_text[] =
     "  --verbose                      print the time of each phase\n"
     "  --no-cache                     run, predict: compile the kernels anew, without\n"
     "                                 the kernel cache (also MLXC_CACHE=off)\n"
-    "  --allow-extern                 let consts and the REPL call 'extern fn's\n"
-    "                                 (native code: only for specs you trust)\n"
+    "  --allow-extern                 let consts, features and the REPL call 'extern\n"
+    "                                 fn's, and load a model whose features do (run\n"
+    "                                 and its searches, check predict eval serve\n"
+    "                                 release repl; native code: only for specs you\n"
+    "                                 trust; 'build' refuses such features)\n"
     "  --threads N                    run: search trials at once (default: the CPUs);\n"
     "                                 a large training step split N ways (default 1)\n"
     "  --help, --version\n"
@@ -861,7 +864,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(s, "--verbose")) {
       verbose = o.verbose = rt_verbose = true;
     } else if (!strcmp(s, "--allow-extern")) {
-      sema_allow_extern = true;
+      rt_allow_extern = true;
     } else if (!strcmp(s, "--json")) {
       o.json = true;
     } else if (!strcmp(s, "--threads")) {

@@ -237,14 +237,11 @@ extern const char *sema_csv_override;
  * target's metric, NAME.predict.p99), 0 when it is not one, -1 when NAME
  * is a train block not trained yet. */
 extern int (*sema_path_value)(const char *const *names, int n, double *out);
-/* --allow-extern: consts (and the REPL) may call `extern fn`s (extcall.c). */
-extern bool sema_allow_extern;
-/* Calls sym of library lib with n numbers as C types types[i] (i32 i64 f32
- * f64), returning ret into *out. 0; else err says why: -1 the call cannot be
- * described, -2 an argument does not fit its type, -3 no such library, -4 no
- * such function. */
-int ext_call(const char *lib, const char *sym, int n, const char *const *types,
-             const double *args, const char *ret, double *out, char *err, size_t errn);
+/* Set by `mlxc build` (aot.c): a feature calling an `extern fn` is an error
+ * at the call, with or without --allow-extern (BIN cannot call it yet). */
+extern bool sema_build_externs;
+/* --allow-extern is rt_allow_extern, ext_call and rt_extern_resolve are the
+ * runtime's (runtime/rt_extern.c, rt.h). */
 
 /* ---- the REPL (repl.c) ------------------------------------------------------ */
 
@@ -459,6 +456,15 @@ int kcache_store(const char *dir, const KcacheKey *k, const void *obj, size_t le
  * (its LLVMContextRef). Same double arithmetic, in the same order, as the
  * interpreter in rt_xform.c, so the values are bit-identical. */
 void xform_emit(void *ctx, void *mod, const RtFeature *in, int n);
+/* An EXTERN op (xform_extern.c): the name its calls are declared by
+ * ("mlxext:LIB:SYM", malloc'd); its call on the doubles args[0..nargs) at
+ * the builder (an LLVMBuilderRef) as a double value, NaN when an integer
+ * argument is NaN or out of range; and, before linking, every such name of
+ * in[0..n) defined in the LLJIT jit at rt_extern_resolve's address (false
+ * after reporting, unless quiet). */
+char *xform_extern_name(const RtXop *o);
+void *xform_emit_extern(void *ctx, void *mod, void *builder, const RtXop *o, void **args);
+bool xform_extern_define(void *jit, const RtFeature *in, int n, bool quiet);
 
 /* ---- standalone executables (aot.c: mlxc build; aot_bin.c: BIN's main) ---- */
 

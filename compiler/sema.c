@@ -8,10 +8,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mlxc.h"
 
 const char *sema_csv_override;
+bool sema_build_externs;
 int (*sema_path_value)(const char *const *names, int n, double *out);
 
 /* Defaults a train block gets for what it does not say (RtTrainCfg):
@@ -789,8 +791,77 @@ static Val fn_fold(Ctx *c, Scope *s, Ast *e, Decl *d) {
   return v;
 }
 
+/* The library extern fn f names, as dlopen takes it: one with a '/'
+ * relative to the spec that declares it (made absolute, so a model file
+ * records where it is), a bare name left to the loader's search. */
+static char *extern_lib(Ctx *c, Ast *f) {
+  const char *lib = f->kids[0]->str;
+  if (!strchr(lib, '/')) return arena_strdup(c->a, lib);
+  while (lib[0] == '.' && lib[1] == '/') lib += 2;
+  char *p = resolve_path(c, f->kids[0]->span.file, lib);
+  const char *slash = strrchr(p, '/');   /* none: "./x.so" next to a spec in the cwd */
+  char *dir = !slash ? "." : slash == p ? "/" : arena_strndup(c->a, p, (size_t)(slash - p));
+  const char *base = slash ? slash + 1 : p;
+  char *real = realpath(dir, NULL);   /* the directory, when it exists, as the loader opens it */
+  if (real) p = arena_printf(c->a, "%s/%s", strcmp(real, "/") ? real : "", base);
+  free(real);
+  char cwd[4096];
+  if (p[0] != '/' && getcwd(cwd, sizeof cwd)) p = arena_printf(c->a, "%s/%s", cwd, p);
+  return p;
+}
+
+/* --allow-extern refused: the error at the call e of extern fn d. */
+static void extern_refused(Ast *e, Decl *d) {
+  diag_error(e->span, "calling extern fn '%s' runs native code from '%s': refused without "
+             "--allow-extern", d->name, d->node->kids[0]->str);
+  diag_note(nsp(d->node), "an untrusted spec must not run native code; pass --allow-extern only "
+                          "for specs you trust");
+}
+
+/* A feature's call e of extern fn d as an EXTERN op (rt.h): its library,
+ * function and C types, the function resolved now (rt_extern.c) so a
+ * missing one is an error here; false after reporting (or when
+ * check_extern reports the declaration). */
+static bool extern_op(Ctx *c, Ast *e, Decl *d, RtXop *op) {
+  Ast *f = d->node;
+  static const char *const ctypes[] = {"i32", "i64", "f32", "f64"};
+  static const char letters[] = "ilfd";
+  if (!f->nkids || !f->kids[0]->str || !*f->kids[0]->str || !f->str) return false;
+  int ret = word_index(f->str, ctypes, 4);
+  if (ret < 0) return false;
+  if (f->nparams > 16) {
+    diag_error(e->span, "at most 16 arguments cross to C, found %d", f->nparams);
+    return false;
+  }
+  char *sig = arena_alloc(c->a, (size_t)f->nparams + 2);
+  for (int i = 0; i < f->nparams; i++) {
+    int t = f->params[i]->str ? word_index(f->params[i]->str, ctypes, 4) : -1;
+    if (t < 0) return false;
+    sig[i] = letters[t];
+  }
+  sig[f->nparams] = letters[ret];
+  sig[f->nparams + 1] = 0;
+  if (sema_build_externs) {
+    diag_error(e->span, "an executable made by 'mlxc build' cannot call extern fn '%s' yet",
+               d->name);
+    return false;
+  }
+  if (!rt_allow_extern) {
+    extern_refused(e, d);
+    return false;
+  }
+  char *lib = extern_lib(c, f), err[512];
+  if (!rt_extern_resolve(lib, d->name, err, sizeof err)) {
+    diag_error(f->kids[0]->span, "%s", err);
+    diag_note(e->span, "called here");
+    return false;
+  }
+  *op = (RtXop){.op = RT_XOP_EXTERN, .lib = lib, .sym = arena_strdup(c->a, d->name), .sig = sig};
+  return true;
+}
+
 /* A call of extern fn d with known arguments, folded by calling it
- * (extcall.c, libffi) — only with --allow-extern: a spec must not run
+ * (rt_extern.c, libffi) — only with --allow-extern: a spec must not run
  * native code unless its user says so. */
 static Val extern_fold(Ctx *c, Scope *s, Ast *e, Decl *d) {
   Ast *f = d->node;
@@ -819,14 +890,11 @@ static Val extern_fold(Ctx *c, Scope *s, Ast *e, Decl *d) {
     return val_err;
   Val r = {.ty = TY_NUM, .src = e, .is_int = f->str[0] == 'i'};
   if (!known) return r;
-  const char *lib = f->kids[0]->str;
-  if (!sema_allow_extern) {
-    diag_error(e->span, "calling extern fn '%s' runs native code from '%s': refused without "
-               "--allow-extern", d->name, lib);
-    diag_note(nsp(f), "an untrusted spec must not run native code; pass --allow-extern only "
-                      "for specs you trust");
+  if (!rt_allow_extern) {
+    extern_refused(e, d);
     return val_err;
   }
+  const char *lib = extern_lib(c, f);
   char err[512];
   int rc = ext_call(lib, d->name, e->nkids, types, args, f->str, &r.num, err, sizeof err);
   if (rc) {
@@ -1804,9 +1872,13 @@ static bool xp_emit(Ctx *c, DataInfo *di, XProg *p, Ast *e, const XBind *b, int 
       XBind nb = {d->node, e->kids, b};
       return xp_emit(c, di, p, d->node->kids[0], &nb, depth + 1);
     }
-    if (d && d->node->kind == AST_EXTERN) {
-      refuse(c, e->span, "extern fn in a feature");
-      return false;
+    if (d && d->node->kind == AST_EXTERN && e->nkids == d->node->nparams) {
+      RtXop op;   /* the arguments, then the call (rt_extern.c, xform_extern.c) */
+      if (!extern_op(c, e, d, &op)) return false;
+      for (int i = 0; i < e->nkids; i++)
+        if (!xp_emit(c, di, p, e->kids[i], b, depth)) return false;
+      xp_push(c, p, op);
+      return true;
     }
     break;
   }

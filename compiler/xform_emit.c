@@ -59,9 +59,10 @@ static LLVMValueRef sel_gt(XEmit *x, LLVMValueRef a, LLVMValueRef b) {
 }
 
 /* Pops of each op (the same table as rt_xform.c's op_pops). */
-static int pops(RtXopKind op) {
-  switch (op) {
+static int pops(const RtXop *o) {
+  switch (o->op) {
   case RT_XOP_COL: case RT_XOP_NUM: return 0;
+  case RT_XOP_EXTERN: return rt_extern_nargs(o->sig);
   case RT_XOP_ADD: case RT_XOP_SUB: case RT_XOP_MUL: case RT_XOP_DIV:
   case RT_XOP_MIN: case RT_XOP_MAX: return 2;
   default: return 1;
@@ -80,8 +81,13 @@ static LLVMValueRef emit_prog(XEmit *x, const RtXop *prog, int np, LLVMValueRef 
   if (!st) return NULL;
   for (int k = 0; k < np; k++) {
     const RtXop *o = &prog[k];
-    int p = pops(o->op);
+    int p = pops(o);
     if (sp < p) goto out;
+    if (o->op == RT_XOP_EXTERN) {   /* xform_extern.c */
+      st[sp - p] = xform_emit_extern(x->c, x->m, x->b, o, (void **)&st[sp - p]);
+      sp -= p - 1;
+      continue;
+    }
     if (p == 0) {
       if (o->op == RT_XOP_COL) {
         LLVMValueRef at = LLVMBuildGEP2(x->b, x->f64, colp[col++], &row, 1, "");
@@ -152,6 +158,9 @@ static bool same_shape(const RtFeature *a, const RtFeature *b) {
   for (int k = 0; k < a->n_prog; k++) {
     const RtXop *p = &a->prog[k], *q = &b->prog[k];
     if (p->op != q->op) return false;
+    if (p->op == RT_XOP_EXTERN && (strcmp(p->lib, q->lib) || strcmp(p->sym, q->sym) ||
+                                   strcmp(p->sig, q->sig)))
+      return false;
     if ((p->op == RT_XOP_NUM || p->op == RT_XOP_CLIP) &&
         (memcmp(&p->a, &q->a, sizeof p->a) || memcmp(&p->b, &q->b, sizeof p->b)))
       return false;
@@ -233,9 +242,10 @@ static LLVMValueRef emit_run(XEmit *x, LLVMValueRef fn, const RtFeature *in, int
                                    LLVMBuildICmp(x->b, LLVMIntSLT, key, bad, ""), "");
   LLVMValueRef bad1 = LLVMBuildSelect(x->b, take, key, bad, "");
   LLVMValueRef j1 = LLVMBuildAdd(x->b, j, ci64(x, 1), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(x->b);   /* an extern call adds blocks */
   LLVMBuildCondBr(x->b, LLVMBuildICmp(x->b, LLVMIntSLT, j1, ci64(x, len), ""), loop, after);
   LLVMValueRef j_in[2] = {ci64(x, 0), j1}, b_in[2] = {cur, bad1};
-  LLVMBasicBlockRef from[2] = {pre, loop};
+  LLVMBasicBlockRef from[2] = {pre, latch};
   LLVMAddIncoming(j, j_in, from, 2);
   LLVMAddIncoming(bad, b_in, from, 2);
   LLVMPositionBuilderAtEnd(x->b, after);

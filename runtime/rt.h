@@ -52,9 +52,10 @@ typedef enum { RT_XF_NONE, RT_XF_STANDARDIZE } RtXform;
 typedef enum {
   RT_XOP_COL, RT_XOP_NUM, RT_XOP_ADD, RT_XOP_SUB, RT_XOP_MUL, RT_XOP_DIV, RT_XOP_NEG,
   RT_XOP_MIN, RT_XOP_MAX, RT_XOP_ABS, RT_XOP_EXP, RT_XOP_LOG, RT_XOP_SQRT, RT_XOP_LOG1P,
-  RT_XOP_STANDARDIZE, RT_XOP_MINMAX, RT_XOP_CLIP, RT_XOP_BUCKETIZE
+  RT_XOP_STANDARDIZE, RT_XOP_MINMAX, RT_XOP_CLIP, RT_XOP_BUCKETIZE,
+  RT_XOP_EXTERN      /* an `extern fn` call: pops strlen(sig) - 1, pushes its result */
 } RtXopKind;
-#define RT_XOP_LAST RT_XOP_BUCKETIZE
+#define RT_XOP_LAST RT_XOP_EXTERN
 
 typedef struct RtXop {
   RtXopKind op;
@@ -62,6 +63,10 @@ typedef struct RtXop {
   double a, b;        /* NUM: a; STANDARDIZE: mean, std; MINMAX: min, max; CLIP: lo, hi */
   double *edges;      /* BUCKETIZE: increasing edges (result: count of edges <= x) */
   int n_edges;
+  /* EXTERN (rt_extern.c): the library (as dlopen takes it), the function and
+   * its C types, one letter per argument then the result's: i i32, l i64,
+   * f f32, d f64 ("idf": (i32, f64) -> f32) */
+  char *lib, *sym, *sig;
 } RtXop;
 
 /* onehot's `unseen =` mode; RT_OH_NONE: not a onehot input. */
@@ -669,8 +674,9 @@ bool rt_make_dir(const char *dir);
 /* ---- model file (rt_model.c) ----------------------------------------------- */
 
 #define RT_MODEL_MAJOR 1
-#define RT_MODEL_MINOR 3   /* 1: transforms and cleaning (rt_xform_encode); 2: CSV shape;
-                              3: training distributions (rt_live_dist_encode) */
+#define RT_MODEL_MINOR 4   /* 1: transforms and cleaning (rt_xform_encode); 2: CSV shape;
+                              3: training distributions (rt_live_dist_encode);
+                              4: features' extern calls (RT_XOP_EXTERN: lib, sym, sig) */
 
 /* An owned model: deep copies of everything given (frozen may be NULL only
  * in tests). NULL when out of memory. */
@@ -1357,5 +1363,41 @@ int rt_sim_parse(const char *const *args, int n, RtSimOpts *o);
  * 4 bad model, 6 store. */
 int rt_release_simulate(const RtRelease *rel, const RtModel *cand, const MlxKernels *kc,
                         const RtModel *base, const MlxKernels *kb, const RtSimOpts *o);
+
+/* ---- extern fn calls (rt_extern.c) ------------------------------------------- */
+
+/* --allow-extern: consts, the REPL and features may call `extern fn`s, and
+ * a model file whose features call them loads. */
+extern bool rt_allow_extern;
+/* Calls sym of library lib with n numbers as C types types[i] (i32 i64 f32
+ * f64), returning ret into *out (compile time: consts, the REPL). 0; else
+ * err says why: -1 the call cannot be described, -2 an argument does not
+ * fit its type, -3 no such library, -4 no such function. */
+int ext_call(const char *lib, const char *sym, int n, const char *const *types,
+             const double *args, const char *ret, double *out, char *err, size_t errn);
+/* The address of lib's sym, the library opened once and both cached for the
+ * process's lifetime (thread-safe); NULL with err saying why ("cannot load
+ * library ..." / "library ... has no function ..."). Does not look at
+ * rt_allow_extern: callers do. */
+void *rt_extern_resolve(const char *lib, const char *sym, char *err, size_t errn);
+/* Whether sig is an EXTERN op's signature: 1 to 17 letters of "ilfd". */
+bool rt_extern_sig_ok(const char *sig);
+/* One EXTERN op's libffi call for an interpreter's run over its rows: NULL
+ * without rt_allow_extern or when the function cannot be resolved (every
+ * row then gives NaN). */
+typedef struct RtExtCall RtExtCall;
+RtExtCall *rt_extern_prep(const char *lib, const char *sym, const char *sig);
+/* One row: args[strlen(sig) - 1] converted to their C types (f32 rounded,
+ * i32/i64 truncated toward zero; NaN or out of range: NaN without calling),
+ * the result as a double. */
+double rt_extern_row(RtExtCall *x, const double *args);
+void rt_extern_done(RtExtCall *x);
+/* The number of arguments an EXTERN op pops (0 for a bad signature). */
+int rt_extern_nargs(const char *sig);
+/* A loaded model's extern calls (rt_model_load_mem): without
+ * rt_allow_extern the first is refused ("FILE: feature 'F' calls extern fn
+ * 'SYM' from 'LIB': refused without --allow-extern") before any dlopen;
+ * with it each is resolved. false after reporting at `at`. */
+bool rt_extern_load_check(const RtDataSpec *s, RtLoc at);
 
 #endif

@@ -18,7 +18,10 @@
  * appends the CSV shape (u8 delimiter, u8 quote, u8 no-header; 0 = default);
  * minor 3 appends u32 length + each raw input column's training
  * distribution (rt_live_dist_encode; an older file has none: drift is
- * unavailable).
+ * unavailable); minor 4 adds no field of its own: a feature's program may
+ * hold EXTERN ops, each followed by its library, function and C types in
+ * the transforms blob (rt_xform_encode), which older readers refuse as a
+ * bad feature program. Such a model loads only with --allow-extern.
  * A minor 0 file has plain standardize features (u8 transform, f64 mean,
  * f64 std per feature, still written) and still loads: rt_xform_programs
  * turns each into the program COLUMN, standardize with those statistics. */
@@ -491,6 +494,11 @@ RtModel *rt_model_load_mem(const void *data, size_t size, const char *path) {
     goto out;
   }
   rt_xform_programs(m->data);   /* a minor 0 file's plain features become programs */
+  if (!rt_extern_load_check(m->data, at)) {   /* rt_extern.c: before any dlopen */
+    rt_model_free(m);
+    m = NULL;
+    goto out;
+  }
   m->desc.xfeats = m->data->feats;   /* predict compiles them (xform_emit.c) */
   m->desc.n_xfeats = m->data->n_feats;
   m->path = strdup(path);

@@ -216,9 +216,10 @@ static void cats_free(Cats *k) {
 /* ---- programs ---------------------------------------------------------------- */
 
 /* Items an op pops (it always pushes one). */
-static int op_pops(RtXopKind op) {
-  switch (op) {
+static int op_pops(const RtXop *o) {
+  switch (o->op) {
   case RT_XOP_COL: case RT_XOP_NUM: return 0;
+  case RT_XOP_EXTERN: return rt_extern_nargs(o->sig);
   case RT_XOP_ADD: case RT_XOP_SUB: case RT_XOP_MUL: case RT_XOP_DIV:
   case RT_XOP_MIN: case RT_XOP_MAX: return 2;
   default: return 1;
@@ -247,7 +248,19 @@ static void eval_prog(RtXop *prog, int np, double *const *colv, int64_t n, const
   int sp = 0;
   for (int k = 0; k < np; k++) {
     RtXop *o = &prog[k];
-    int pops = op_pops(o->op);
+    int pops = op_pops(o);
+    if (o->op == RT_XOP_EXTERN) {   /* rt_extern.c: one libffi cif for all the rows */
+      if (!st[sp - pops]) st[sp - pops] = rt_xmalloc(sizeof(double) * (size_t)(n + 1));
+      double *x = st[sp - pops], args[16];
+      RtExtCall *ec = rt_extern_prep(o->lib, o->sym, o->sig);
+      for (int64_t i = 0; i < n; i++) {
+        for (int a = 0; a < pops; a++) args[a] = st[sp - pops + a][i];
+        x[i] = rt_extern_row(ec, args);
+      }
+      rt_extern_done(ec);
+      sp -= pops - 1;
+      continue;
+    }
     if (pops == 0) {
       if (!st[sp]) st[sp] = rt_xmalloc(sizeof(double) * (size_t)(n + 1));
       double *t = st[sp++];
@@ -330,6 +343,9 @@ static RtXop *prog_copy(const RtXop *p, int np, const char *star) {
   for (int k = 0; k < np; k++) {
     q[k] = p[k];
     q[k].column = rt_xstrdup(p[k].column ? p[k].column : p[k].op == RT_XOP_COL ? star : NULL);
+    q[k].lib = rt_xstrdup(p[k].lib);
+    q[k].sym = rt_xstrdup(p[k].sym);
+    q[k].sig = rt_xstrdup(p[k].sig);
     if (p[k].n_edges > 0) {
       q[k].edges = rt_xmalloc(sizeof(double) * (size_t)p[k].n_edges);
       memcpy(q[k].edges, p[k].edges, sizeof(double) * (size_t)p[k].n_edges);
@@ -345,6 +361,9 @@ static void prog_free(RtXop *p, int np) {
   for (int k = 0; p && k < np; k++) {
     free(p[k].column);
     free(p[k].edges);
+    free(p[k].lib);
+    free(p[k].sym);
+    free(p[k].sig);
   }
   free(p);
 }
@@ -1955,7 +1974,8 @@ void rt_xform_spec_free(RtDataSpec *s) {
 
 /* The blob: little-endian, strings as u32 length + bytes (0xffffffff none).
  *   u32 n_feats, then per input: u8 onehot, str cat, u32 cat_index, u32 n_cats,
- *     u32 n_prog, per op: u8 op, str column, f64 a, f64 b, u32 n_edges, f64 edges...
+ *     u32 n_prog, per op: u8 op, str column, f64 a, f64 b, u32 n_edges, f64 edges...,
+ *       then for an EXTERN op (model minor 4): str lib, str sym, str sig
  *   u8 drop_dups, u32 n_missing, per rule: str column, u8 kind, u8 is_str,
  *     f64 num, str str */
 
@@ -1977,6 +1997,11 @@ unsigned char *rt_xform_encode(const RtDataSpec *s, size_t *len) {
       out_f64(&o, p->b);
       out_u32(&o, (uint32_t)(p->edges ? p->n_edges : 0));
       for (int e = 0; p->edges && e < p->n_edges; e++) out_f64(&o, p->edges[e]);
+      if (p->op == RT_XOP_EXTERN) {   /* model minor 4 */
+        out_str(&o, p->lib);
+        out_str(&o, p->sym);
+        out_str(&o, p->sig);
+      }
     }
   }
   out_u8(&o, s->drop_dups);
@@ -2022,8 +2047,11 @@ static const char *check_inputs(const RtDataSpec *s) {
     int depth = 0;
     for (int k = 0; k < f->n_prog; k++) {
       const RtXop *p = &f->prog[k];
-      int pops = op_pops(p->op);
+      int pops = op_pops(p);
       if (depth < pops) return "feature program";
+      if (p->op == RT_XOP_EXTERN &&
+          (!rt_extern_sig_ok(p->sig) || !p->lib || !*p->lib || !p->sym || !*p->sym))
+        return "extern call";
       depth += 1 - pops;
       if (p->op == RT_XOP_COL && !p->column) return "feature program";
       if (p->op == RT_XOP_BUCKETIZE) {
@@ -2063,6 +2091,11 @@ const char *rt_xform_decode(RtDataSpec *s, const unsigned char *p, size_t len) {
         o->edges = rt_xmalloc(sizeof(double) * ne);
         o->n_edges = (int)ne;
         for (uint32_t e = 0; e < ne; e++) o->edges[e] = in_f64(&r, "bucket edges");
+      }
+      if (o->op == RT_XOP_EXTERN && !r.bad) {
+        o->lib = in_str(&r, "extern call");
+        o->sym = in_str(&r, "extern call");
+        o->sig = in_str(&r, "extern call");
       }
     }
   }

@@ -27,6 +27,9 @@ static const Case cases[] = {
     {"examples/credit.mlx", "examples/data/credit.csv"},
     {"examples/housing.mlx", "examples/data/housing.csv"},
     {"examples/sensors.mlx", "examples/data/sensors.csv"},
+    /* extern fn calls (xform_extern.c against rt_extern.c's libffi calls) */
+    {"tests/extern/libm.mlx", "examples/data/credit.csv"},
+    {"tests/extern/sensors.mlx", "examples/data/sensors.csv"},
 };
 
 /* Floats of a and b that have the same bits. */
@@ -150,6 +153,7 @@ static void run_case(const Case *cs, const char *dir) {
 }
 
 int main(void) {
+  rt_allow_extern = true;   /* tests/extern's specs call libm and libc */
   char dir[] = "/tmp/xform_jit.XXXXXX";
   CHECK(mkdtemp(dir) != NULL, "mkdtemp");
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], dir);

@@ -85,7 +85,7 @@ $(FUZZ_MODEL_DIR)/fuzz_model: tests/fuzz/fuzz_model.c $(RUNTIME_SRCS) runtime/rt
 	@mkdir -p $(FUZZ_MODEL_DIR)
 	cc=$$(command -v clang-19 || command -v clang); \
 	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_model.c $(RUNTIME_SRCS) \
-	  -ljansson -lmicrohttpd -lsqlite3 -lpq -lm -lpthread
+	  -ljansson -lmicrohttpd -lsqlite3 -lpq -lffi -ldl -lm -lpthread
 
 fuzz-model: $(FUZZ_MODEL_DIR)/fuzz_model $(BUILD)/mlxc
 	@mkdir -p $(FUZZ_MODEL_DIR)/corpus $(FUZZ_MODEL_DIR)/seed
@@ -105,7 +105,7 @@ FUZZ_REQ_DIR = $(BUILD)/fuzz-request
 $(FUZZ_REQ_DIR)/fuzz_request: tests/fuzz/fuzz_request.c $(RUNTIME_SRCS) runtime/rt.h | fuzz-deps
 	@mkdir -p $(FUZZ_REQ_DIR)
 	cc=$$(command -v clang-19 || command -v clang); \
-	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_request.c $(RUNTIME_SRCS) -ljansson -lmicrohttpd -lsqlite3 -lpq -lm -lpthread
+	$$cc $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_request.c $(RUNTIME_SRCS) -ljansson -lmicrohttpd -lsqlite3 -lpq -lffi -ldl -lm -lpthread
 
 fuzz-request: $(FUZZ_REQ_DIR)/fuzz_request
 	@mkdir -p $(FUZZ_REQ_DIR)/corpus
