@@ -49,14 +49,22 @@
 (with-temp-buffer
   (insert "train t {\n  schedule step(every = 2 epochs)\n}\n"
           "dataset d {\n  drop column seed\n  split train 70%, val 30% seed 1\n}\n"
-          "gate g { `seed col` > 1 }\n")
+          "gate g { `seed col` > 1 }\n"
+          "schedule warm(w: count = 2 epochs) {\n  schedule cosine(warmup = w)\n}\n"
+          "rollout canary(hold: duration = 10m) {\n  step 5% for hold\n}\n")
   (mlx-mode)
   (font-lock-ensure)
   (mlx-expect-face "every =" nil)
   (mlx-expect-face "epochs)" 'font-lock-constant-face)
   (mlx-expect-face "seed\n" nil)
   (mlx-expect-face "seed 1" 'font-lock-keyword-face)
-  (mlx-expect-face "`seed col`" 'font-lock-variable-name-face 1))
+  (mlx-expect-face "`seed col`" 'font-lock-variable-name-face 1)
+  (mlx-expect-face "schedule warm" 'font-lock-keyword-face)
+  (mlx-expect-face "schedule warm" 'font-lock-function-name-face 9)
+  (mlx-expect-face "w: count" 'font-lock-type-face 3)
+  (mlx-expect-face "  schedule cosine" 'font-lock-builtin-face 2)
+  (mlx-expect-face "rollout canary" 'font-lock-keyword-face)
+  (mlx-expect-face "rollout canary" 'font-lock-function-name-face 8))
 
 ;; Indentation: the sample with its indentation removed indents back to itself.
 (with-temp-buffer

@@ -47,7 +47,9 @@ new
 setfiletype mlx
 call setline(1, ['train t {', '  schedule step(every = 2 epochs)', '}',
       \ 'dataset d {', '  drop column seed', '  split train 70%, val 30% seed 1', '}',
-      \ 'gate g { `seed col` > 1 }', 'extern fn f(x: float) -> float from "libm.so.6"'])
+      \ 'gate g { `seed col` > 1 }', 'extern fn f(x: float) -> float from "libm.so.6"',
+      \ 'schedule warm(w: count = 2 epochs) {', '  schedule cosine(warmup = w)', '}',
+      \ 'rollout canary(hold: duration = 10m) {', '  step 5% for hold', '}'])
 call s:Expect('every =', 0, '')
 call s:Expect('epochs)', 0, 'mlxUnit')
 call s:Expect('seed$', 0, '')
@@ -56,6 +58,12 @@ call s:Expect('`seed col`', 1, 'mlxQuotedName')
 call s:Expect('^extern', 0, 'mlxDeclaration')
 call s:Expect('extern fn', 7, 'mlxExternFn')
 call s:Expect('fn f(', 3, 'mlxDeclName')
+call s:Expect('^schedule warm', 0, 'mlxDeclaration')
+call s:Expect('^schedule warm', 9, 'mlxDeclName')
+call s:Expect('w: count', 3, 'mlxType')
+call s:Expect('^  schedule cosine', 2, 'mlxStatement')
+call s:Expect('^rollout canary', 0, 'mlxDeclaration')
+call s:Expect('^rollout canary', 8, 'mlxDeclName')
 bwipe!
 
 " Indentation: the sample with its indentation removed indents back to itself.
