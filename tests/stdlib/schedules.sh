@@ -53,17 +53,17 @@ spec 'schedule warmup_cosine(epochs = 4)' 'epochs 2' 'batch 16' > own.mlx
 [ "$(jq '.history | length' oo/t.metrics.json)" = 2 ] || fail "the train's epochs did not replace the schedule's"
 # errors at the use
 spec 'schedule warmup_cosine(lr = "fast")' > e1.mlx
-"$MLXC" check e1.mlx > e1.log 2>&1
-[ $? -eq 1 ] && grep -q "e1.mlx:17:31: error: expected a number for 'lr' of schedule 'warmup_cosine', found a string" e1.log || { cat e1.log; fail "a string for lr"; }
+expect_exit 1 "$MLXC" check e1.mlx
+says "e1.mlx:17:31: error: expected a number for 'lr' of schedule 'warmup_cosine', found a string"
 spec 'schedule warmup_cosine(rate = 1)' > e2.mlx
-"$MLXC" check e2.mlx > e2.log 2>&1
-[ $? -eq 1 ] && grep -q "error: schedule 'warmup_cosine' has no parameter 'rate'" e2.log || { cat e2.log; fail "an unknown parameter"; }
+expect_exit 1 "$MLXC" check e2.mlx
+says "error: schedule 'warmup_cosine' has no parameter 'rate'"
 spec 'schedule warmup_cosine(lr = -1)' > e3.mlx
-"$MLXC" check e3.mlx > e3.log 2>&1
-[ $? -eq 1 ] && grep -q "^e3.mlx:17:31: error: expected 'lr' > 0, found '-1'" e3.log &&
-  grep -q "^std/schedules:16:24: note: the value is used here" e3.log &&
-  grep -q "^e3.mlx:17:12: note: from schedule 'warmup_cosine' used here" e3.log || { cat e3.log; fail "a negative lr"; }
+expect_exit 1 "$MLXC" check e3.mlx
+says "e3.mlx:17:31: error: expected 'lr' > 0, found '-1'"
+says "std/schedules:16:24: note: the value is used here"
+says "e3.mlx:17:12: note: from schedule 'warmup_cosine' used here"
 spec 'schedule warmup_cosine(warmup = 3)' > e4.mlx
-"$MLXC" check e4.mlx > e4.log 2>&1
-[ $? -eq 1 ] && grep -q "expected a count for 'warmup' of schedule 'warmup_cosine', found a number '3'" e4.log || { cat e4.log; fail "a number for a count"; }
+expect_exit 1 "$MLXC" check e4.mlx
+says "expected a count for 'warmup' of schedule 'warmup_cosine', found a number '3'"
 exit 0
