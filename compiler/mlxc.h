@@ -163,6 +163,8 @@ void lex_dump(FILE *out, uint32_t file);
 /* The embedded standard library (generated build/stdlib_embed.c): the text of
  * module "std/NAME", or NULL. */
 const char *stdlib_find(const char *name, size_t *len);
+/* The i-th module's name ("std/gates"), NULL past the last. */
+const char *stdlib_name(int i);
 
 /* ---- sema (sema.c) --------------------------------------------------------- */
 

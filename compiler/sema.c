@@ -142,6 +142,7 @@ typedef struct FileRec {
   const char *key;
   Ast *site;          /* the import that first brought it in (NULL: root) */
   bool active;        /* on the import stack now */
+  uint32_t file;      /* its source */
 } FileRec;
 
 /* A `schedule` or `rollout` template's statements as one use checks them:
@@ -437,9 +438,11 @@ static void import_one(Ctx *c, Ast *imp) {
   if (std) {
     text = stdlib_find(p, &len);
     if (!text) {
-      const char *mods[] = {"std/gates", "std/models"};
+      const char *mods[64];
+      int nm = 0;
+      while (nm < 64 && (mods[nm] = stdlib_name(nm))) nm++;
       diag_error(imp->span, "unknown module '%s'", p);
-      suggest(imp->span, p, mods, NELEM(mods));
+      suggest(imp->span, p, mods, nm);
       return;
     }
   } else {
@@ -461,6 +464,7 @@ static void import_one(Ctx *c, Ast *imp) {
   ptrvec_push(c->a, &c->files, r);
   ptrvec_push(c->a, &c->stack, r);
   uint32_t id = src_add(std ? p : path, text, len);
+  r->file = id;
   Ast *file = parse_source(c->a, id);
   if (file) load_file(c, file, false);
   c->stack.len--;
@@ -4353,14 +4357,23 @@ static void check_release(Ctx *c, Decl *d) {
 
 /* ---- entry --------------------------------------------------------------- */
 
-/* FNV-1a 64 of the root source, as 16 hex digits. */
-static void spec_hash(uint32_t file, char out[17]) {
-  size_t len;
-  const char *t = src_text(file, &len);
+/* FNV-1a 64 of the spec, as 16 hex digits: the root source, then each file
+ * it imports (std modules too) in the order they were taken in, each file's
+ * text followed by a NUL; a spec without imports hashes its text alone (as
+ * before imports counted). A changed import is a changed spec: a release
+ * journal started with the old one refuses the new (a std rollout plan that
+ * another mlxc version ships differently included). */
+static void spec_hash(Ctx *c, char out[17]) {
   uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < len; i++) {
-    h ^= (unsigned char)t[i];
-    h *= 0x100000001b3ull;
+  for (int f = 0; f < c->files.len; f++) {   /* the root, then each import as taken in */
+    FileRec *r = c->files.items[f];
+    size_t len;
+    const char *t = src_text(r->file, &len);
+    for (size_t i = 0; i <= len; i++) {   /* the text and a NUL */
+      if (i == len && f == 0 && c->files.len == 1) break;   /* no imports: the text alone */
+      h ^= i < len ? (unsigned char)t[i] : 0;
+      h *= 0x100000001b3ull;
+    }
   }
   snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
@@ -4413,6 +4426,7 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
   char real[PATH_MAX];
   const char *path = src_path(file->span.file);
   root->key = realpath(path, real) ? arena_strdup(a, real) : path;
+  root->file = file->span.file;
   root->active = true;
   ptrvec_push(a, &c.files, root);
   ptrvec_push(a, &c.stack, root);
@@ -4492,7 +4506,7 @@ Program *sema_check(Arena *a, Ast *file, SemaMode mode, bool *data_error) {
     k->type = ty_article[d->val.ty] + 2;   /* "a number" -> "number" */
     k->num = d->val.num;
   }
-  spec_hash(file->span.file, p->spec_hash);
+  spec_hash(&c, p->spec_hash);
   if (diag_error_count() != errs || *data_error) return NULL;
   return p;
 }
