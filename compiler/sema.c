@@ -2293,8 +2293,20 @@ static void check_fn(Ctx *c, Decl *d) {
   d->fn_state = diag_error_count() == errs ? 2 : 1;
 }
 
+/* A fn or extern named like a builtin or a transform: a call would reach the
+ * builtin, never it. False after reporting. */
+static bool not_builtin(Decl *d) {
+  if (word_index(d->name, builtins, NELEM(builtins)) < 0 &&
+      word_index(d->name, transforms, NELEM(transforms)) < 0)
+    return true;
+  diag_error(nsp(d->node), "'%s' is a builtin function: a call of it never reaches this %s; "
+             "name it otherwise", d->name, kind_word(d->node->kind));
+  return false;
+}
+
 static void check_fn_body(Ctx *c, Decl *d) {
   Ast *f = d->node;
+  if (!not_builtin(d)) return;
   check_params(c, f, NULL, false);
   for (int i = 0; i < f->nparams; i++)
     if (f->params[i]->nkids)
@@ -2318,6 +2330,7 @@ static void check_fn_body(Ctx *c, Decl *d) {
 static void check_extern(Ctx *c, Decl *d) {
   (void)c;
   Ast *f = d->node;
+  not_builtin(d);
   const char *ctypes[] = {"i32", "i64", "f32", "f64"};
   for (int i = 0; i < f->nparams; i++) {
     Ast *p = f->params[i];
