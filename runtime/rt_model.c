@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "rt.h"
+#include "rt_out.h"
 
 static const unsigned char magic[8] = {'M', 'L', 'X', 'M', 0, '\r', '\n', 0x1a};
 #define HEADER_BYTES 32
@@ -184,89 +185,11 @@ int rt_model_save(const char *path, const RtModel *m) {
 
 /* ---- reading --------------------------------------------------------------- */
 
-/* A cursor over the payload; the first failure sticks and names the field. */
-typedef struct Rd {
-  const unsigned char *p;
-  size_t len, at;
-  const char *bad;   /* the field that did not fit, or NULL */
-} Rd;
+/* The reader is rt_out.h's In (in_u8 ... in_str, in_count): the first
+ * failure sticks and names the field. */
 
-static bool take(Rd *r, size_t n, const char *what) {
-  if (r->bad) return false;
-  if (n > r->len - r->at) {
-    r->bad = what;
-    return false;
-  }
-  return true;
-}
-
-static uint64_t get_u64(Rd *r, const char *what) {
-  if (!take(r, 8, what)) return 0;
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v |= (uint64_t)r->p[r->at + i] << (8 * i);
-  r->at += 8;
-  return v;
-}
-
-static uint32_t get_u32(Rd *r, const char *what) {
-  if (!take(r, 4, what)) return 0;
-  uint32_t v = 0;
-  for (int i = 0; i < 4; i++) v |= (uint32_t)r->p[r->at + i] << (8 * i);
-  r->at += 4;
-  return v;
-}
-
-static unsigned get_u8(Rd *r, const char *what, unsigned max) {
-  if (!take(r, 1, what)) return 0;
-  unsigned v = r->p[r->at++];
-  if (v > max) {
-    r->bad = what;
-    return 0;
-  }
-  return v;
-}
-
-static double get_f64(Rd *r, const char *what) {
-  uint64_t u = get_u64(r, what);
-  double d;
-  memcpy(&d, &u, 8);
-  return d;
-}
-
-/* A string (malloc'd, NUL-terminated) or NULL for "none"; embedded NULs are
- * refused since every reader treats these as C strings. */
-static char *get_str(Rd *r, const char *what) {
-  uint32_t n = get_u32(r, what);
-  if (r->bad || n == NO_STR) return NULL;
-  if (!take(r, n, what)) return NULL;
-  if (memchr(r->p + r->at, 0, n)) {
-    r->bad = what;
-    return NULL;
-  }
-  char *s = malloc((size_t)n + 1);
-  if (!s) {
-    r->bad = "memory";
-    return NULL;
-  }
-  memcpy(s, r->p + r->at, n);
-  s[n] = 0;
-  r->at += n;
-  return s;
-}
-
-/* A count of items that each take at least `each` bytes: bounded by what is
- * left, so a corrupt count cannot ask for a huge allocation. */
-static uint32_t get_count(Rd *r, size_t each, const char *what) {
-  uint32_t n = get_u32(r, what);
-  if (!r->bad && (size_t)n > (r->len - r->at) / each) {
-    r->bad = what;
-    return 0;
-  }
-  return n;
-}
-
-static char **get_strs(Rd *r, int *n, const char *what) {
-  uint32_t k = get_count(r, 4, what);
+static char **get_strs(In *r, int *n, const char *what) {
+  uint32_t k = in_count(r, 4, what);
   *n = 0;
   if (r->bad || k == 0) return NULL;
   char **v = calloc(k, sizeof(char *));
@@ -275,32 +198,32 @@ static char **get_strs(Rd *r, int *n, const char *what) {
     return NULL;
   }
   *n = (int)k;
-  for (uint32_t i = 0; i < k && !r->bad; i++) v[i] = get_str(r, what);
+  for (uint32_t i = 0; i < k && !r->bad; i++) v[i] = in_str(r, what);
   return v;
 }
 
 /* Reads the payload into m (already zeroed); false with r->bad set. Every
  * enum is range-checked and the sizes must agree with each other. */
-static bool get_model(Rd *r, RtModel *m) {
-  char *h = get_str(r, "spec hash");
+static bool get_model(In *r, RtModel *m) {
+  char *h = in_str(r, "spec hash");
   if (h) snprintf(m->spec_hash, sizeof m->spec_hash, "%s", h);
   free(h);
   RtModelDesc *d = &m->desc;
-  d->name = get_str(r, "model name");
-  uint32_t n_in = get_u32(r, "input count");
-  uint32_t nl = get_u32(r, "layer count");
+  d->name = in_str(r, "model name");
+  uint32_t n_in = in_u32(r, "input count");
+  uint32_t nl = in_u32(r, "layer count");
   if (!r->bad && (n_in < 1 || n_in > (1u << 24) || nl < 1 || nl > RT_MAX_LAYERS))
     r->bad = "model shape";
   d->n_in = (int)n_in;
   d->n_layers = r->bad ? 0 : (int)nl;
   for (int l = 0; l < d->n_layers; l++) {
-    uint32_t u = get_u32(r, "layer units");
+    uint32_t u = in_u32(r, "layer units");
     if (!r->bad && (u < 1 || u > (1u << 24))) r->bad = "layer units";
     d->layers[l].units = (int)u;
-    d->layers[l].act = (RtAct)get_u8(r, "activation", RT_ACT_SOFTMAX);
+    d->layers[l].act = (RtAct)in_u8(r, "activation", RT_ACT_SOFTMAX);
   }
-  d->loss = (RtLoss)get_u8(r, "loss", RT_LOSS_MAE);
-  d->task = (RtTask)get_u8(r, "task", RT_TASK_MULTICLASS);
+  d->loss = (RtLoss)in_u8(r, "loss", RT_LOSS_MAE);
+  d->task = (RtTask)in_u8(r, "task", RT_TASK_MULTICLASS);
 
   RtDataSpec *s = calloc(1, sizeof *s);
   if (!s) {
@@ -308,11 +231,11 @@ static bool get_model(Rd *r, RtModel *m) {
     return false;
   }
   m->data = s;
-  s->name = get_str(r, "dataset name");
-  s->csv_path = get_str(r, "data path");
+  s->name = in_str(r, "dataset name");
+  s->csv_path = in_str(r, "data path");
   s->na = get_strs(r, &s->n_na, "na strings");
   s->drop = get_strs(r, &s->n_drop, "dropped columns");
-  uint32_t nf = get_count(r, 4 + 4 + 1 + 16, "feature count");
+  uint32_t nf = in_count(r, 4 + 4 + 1 + 16, "feature count");
   if (nf) {
     s->feats = calloc(nf, sizeof(RtFeature));
     if (!s->feats) r->bad = "memory";
@@ -320,15 +243,15 @@ static bool get_model(Rd *r, RtModel *m) {
   }
   for (int i = 0; i < s->n_feats && !r->bad; i++) {
     RtFeature *f = &s->feats[i];
-    f->name = get_str(r, "feature name");
-    f->column = get_str(r, "feature column");
-    f->xform = (RtXform)get_u8(r, "transform", RT_XF_STANDARDIZE);
-    f->mean = get_f64(r, "feature statistics");
-    f->std = get_f64(r, "feature statistics");
+    f->name = in_str(r, "feature name");
+    f->column = in_str(r, "feature column");
+    f->xform = (RtXform)in_u8(r, "transform", RT_XF_STANDARDIZE);
+    f->mean = in_f64(r, "feature statistics");
+    f->std = in_f64(r, "feature statistics");
     if (!r->bad && (!f->name || !f->column)) r->bad = "feature name";
   }
-  s->label = get_str(r, "label");
-  uint32_t nm = get_count(r, 4 + 8, "label map");
+  s->label = in_str(r, "label");
+  uint32_t nm = in_count(r, 4 + 8, "label map");
   if (nm) {
     s->label_keys = calloc(nm, sizeof(char *));
     s->label_vals = calloc(nm, sizeof(double));
@@ -336,16 +259,16 @@ static bool get_model(Rd *r, RtModel *m) {
     else s->n_label_map = (int)nm;
   }
   for (int i = 0; i < s->n_label_map && !r->bad; i++) {
-    s->label_keys[i] = get_str(r, "label map");
-    s->label_vals[i] = get_f64(r, "label map");
+    s->label_keys[i] = in_str(r, "label map");
+    s->label_vals[i] = in_f64(r, "label map");
     if (!r->bad && !s->label_keys[i]) r->bad = "label map";
   }
-  for (int i = 0; i < 3; i++) s->split[i] = get_f64(r, "split");
-  s->split_seed = get_u64(r, "split seed");
+  for (int i = 0; i < 3; i++) s->split[i] = in_f64(r, "split");
+  s->split_seed = in_u64(r, "split seed");
   m->class_names = get_strs(r, &m->n_classes, "classes");
   for (int i = 0; i < m->n_classes && !r->bad; i++)
     if (!m->class_names[i]) r->bad = "classes";
-  uint64_t np = get_u64(r, "parameter count");
+  uint64_t np = in_u64(r, "parameter count");
   if (r->bad) return false;
 
   /* the parts must describe one model */
@@ -374,10 +297,10 @@ static bool get_model(Rd *r, RtModel *m) {
     return false;
   }
   for (uint64_t i = 0; i < np; i++) {
-    uint32_t u = get_u32(r, "parameters");
+    uint32_t u = in_u32(r, "parameters");
     memcpy(&m->params[i], &u, 4);
   }
-  m->metrics_json = get_str(r, "metrics");
+  m->metrics_json = in_str(r, "metrics");
   return !r->bad;
 }
 
@@ -433,13 +356,13 @@ RtModel *rt_model_load_mem(const void *data, size_t size, const char *path) {
             major, minor, major ? "newer" : "older", RT_MODEL_MAJOR);
     goto out;
   }
-  Rd hr = {buf, size, 12, NULL};
-  uint32_t flags = get_u32(&hr, "header");
+  In hr = {buf, size, 12, NULL};
+  uint32_t flags = in_u32(&hr, "header");
   if (flags != 0) {
     rt_diag(RT_ERROR, at, "corrupted model file: unknown flags 0x%08x", flags);
     goto out;
   }
-  uint64_t plen = get_u64(&hr, "header"), sum = get_u64(&hr, "header");
+  uint64_t plen = in_u64(&hr, "header"), sum = in_u64(&hr, "header");
   uint64_t have = size - HEADER_BYTES;
   if (plen > have) {
     rt_diag(RT_ERROR, at, "truncated model file: the payload is %llu bytes, found %llu",
@@ -460,27 +383,27 @@ RtModel *rt_model_load_mem(const void *data, size_t size, const char *path) {
     rt_diag(RT_ERROR, at, "cannot read model: out of memory");
     goto out;
   }
-  Rd r = {buf + HEADER_BYTES, plen, 0, NULL};
+  In r = {buf + HEADER_BYTES, plen, 0, NULL};
   bool ok = get_model(&r, m);
   if (ok && minor >= 1) {   /* transforms and cleaning (rt_xform_decode) */
-    uint32_t xn = get_count(&r, 1, "transforms");
-    if (!r.bad && take(&r, xn, "transforms")) {
+    uint32_t xn = in_count(&r, 1, "transforms");
+    if (!r.bad && in_take(&r, xn, "transforms")) {
       r.bad = rt_xform_decode(m->data, r.p + r.at, xn);
       r.at += xn;
     }
     ok = !r.bad;
   }
   if (ok && minor >= 2) {   /* the CSV shape: delimiter, quote, header */
-    char delim = (char)get_u8(&r, "csv options", 255);
-    char quote = (char)get_u8(&r, "csv options", 255);
-    bool no_header = get_u8(&r, "csv options", 1);
+    char delim = (char)in_u8(&r, "csv options", 255);
+    char quote = (char)in_u8(&r, "csv options", 255);
+    bool no_header = in_u8(&r, "csv options", 1);
     if (m->data) m->data->csv_delim = delim, m->data->csv_quote = quote,
                  m->data->csv_no_header = no_header;
     ok = !r.bad;
   }
   if (ok && minor >= 3) {   /* training distributions (rt_live_dist_decode) */
-    uint32_t dn = get_count(&r, 1, "distributions");
-    if (!r.bad && take(&r, dn, "distributions")) {
+    uint32_t dn = in_count(&r, 1, "distributions");
+    if (!r.bad && in_take(&r, dn, "distributions")) {
       r.bad = rt_live_dist_decode(m->data, r.p + r.at, dn);
       r.at += dn;
     }

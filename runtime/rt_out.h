@@ -1,8 +1,10 @@
-/* rt_out.h — the little-endian writer and reader of the .mlxm payloads
- * (rt_xform.c's preprocessing, rt_live.c's training distributions): a
- * growing buffer, integers low byte first, doubles as their bits, strings
+/* rt_out.h — the little-endian writer and reader of the .mlxm payloads:
+ * a growing buffer, integers low byte first, doubles as their bits, strings
  * as u32 length + bytes (0xffffffff: none); the reader's first failure
- * sticks and names the field. */
+ * sticks and names the field. rt_model.c (the model), rt_xform.c (the
+ * preprocessing) and rt_live.c (the training distributions) read with In;
+ * rt_model.c keeps its own writer, which reports running out of memory
+ * where Out exits. */
 #ifndef RT_OUT_H
 #define RT_OUT_H
 
@@ -115,6 +117,7 @@ static inline char *in_str(In *r, const char *what) {
   }
   char *s = rt_xmalloc((size_t)n + 1);
   memcpy(s, r->p + r->at, n);
+  s[n] = 0;
   r->at += n;
   return s;
 }
