@@ -82,7 +82,10 @@ static const char usage_text[] =
     "                                 stdin and prints\n"
     "      [--check] [--stdout]       list the files that would change (exit 1), or\n"
     "                                 print instead of rewriting\n"
-    "  --dump=STAGE FILE [NAME]       show a stage: tokens ast plan llvm asm\n"
+    "  --dump=STAGE FILE [NAME]       show a stage: tokens ast plan llvm asm ptx\n"
+    "                                 (ptx: the predict kernel for an NVIDIA GPU,\n"
+    "                                 MLXC_PTX_ARCH=sm_NN, default sm_90; nothing\n"
+    "                                 runs on a GPU yet)\n"
     "\n"
     "options:\n"
     "  --diag=json                    diagnostics as one JSON object a line\n"
@@ -685,7 +688,7 @@ static int cmd_release(const Opts *o) {
   return code;
 }
 
-/* Prints stage plan, llvm or asm of train block t to out (the data's
+/* Prints stage plan, llvm, asm or ptx of train block t to out (the data's
  * header and labels give the input and output widths). Returns the exit code. */
 static int dump_train(Arena *a, SemaTrain *t, const char *stage, FILE *out) {
   RtData *d = rt_data_load(t->data, t->model->task);
@@ -703,6 +706,7 @@ static int dump_train(Arena *a, SemaTrain *t, const char *stage, FILE *out) {
     fuse_dump(out, ks);
     return EXIT_OK;
   }
+  if (!strcmp(stage, "ptx")) return ptx_dump(out, a, t->model, t->cfg, ptx_arch());
   int code = EXIT_OK;
   LlvmUnit *u = llvm_emit(ks, NULL);
   if (!strcmp(stage, "llvm")) {
@@ -827,7 +831,7 @@ static int cmd_repl(const Opts *o) {
   return repl_main(&ro, &h);
 }
 
-static const char *const dump_stages[] = {"tokens", "ast", "plan", "llvm", "asm"};
+static const char *const dump_stages[] = {"tokens", "ast", "plan", "llvm", "asm", "ptx"};
 
 int main(int argc, char **argv) {
   Opts o = {.out_dir = "out", .port = -1};
@@ -852,7 +856,11 @@ int main(int argc, char **argv) {
       int n = (int)(sizeof dump_stages / sizeof *dump_stages);
       bool known = false;
       for (int j = 0; j < n; j++) known |= !strcmp(o.dump, dump_stages[j]);
-      if (!known) return usage_error("unknown stage '%s' (tokens ast plan llvm asm)", o.dump);
+      if (!known) return usage_error("unknown stage '%s' (tokens ast plan llvm asm ptx)", o.dump);
+      if (!strcmp(o.dump, "ptx") && !ptx_arch_ok(ptx_arch()))
+        return usage_error("MLXC_PTX_ARCH '%s' is not a known GPU architecture (sm_50 sm_52 "
+                           "sm_53 sm_60 sm_61 sm_62 sm_70 sm_72 sm_75 sm_80 sm_86 sm_87 sm_89 "
+                           "sm_90)", ptx_arch());
     } else if (!strcmp(s, "--diag=json")) {
       rt_diag_json = true;
     } else if (!strncmp(s, "--diag=", 7)) {

@@ -427,6 +427,23 @@ Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out);
 void jit_free(Jit *j);
 void jit_init(void);   /* LLVM's native target, once per process (thread-safe) */
 
+/* ---- GPU (ptx_emit.c): the predict kernel as PTX, --dump=ptx --------------- */
+
+/* The architecture asked for: $MLXC_PTX_ARCH, else "sm_90"; ptx_arch_ok
+ * whether LLVM's NVPTX knows it (sm_50 .. sm_90). */
+const char *ptx_arch(void);
+bool ptx_arch_ok(const char *arch);
+/* Prints the PTX of kernel mlx_predict_gpu(params, work, x, n, out) for
+ * train cfg's model m (its n_in set) and arch. Returns the exit code. */
+int ptx_dump(FILE *out, Arena *a, const RtModelDesc *m, const RtTrainCfg *cfg, const char *arch);
+/* For tests/ptx_host.c: the same module built and optimized for the host,
+ * mlx_predict_gpu taking the thread and the thread count as two more i64s;
+ * inlined as on the GPU, or with each kernel one function as on the CPU;
+ * *mod (LLVMModuleRef) and *tsc (LLVMOrcThreadSafeContextRef) become the
+ * caller's; *wpt: work elements each thread needs. 0 or an exit code. */
+int ptx_host_module(Arena *a, const RtModelDesc *m, const RtTrainCfg *cfg, bool inlined,
+                    void **mod, void **tsc, int64_t *wpt);
+
 /* ---- kernel cache (kcache.c): jit_compile's optimized objects on disk ------ */
 
 typedef struct KcacheKey {

@@ -287,7 +287,7 @@ static const char help_text[] =
     "                          labelled CSV (as mlxc eval)\n"
     "  :predict NAME {f: v, ...}  one prediction from the trained block;\n"
     "  :predict NAME FILE.csv  one a row (JSON lines, as mlxc predict --json)\n"
-    "  :dump plan|llvm|asm NAME   what the compiler makes of train block NAME\n"
+    "  :dump plan|llvm|asm|ptx NAME  what the compiler makes of train block NAME\n"
     "  :time                   toggle timings\n"
     "  :help                   this text\n"
     "  :quit                   leave (also end of input)\n";
@@ -592,8 +592,9 @@ static int cmd_predict(Repl *r, const char *args) {
 static int cmd_dump(Repl *r, const char *args) {
   char stage[16], name[256];
   if (sscanf(args, "%15s %255s", stage, name) != 2 ||
-      (strcmp(stage, "plan") && strcmp(stage, "llvm") && strcmp(stage, "asm"))) {
-    fprintf(stderr, "mlxc: error: usage: :dump plan|llvm|asm NAME\n");
+      (strcmp(stage, "plan") && strcmp(stage, "llvm") && strcmp(stage, "asm") &&
+       strcmp(stage, "ptx"))) {
+    fprintf(stderr, "mlxc: error: usage: :dump plan|llvm|asm|ptx NAME\n");
     return 1;
   }
   Arena a = {0};
@@ -801,9 +802,13 @@ static bool handle(Repl *r, char *block) {
 static const char *complete_word(Repl *r, int i) {
   static const char *const cmds[] = {":load", ":show", ":list", ":train", ":eval", ":predict",
                                      ":dump", ":time", ":help", ":quit", "plan", "llvm", "asm",
-                                     "std/gates", "std/models"};
+                                     "ptx"};
   int n = (int)(sizeof cmds / sizeof *cmds);
   if (i < n) return cmds[i];
+  i -= n;
+  for (n = 0; stdlib_name(n); n++) {
+  }
+  if (i < n) return stdlib_name(i);
   i -= n;
   for (int set = 0; set < 2; set++) {
     const char *k = lex_keyword(set, (size_t)i);
