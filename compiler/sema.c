@@ -2974,8 +2974,11 @@ static Body body_of(Ctx *c, Ast *blk, const char *word, AstKind tk) {
       }
     }
   }
+  bool stated = false;   /* a release's `rollout` line that names no rollout: reported */
+  for (int i = 0; tk == AST_ROLLOUT && i < blk->nkids; i++)
+    stated |= blk->kids[i]->kind == AST_STMT && blk->kids[i]->name && !strcmp(blk->kids[i]->name, word);
   Body b = {arena_alloc(c->a, sizeof(Ast)), arena_alloc(c->a, sizeof(Tmpl *) * (size_t)(cap + 1)),
-            t && !tm};
+            (t && !tm) || (!t && stated)};
   *b.blk = *blk;
   b.blk->kids = arena_alloc(c->a, sizeof(Ast *) * (size_t)(cap + 1));
   int n = 0;
@@ -3157,8 +3160,13 @@ static void tr_schedule(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg) {
     diag_error(nsp(call), "a schedule cannot use another schedule ('%s')", call->name);
     return;
   }
-  if (k < 0) {
-    unknown(nsp(call), "schedule", call->name, schedules, NELEM(schedules));
+  if (k < 0) {   /* suggest over the lr schedules and the declared schedules */
+    int nd;
+    const char **decl = decl_names(c, AST_SCHEDULE, &nd);
+    const char **all = arena_alloc(c->a, sizeof(char *) * (size_t)(NELEM(schedules) + nd + 1));
+    memcpy(all, schedules, sizeof schedules);
+    memcpy(all + NELEM(schedules), decl, sizeof(char *) * (size_t)nd);
+    unknown(nsp(call), "schedule", call->name, all, NELEM(schedules) + nd);
     return;
   }
   static const char *const args[][4] = {{"warmup"},
