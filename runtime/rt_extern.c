@@ -29,12 +29,17 @@
 
 bool rt_allow_extern;
 
-static ffi_type *ctype(const char *t) {
-  if (!strcmp(t, "i32")) return &ffi_type_sint32;
-  if (!strcmp(t, "i64")) return &ffi_type_sint64;
-  if (!strcmp(t, "f32")) return &ffi_type_float;
-  if (!strcmp(t, "f64")) return &ffi_type_double;
-  return NULL;
+/* A C type's letter in a signature (i32 'i', i64 'l', f32 'f', f64 'd'), 0 for none. */
+static char letter_of(const char *t) {
+  static const char *const names[] = {"i32", "i64", "f32", "f64"};
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(t, names[i])) return "ilfd"[i];
+  return 0;
+}
+
+static ffi_type *letter_type(char c) {
+  return c == 'i' ? &ffi_type_sint32 : c == 'l' ? &ffi_type_sint64
+         : c == 'f' ? &ffi_type_float : &ffi_type_double;
 }
 
 /* One argument's storage, whichever C type it has. */
@@ -45,18 +50,24 @@ typedef union Slot {
   double f64;
 } Slot;
 
-static void put(Slot *s, const char *t, double v) {
-  if (!strcmp(t, "i32")) s->i32 = (int32_t)v;
-  else if (!strcmp(t, "i64")) s->i64 = (int64_t)v;
-  else if (!strcmp(t, "f32")) s->f32 = (float)v;
+static void put(Slot *s, char t, double v) {
+  if (t == 'i') s->i32 = (int32_t)v;
+  else if (t == 'l') s->i64 = (int64_t)v;
+  else if (t == 'f') s->f32 = (float)v;
   else s->f64 = v;
 }
 
-static double get(const Slot *s, const char *t) {
-  if (!strcmp(t, "i32")) return s->i32;
-  if (!strcmp(t, "i64")) return (double)s->i64;
-  if (!strcmp(t, "f32")) return s->f32;
-  return s->f64;
+/* The result of a call: narrower integers come back in an ffi_arg. */
+typedef union Ret {
+  ffi_arg word;
+  Slot slot;
+} Ret;
+
+static double get(const Ret *r, char t) {
+  if (t == 'i') return (double)(int32_t)r->word;
+  if (t == 'l') return (double)r->slot.i64;
+  if (t == 'f') return r->slot.f32;
+  return r->slot.f64;
 }
 
 int ext_call(const char *lib, const char *sym, int n, const char *const *types,
@@ -65,25 +76,28 @@ int ext_call(const char *lib, const char *sym, int n, const char *const *types,
     snprintf(err, errn, "at most 16 arguments cross to C, found %d", n);
     return -1;
   }
-  ffi_type *at[16], *rt = ctype(ret);
-  Slot slot[16], result;
+  ffi_type *at[16];
+  char rl = letter_of(ret);
+  Slot slot[16];
   void *vals[16];
   for (int i = 0; i < n; i++) {
-    if (!(at[i] = ctype(types[i]))) {
+    char l = letter_of(types[i]);
+    if (!l) {
       snprintf(err, errn, "no C type '%s'", types[i]);
       return -1;
     }
-    bool integer = types[i][0] == 'i';
-    double lim = types[i][1] == '3' ? 2147483648.0 : 9223372036854775808.0;
+    at[i] = letter_type(l);
+    bool integer = l == 'i' || l == 'l';
+    double lim = l == 'i' ? 2147483648.0 : 9223372036854775808.0;
     if (integer && (args[i] != floor(args[i]) || args[i] < -lim || args[i] >= lim)) {
       snprintf(err, errn, "argument %d is %.17g, not a whole number that fits %s", i + 1, args[i],
                types[i]);
       return -2;
     }
-    put(&slot[i], types[i], args[i]);
+    put(&slot[i], l, args[i]);
     vals[i] = &slot[i];
   }
-  if (!rt) {
+  if (!rl) {
     snprintf(err, errn, "no C type '%s'", ret);
     return -1;
   }
@@ -101,22 +115,16 @@ int ext_call(const char *lib, const char *sym, int n, const char *const *types,
     return -4;
   }
   ffi_cif cif;
-  if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)n, rt, at) != FFI_OK) {
+  if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)n, letter_type(rl), at) != FFI_OK) {
     snprintf(err, errn, "libffi cannot describe the call");
     dlclose(h);
     return -1;
   }
-  /* integer results narrower than a register come back in an ffi_arg */
-  union {
-    ffi_arg word;
-    Slot slot;
-  } r;
+  Ret r;
   memset(&r, 0, sizeof r);
   ffi_call(&cif, FFI_FN(f), &r, vals);
-  if (!strcmp(ret, "i32")) result.i32 = (int32_t)r.word;
-  else result = r.slot;
   dlclose(h);
-  *out = get(&result, ret);
+  *out = get(&r, rl);
   return 0;
 }
 
@@ -191,11 +199,6 @@ bool rt_extern_sig_ok(const char *sig) {
   return true;
 }
 
-static ffi_type *letter_type(char c) {
-  return c == 'i' ? &ffi_type_sint32 : c == 'l' ? &ffi_type_sint64
-         : c == 'f' ? &ffi_type_float : &ffi_type_double;
-}
-
 /* One EXTERN op's call, ready for its rows. */
 struct RtExtCall {
   ffi_cif cif;
@@ -238,33 +241,15 @@ double rt_extern_row(RtExtCall *x, const double *args) {
   Slot slot[16];
   void *vals[16];
   for (int i = 0; i < x->n; i++) {
-    double v = args[i];
-    switch (x->sig[i]) {
-    case 'i':
-      if (!int_fits(v, false)) return NAN;
-      slot[i].i32 = (int32_t)v;
-      break;
-    case 'l':
-      if (!int_fits(v, true)) return NAN;
-      slot[i].i64 = (int64_t)v;
-      break;
-    case 'f': slot[i].f32 = (float)v; break;
-    default: slot[i].f64 = v; break;
-    }
+    char l = x->sig[i];
+    if ((l == 'i' || l == 'l') && !int_fits(args[i], l == 'l')) return NAN;
+    put(&slot[i], l, args[i]);
     vals[i] = &slot[i];
   }
-  union {
-    ffi_arg word;
-    Slot slot;
-  } r;
+  Ret r;
   memset(&r, 0, sizeof r);
   ffi_call(&x->cif, FFI_FN(x->fn), &r, vals);
-  switch (x->sig[x->n]) {
-  case 'i': return (double)(int32_t)r.word;
-  case 'l': return (double)r.slot.i64;
-  case 'f': return (double)r.slot.f32;
-  default: return r.slot.f64;
-  }
+  return get(&r, x->sig[x->n]);
 }
 
 int rt_extern_nargs(const char *sig) { return rt_extern_sig_ok(sig) ? (int)strlen(sig) - 1 : 0; }
