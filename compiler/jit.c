@@ -26,9 +26,17 @@
 #define JIT_CODEGEN "codegen O2 pic small"
 
 struct Jit {
-  LLVMOrcLLJITRef jit;   /* owns the linked code */
+  LLVMOrcLLJITRef jit;   /* owns the linked code (a session's: borrowed) */
   bool quiet;            /* linking a cache entry: a failure is a miss, not an error */
+  LLVMOrcJITDylibRef jd; /* where the kernels are linked and looked up */
+  Jit *session;          /* the REPL session this one lives in, or NULL */
+  LLVMOrcResourceTrackerRef rt;   /* in a session: what the kernels' object is tracked by */
+  char name[32];                  /* in a session: jd's name */
 };
+
+/* The session jit_compile links into (jit_session_use), or NULL. */
+static Jit *g_session;
+static pthread_mutex_t g_session_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Reports err (consuming it) as an error about `what` (when quiet, only as a
  * --verbose note); returns true when there was one. */
@@ -50,11 +58,47 @@ static void jit_report(void *ctx, LLVMErrorRef err) {
   jit_failed_q(err, "cannot link the kernels", ((Jit *)ctx)->quiet);
 }
 
+/* A lookup's result, from the session's callback. */
+typedef struct Found {
+  bool done;
+  LLVMErrorRef err;
+  LLVMOrcExecutorAddress addr;
+} Found;
+
+static void found(LLVMErrorRef err, LLVMOrcCSymbolMapPairs res, size_t n, void *ctx) {
+  Found *f = ctx;
+  f->done = true;
+  f->err = err;
+  if (!err && n >= 1) f->addr = res[0].Sym.Address;
+}
+
+/* name in j's JITDylib: LLJIT's lookup for its main one, the execution
+ * session's for a session's own (linked in place: the result is there when
+ * the call returns). */
+static LLVMErrorRef lookup_in(Jit *j, const char *name, LLVMOrcExecutorAddress *addr) {
+  if (!j->session) return LLVMOrcLLJITLookup(j->jit, addr, name);
+  LLVMOrcExecutionSessionRef es = LLVMOrcLLJITGetExecutionSession(j->jit);
+  char mangled[128];
+  char prefix = LLVMOrcLLJITGetGlobalPrefix(j->jit);
+  snprintf(mangled, sizeof mangled, "%s%s", prefix ? (char[]){prefix, 0} : "", name);
+  LLVMOrcCJITDylibSearchOrderElement order[1] = {{j->jd, LLVMOrcJITDylibLookupFlagsMatchAllSymbols}};
+  LLVMOrcCLookupSetElement want[1] = {
+      {LLVMOrcExecutionSessionIntern(es, mangled), LLVMOrcSymbolLookupFlagsRequiredSymbol}};
+  Found f = {0};
+  LLVMOrcExecutionSessionLookup(es, LLVMOrcLookupKindStatic, order, 1, want, 1, found, &f);
+  if (f.err || !f.done) {
+    if (f.err) return f.err;
+    return LLVMCreateStringError("the lookup did not finish");
+  }
+  *addr = f.addr;
+  return NULL;
+}
+
 static bool jit_lookup(Jit *j, const char *name, void **out) {
   LLVMOrcExecutorAddress addr = 0;
   char what[96];
   snprintf(what, sizeof what, "cannot find '%s' in the compiled kernels", name);
-  if (jit_failed_q(LLVMOrcLLJITLookup(j->jit, &addr, name), what, j->quiet)) return false;
+  if (jit_failed_q(lookup_in(j, name, &addr), what, j->quiet)) return false;
   *out = (void *)(uintptr_t)addr;
   return true;
 }
@@ -134,8 +178,57 @@ static Jit *jit_new(bool quiet) {
     jit_free(j);
     return NULL;
   }
-  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->jit), gen);   /* gen → dylib */
+  j->jd = LLVMOrcLLJITGetMainJITDylib(j->jit);
+  LLVMOrcJITDylibAddGenerator(j->jd, gen);   /* gen → dylib */
   return j;
+}
+
+Jit *jit_session_new(void) {
+  jit_init();
+  return jit_new(false);
+}
+
+void jit_session_use(Jit *s) {
+  pthread_mutex_lock(&g_session_mu);
+  g_session = s;
+  pthread_mutex_unlock(&g_session_mu);
+}
+
+/* A Jit in the session s: a JITDylib of its own (process symbols resolved as
+ * in jit_new) and a resource tracker for its object; NULL after reporting. */
+static Jit *jit_in_session(Jit *s, bool quiet) {
+  static unsigned serial;
+  pthread_mutex_lock(&g_session_mu);
+  unsigned k = ++serial;
+  pthread_mutex_unlock(&g_session_mu);
+  char name[32];
+  snprintf(name, sizeof name, "kernels.%u", k);
+  LLVMOrcExecutionSessionRef es = LLVMOrcLLJITGetExecutionSession(s->jit);
+  LLVMOrcJITDylibRef jd = NULL;
+  if (jit_failed_q(LLVMOrcExecutionSessionCreateJITDylib(es, &jd, name),
+                   "cannot add a JITDylib to the session", quiet))
+    return NULL;
+  LLVMOrcDefinitionGeneratorRef gen = NULL;
+  if (jit_failed_q(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+                       &gen, LLVMOrcLLJITGetGlobalPrefix(s->jit), NULL, NULL),
+                   "cannot search the process for symbols", quiet))
+    return NULL;
+  LLVMOrcJITDylibAddGenerator(jd, gen);   /* gen → dylib */
+  Jit *j = calloc(1, sizeof *j);
+  if (!j) return NULL;
+  *j = (Jit){.jit = s->jit, .quiet = quiet, .jd = jd, .session = s,
+             .rt = LLVMOrcJITDylibCreateResourceTracker(jd)};
+  snprintf(j->name, sizeof j->name, "%s", name);
+  if (rt_verbose) fprintf(stderr, "mlxc: jit: %s added to the session\n", name);
+  return j;
+}
+
+/* A Jit for one compilation: in the session when one is in use. */
+static Jit *jit_make(bool quiet) {
+  pthread_mutex_lock(&g_session_mu);
+  Jit *s = g_session;
+  pthread_mutex_unlock(&g_session_mu);
+  return s ? jit_in_session(s, quiet) : jit_new(quiet);
 }
 
 /* Links the object (copied) into j and fills *out; false after reporting
@@ -144,13 +237,14 @@ static bool jit_link(Jit *j, const void *obj, size_t len, const char *name, cons
                      MlxKernels *out) {
   /* a feature's extern calls: names the object refers to (xform_extern.c) */
   if (ks->plan->model->xfeats &&
-      !xform_extern_define(j->jit, ks->plan->model->xfeats, ks->plan->model->n_xfeats, j->quiet))
+      !xform_extern_define(j->jit, j->jd, ks->plan->model->xfeats, ks->plan->model->n_xfeats,
+                           j->quiet))
     return false;
   LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, name);
-  /* buf → LLJIT, even when adding fails. */
-  if (jit_failed_q(LLVMOrcLLJITAddObjectFile(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), buf),
-                   "cannot add the kernels to the JIT", j->quiet))
-    return false;
+  /* buf → LLJIT, even when adding fails; in a session, tracked by j->rt. */
+  LLVMErrorRef added = j->rt ? LLVMOrcLLJITAddObjectFileWithRT(j->jit, j->rt, buf)
+                             : LLVMOrcLLJITAddObjectFile(j->jit, j->jd, buf);
+  if (jit_failed_q(added, "cannot add the kernels to the JIT", j->quiet)) return false;
   void *fp = NULL;
   /* Lookups link the object; the step entry exists only for f32. */
   if (!jit_lookup(j, "mlx_predict", &fp)) return false;
@@ -238,7 +332,7 @@ Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out) {
     const char *why = NULL;
     void *obj = kcache_load(dir, &key, &len, &why);
     if (obj) {
-      if ((j = jit_new(true)) && !jit_link(j, obj, len, key.hex, ks, out)) {
+      if ((j = jit_make(true)) && !jit_link(j, obj, len, key.hex, ks, out)) {
         jit_free(j);
         j = NULL;
       }
@@ -267,7 +361,7 @@ Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out) {
     const char *bytes = LLVMGetBufferStart(obj);
     size_t len = LLVMGetBufferSize(obj);
     t1 = jit_now();
-    if ((j = jit_new(false)) && !jit_link(j, bytes, len, dir ? key.hex : "kernels", ks, out)) {
+    if ((j = jit_make(false)) && !jit_link(j, bytes, len, dir ? key.hex : "kernels", ks, out)) {
       jit_free(j);
       j = NULL;
       memset(out, 0, sizeof *out);
@@ -290,6 +384,13 @@ Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out) {
 
 void jit_free(Jit *j) {
   if (!j) return;
-  if (j->jit) jit_failed(LLVMOrcDisposeLLJIT(j->jit), "cannot release the JIT");
+  if (j->session) {   /* the kernels leave the session's JIT: their tracker, then the rest */
+    jit_failed(LLVMOrcResourceTrackerRemove(j->rt), "cannot remove the kernels from the JIT");
+    LLVMOrcReleaseResourceTracker(j->rt);
+    jit_failed(LLVMOrcJITDylibClear(j->jd), "cannot empty the kernels' JITDylib");
+    if (rt_verbose) fprintf(stderr, "mlxc: jit: %s removed from the session\n", j->name);
+  } else if (j->jit) {
+    jit_failed(LLVMOrcDisposeLLJIT(j->jit), "cannot release the JIT");
+  }
   free(j);
 }

@@ -425,6 +425,15 @@ void llvm_unit_release(LlvmUnit *u, void **mod, void **tsc);
  * *out with the entry points. Returns NULL after reporting. */
 Jit *jit_compile(LlvmUnit *u, const KernelSet *ks, MlxKernels *out);
 void jit_free(Jit *j);
+/* The REPL's session: one LLJIT for the session. While jit_session_use(s)
+ * is in effect, jit_compile links each compilation into a JITDylib of its
+ * own in s under a resource tracker of its own, and jit_free of that Jit
+ * removes it (the tracker, then whatever else the dylib holds): redefining
+ * a train replaces its kernels in the one JIT. jit_session_use(NULL) goes
+ * back to an LLJIT per compilation; jit_free(s) ends the session, after
+ * every Jit linked into it. */
+Jit *jit_session_new(void);
+void jit_session_use(Jit *s);
 void jit_init(void);   /* LLVM's native target, once per process (thread-safe) */
 
 /* ---- GPU (ptx_emit.c): the predict kernel as PTX, --dump=ptx --------------- */
@@ -479,11 +488,11 @@ void xform_emit(void *ctx, void *mod, const RtFeature *in, int n);
  * ("mlxext:LIB:SYM", malloc'd); its call on the doubles args[0..nargs) at
  * the builder (an LLVMBuilderRef) as a double value, NaN when an integer
  * argument is NaN or out of range; and, before linking, every such name of
- * in[0..n) defined in the LLJIT jit at rt_extern_resolve's address (false
+ * in[0..n) defined in JITDylib jd of LLJIT jit at rt_extern_resolve's address (false
  * after reporting, unless quiet). */
 char *xform_extern_name(const RtXop *o);
 void *xform_emit_extern(void *ctx, void *mod, void *builder, const RtXop *o, void **args);
-bool xform_extern_define(void *jit, const RtFeature *in, int n, bool quiet);
+bool xform_extern_define(void *jit, void *jd, const RtFeature *in, int n, bool quiet);
 
 /* ---- standalone executables (aot.c: mlxc build; aot_bin.c: BIN's main) ---- */
 

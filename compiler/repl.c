@@ -870,6 +870,10 @@ int repl_main(const ReplOpts *o, const ReplHost *h) {
            o->version);
   }
   diag_reset();
+  /* One JIT for the session: each compilation links into it under a resource
+   * tracker of its own, removed when what it compiled is replaced or freed. */
+  Jit *session = jit_session_new();
+  jit_session_use(session);
   if (o->file && cmd_load(&r, o->file)) r.errors++;
   char *block;
   bool go = true;
@@ -884,6 +888,8 @@ int repl_main(const ReplOpts *o, const ReplHost *h) {
   if (r.tty && go) printf("\n");
   free(hist);
   while (r.nt) trained_drop(&r, &r.t[0]);
+  jit_session_use(NULL);
+  jit_free(session);
   free(r.t);
   entries_free(r.e, r.n);
   free(r.dir);

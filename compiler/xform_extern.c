@@ -100,7 +100,7 @@ void *xform_emit_extern(void *ctx, void *mod, void *builder, const RtXop *o, voi
   return phi;
 }
 
-bool xform_extern_define(void *jit, const RtFeature *in, int n, bool quiet) {
+bool xform_extern_define(void *jit, void *jd, const RtFeature *in, int n, bool quiet) {
   LLVMOrcLLJITRef j = jit;
   int cap = 0, cnt = 0;
   for (int i = 0; in && i < n; i++)
@@ -159,7 +159,7 @@ bool xform_extern_define(void *jit, const RtFeature *in, int n, bool quiet) {
   if (ok && cnt) {
     /* the names' references → mu; mu → the dylib unless defining fails */
     LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, (size_t)cnt);
-    LLVMErrorRef err = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(j), mu);
+    LLVMErrorRef err = LLVMOrcJITDylibDefine((LLVMOrcJITDylibRef)jd, mu);
     if (err) {
       char *msg = LLVMGetErrorMessage(err);   /* consumes err */
       if (!quiet) rt_diag(RT_ERROR, rt_loc_file("jit"), "cannot define the extern calls: %s", msg);

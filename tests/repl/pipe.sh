@@ -121,6 +121,33 @@ grep -q '^  dense 4 relu: 6 x 4 + 4 = 28 parameters$' c.out || fail "the redefin
 [ "$(grep -c '^wrote out/cand.mlxm' c.out)" -eq 2 ] || fail ":train after the redefinition"
 grep -qx 2 c.out && fail "input after :quit was read"
 
+# one JIT for the session: each compilation joins it under a resource tracker
+# of its own and leaves it when replaced; after a redefinition and :train,
+# :predict runs the new kernels (mlxc predict of the new model file agrees)
+row='{amount: 5000, income: 40000, age: 30, history_years: 5, accounts: 3, late_payments: 0}'
+cat > k.txt <<IN
+:load train.mlx
+:train cand
+:predict cand $row
+model lr {
+  dense 3 tanh
+  dense 1 sigmoid
+  loss bce
+}
+:train cand
+:predict cand $row
+IN
+"$MLXC" repl --verbose < k.txt > k.out 2> k.err || { cat k.err; fail "session k"; }
+added=$(grep -c '^mlxc: jit: kernels\.[0-9]* added to the session$' k.err)
+removed=$(grep -c '^mlxc: jit: kernels\.[0-9]* removed from the session$' k.err)
+[ "$added" -ge 4 ] && [ "$removed" -ge 3 ] && [ "$removed" -le "$added" ] ||
+  { cat k.err; fail "the session JIT: $added added, $removed removed"; }
+want=$("$MLXC" predict out/cand.mlxm row.csv --json 2>/dev/null)
+got=$(grep '^{"class"' k.out | tail -n 1)
+first=$(grep '^{"class"' k.out | head -n 1)
+[ "$got" = "$want" ] || { echo "$got / $want"; fail ":predict after the redefinition is not the new model's"; }
+[ "$got" != "$first" ] || fail "the redefined model predicted exactly as the first"
+
 # :eval NAME CSV gives what mlxc eval gives for the same model and file
 csv=$(sed -n 's/^  source csv("\(.*\)")$/\1/p' train.mlx)
 printf ':train cand\n:eval cand %s\n' "$csv" | "$MLXC" repl train.mlx > e.out 2> e.err || { cat e.err; fail ":eval with a CSV"; }
