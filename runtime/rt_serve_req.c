@@ -121,6 +121,34 @@ static const char *short_text(const char *s, char buf[72]) {
   return buf;
 }
 
+/* After column j, the other fields the row lacks that no rule fills, for the
+ * message about j: " (also missing: 'a', 'b' and 3 more)", or "". */
+static void others_missing(const RtServeModel *s, const RtServeWork *w, int j, char *out,
+                           size_t n) {
+  int shown = 0, more = 0;
+  size_t at = 0;
+  out[0] = 0;
+  for (int k = j + 1; k < s->ncols; k++) {
+    const RtMissing *m = s->col[k].rule;
+    if (w->cell[k] || (m && m->kind != RT_MISS_NONE)) continue;
+    if (shown == 4 || strlen(s->col[k].name) > 40) {
+      more++;
+      continue;
+    }
+    int wrote = snprintf(out + at, n - at, "%s'%s'", shown ? ", " : " (also missing: ",
+                         s->col[k].name);
+    if (wrote < 0 || (size_t)wrote >= n - at) break;
+    at += (size_t)wrote;
+    shown++;
+  }
+  if (!shown) {
+    out[0] = 0;
+    return;
+  }
+  if (more) snprintf(out + at, n - at, " and %d more)", more);
+  else snprintf(out + at, n - at, ")");
+}
+
 /* The error reply: {"request_id", "error", "field"?, "row"?}; row < 0 for
  * a single-object request (it has no row number), else the message starts
  * with "row N: ". */
@@ -415,8 +443,10 @@ void rt_serve_predict_json(const RtServeModel *s, RtServeWork *w, json_t *root,
         const RtMissing *m = c->rule;
         const char *what = !v ? "missing field" : json_is_null(v) ? "null field" : "no value in field";
         if (!m || m->kind == RT_MISS_NONE) {
-          fail(w, r, req_id, c->name, rn, "%s '%s': the model has no 'missing' rule for it",
-               what, c->name);
+          char also[200] = "";
+          if (!v) others_missing(s, w, j, also, sizeof also);
+          fail(w, r, req_id, c->name, rn, "%s '%s': the model has no 'missing' rule for it%s",
+               what, c->name, also);
         } else if (m->kind == RT_MISS_DROP_ROW) {
           fail(w, r, req_id, c->name, rn,
                "%s '%s': training dropped such rows ('drop_row'); a prediction needs a value",

@@ -148,6 +148,11 @@ first=$(grep '^{"class"' k.out | head -n 1)
 [ "$got" = "$want" ] || { echo "$got / $want"; fail ":predict after the redefinition is not the new model's"; }
 [ "$got" != "$first" ] || fail "the redefined model predicted exactly as the first"
 
+# a row missing several fields names them all
+printf ':load train.mlx\n:train cand\n:predict cand {amount: 5000, income: 1}\n' | "$MLXC" repl > m.out 2> m.err
+[ $? -eq 1 ] && grep -qF "missing field 'age': the model has no 'missing' rule for it (also missing: 'history_years', 'accounts', 'late_payments')" m.err ||
+  { cat m.err; fail "the fields a row lacks"; }
+
 # :eval NAME CSV gives what mlxc eval gives for the same model and file
 csv=$(sed -n 's/^  source csv("\(.*\)")$/\1/p' train.mlx)
 printf ':train cand\n:eval cand %s\n' "$csv" | "$MLXC" repl train.mlx > e.out 2> e.err || { cat e.err; fail ":eval with a CSV"; }
