@@ -40,10 +40,7 @@ dataset loans {
   label defaulted = { "N": 0, "Y": 1 }
   split train 70%, val 15%, test 15% seed 3
 }
-model logistic {
-  dense 1 sigmoid
-  loss bce
-}
+import "std/models"
 train scorer {
   model logistic
   data loans
