@@ -3160,6 +3160,12 @@ static void tr_schedule(Ctx *c, TrainInfo *ti, Ast *st, RtTrainCfg *cfg) {
     diag_error(nsp(call), "a schedule cannot use another schedule ('%s')", call->name);
     return;
   }
+  if (other) {   /* a declaration of another kind */
+    diag_error(nsp(call), "expected a schedule, found %s '%s'", kind_word(other->node->kind),
+               call->name);
+    diag_note(nsp(other->node), "'%s' is declared here", call->name);
+    return;
+  }
   if (k < 0) {   /* suggest over the lr schedules and the declared schedules */
     int nd;
     const char **decl = decl_names(c, AST_SCHEDULE, &nd);
