@@ -335,6 +335,25 @@ static void show_release(const RtRelease *rel) {
   printf("\n");
 }
 
+/* Whether train block `train` of the session takes in the schedule `name`
+ * (`schedule name` / `schedule name(...)`). */
+static bool takes_in(const Program *p, const char *train, const char *name) {
+  for (int i = 0; i < p->file->nkids; i++) {
+    const Ast *d = p->file->kids[i];
+    if (d->kind != AST_TRAIN || !d->name || strcmp(d->name, train)) continue;
+    for (int j = 0; j < d->nkids; j++) {
+      const Ast *st = d->kids[j];
+      if (st->kind != AST_STMT || !st->name || strcmp(st->name, "schedule") || !st->nkids ||
+          !st->kids[0]->nkids)
+        continue;
+      const Ast *x = st->kids[0]->kids[0];
+      if ((x->kind == AST_NAME || x->kind == AST_CALL) && x->name && !strcmp(x->name, name))
+        return true;
+    }
+  }
+  return false;
+}
+
 static int cmd_show(Repl *r, const char *name) {
   Arena a = {0};
   int code = 0;
@@ -681,14 +700,15 @@ static int add_decls(Repl *r, const char *block, const char *src) {
     code = 1;
   } else {
     entries_free(saved, sn);
-    /* a train trained here is forgotten when it, its model or its dataset changes */
+    /* a train trained here is forgotten when it, its model, its dataset or the
+     * schedule it takes in changes */
     for (int i = 0; i < f->nkids; i++) {
       const char *nm = decl_name(f->kids[i]);
       for (int k = 0; nm && k < p->ntrains; k++) {
         SemaTrain *t = &p->trains[k];
         Trained *old = trained_find(r, t->cfg->name);
         if (old && (!strcmp(nm, t->cfg->name) || !strcmp(nm, t->model->name) ||
-                    !strcmp(nm, t->data->name))) {
+                    !strcmp(nm, t->data->name) || takes_in(p, t->cfg->name, nm))) {
           printf("(%s is no longer trained: %s changed)\n", t->cfg->name, nm);
           trained_drop(r, old);
         }

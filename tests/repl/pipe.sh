@@ -148,6 +148,12 @@ first=$(grep '^{"class"' k.out | head -n 1)
 [ "$got" = "$want" ] || { echo "$got / $want"; fail ":predict after the redefinition is not the new model's"; }
 [ "$got" != "$first" ] || fail "the redefined model predicted exactly as the first"
 
+# a train taking in a schedule is forgotten when the schedule changes
+printf ':load train.mlx\nschedule quick { epochs 1 }\ntrain t2 {\n  model lr\n  data loans\n  schedule quick\n}\n:train t2\nschedule quick { epochs 2 }\n:show t2\n' |
+  "$MLXC" repl > q.out 2> q.err || { cat q.err; fail "session q"; }
+grep -qx '(t2 is no longer trained: quick changed)' q.out && grep -q '^train t2: model lr, data loans, 2 epochs' q.out ||
+  { cat q.out; fail "a changed schedule did not forget the train"; }
+
 # a row missing several fields names them all
 printf ':load train.mlx\n:train cand\n:predict cand {amount: 5000, income: 1}\n' | "$MLXC" repl > m.out 2> m.err
 [ $? -eq 1 ] && grep -qF "missing field 'age': the model has no 'missing' rule for it (also missing: 'history_years', 'accounts', 'late_payments')" m.err ||
