@@ -6,13 +6,17 @@
 # with the same exit code as the original, and its layout does not depend on
 # the original's (every line's indentation removed, a blank and a CR added
 # at its end: the same result). Each spec that does not parse is refused
-# with exit 1 and left as it was.
+# with exit 1 and left as it was. First, examples/ and stdlib/ must already be in
+# the canonical layout (fmt --check).
 set -u
 MLXC=${MLXC:-build/mlxc}
 case $MLXC in /*) ;; *) MLXC=$PWD/$MLXC ;; esac
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+# the project's own specs already have the canonical layout
+"$MLXC" fmt --check examples/*.mlx stdlib/*.mlx > "$T/unformatted" 2>&1 ||
+  { cat "$T/unformatted"; fail "examples or stdlib not in mlxc fmt's layout"; }
 mkdir "$T/tree" "$T/ast" "$T/orig"
 cp -R examples stdlib tests "$T/tree/"
 cd "$T/tree" || exit 1
