@@ -27,7 +27,7 @@ jq -r '.[] | .body | join("\n") + "\n"' $V/snippets/mlx.json |
       -e 's/^  model model$/  model name/' -e 's/^  data dataset$/  data name/' \
       -e 's/^  train train$/  train name/' > "$T/snippets.mlx"
 # The snippets all declare `name`: number them apart in order of declaration.
-awk '/^(dataset|model|train|gate|search|fn) name/ { sub(/ name/, " " $1 "_x") }
+awk '/^(dataset|model|train|gate|search|fn|schedule|rollout) name/ { sub(/ name/, " " $1 "_x") }
      /^  (model|data|train) name$/ { w = $1; sub(/name$/, (w == "data" ? "dataset" : w) "_x") }
      { print }' "$T/snippets.mlx" > "$T/spec.mlx"
 sed -i 's/^\(train train_x {\)$/\1\n  gate gate_x/' "$T/spec.mlx"
