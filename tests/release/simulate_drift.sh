@@ -37,30 +37,8 @@ json res '.events[2].reason' | grep -qF 'rollback when live.p99 > 2 * baseline.l
 # a category column (onehot): rows draw train categories by their counts;
 # --drift sends every request the rarest one, so drift(city) grows
 mkdir c
-sed 's/,none,/,bad,/' "$ROOT/tests/xform/messy.csv" > c/data.csv
-cat > c/spec.mlx <<'SPEC'
-dataset loans {
-  source csv("data.csv", na = ["", "NA"])
-  missing amount = median, income = ffill, city = "unknown", * = drop_row
-  feature amount  = standardize(log1p(amount))
-  feature income  = minmax(income)
-  feature city    = onehot(city, unseen = zero)
-  feature history = onehot(history, unseen = error)
-  drop column id
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 60%, val 20%, test 20% seed 3
-}
-model lr() {
-  dense 1 sigmoid
-  loss bce
-}
-train messy {
-  model lr()
-  data loans
-  epochs 5
-  batch 4
-  seed 1
-}
+messy_spec c
+cat >> c/spec.mlx <<'SPEC'
 release r {
   candidate messy
   check every 10s min 20 requests

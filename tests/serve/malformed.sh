@@ -5,32 +5,7 @@
 # the server must still be up and answer a good request afterwards.
 . tests/serve/lib.inc
 mkdir -p "$T/d"
-sed 's/,none,/,bad,/' tests/xform/messy.csv > "$T/d/data.csv"   # history: good, bad
-cat > "$T/d/spec.mlx" <<SPEC
-dataset loans {
-  source csv("data.csv", na = ["", "NA"])
-  missing amount = median, income = ffill, city = "unknown", * = drop_row
-  feature amount  = standardize(log1p(amount))
-  feature income  = minmax(income)
-  feature city    = onehot(city, unseen = zero)
-  feature history = onehot(history, unseen = error)
-  drop column id
-  label defaulted = { "N": 0, "Y": 1 }
-  split train 60%, val 20%, test 20% seed 3
-}
-model lr() {
-  dense 1 sigmoid
-  loss bce
-}
-train messy {
-  model lr()
-  data loans
-  optimizer adam(lr = 0.05)
-  epochs 5
-  batch 4
-  seed 1
-}
-SPEC
+messy_spec "$T/d" 'optimizer adam(lr = 0.05)'   # history: good, bad
 expect_exit 0 $MLXC run "$T/d/spec.mlx" --out "$T/o"
 start_server "$T/o/messy.mlxm" --threads 2
 got=$T/got
