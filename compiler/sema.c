@@ -2947,17 +2947,20 @@ static Body body_tmpl(Ctx *c, Ast *blk, Tmpl *defs) {
 static Body body_of(Ctx *c, Ast *blk, const char *word, AstKind tk) {
   Ast *use = NULL, *item = NULL;
   Decl *t = NULL;
+  bool stated = false;   /* a `WORD` line: in a release, one naming no rollout is reported */
+  bool *second = arena_alloc(c->a, sizeof(bool) * (size_t)(blk->nkids + 1));   /* reported */
   for (int i = 0; i < blk->nkids; i++) {
-    Ast *x;
-    Decl *d = tmpl_use(c, blk->kids[i], word, tk, &x);
+    Ast *x, *st = blk->kids[i];
+    stated |= st->kind == AST_STMT && st->name && !strcmp(st->name, word);
+    Decl *d = tmpl_use(c, st, word, tk, &x);
     if (!d) continue;
     if (use) {
-      diag_error(nsp(blk->kids[i]), "a %s uses one %s, found a second", kind_word(blk->kind),
-                 kind_word(tk));
+      diag_error(nsp(st), "a %s uses one %s, found a second", kind_word(blk->kind), kind_word(tk));
       diag_note(nsp(use), "the first is here");
+      second[i] = true;
       continue;
     }
-    use = blk->kids[i], item = x, t = d;
+    use = st, item = x, t = d;
   }
   Tmpl *tm = NULL;
   int cap = blk->nkids;
@@ -2974,18 +2977,15 @@ static Body body_of(Ctx *c, Ast *blk, const char *word, AstKind tk) {
       }
     }
   }
-  bool stated = false;   /* a release's `rollout` line that names no rollout: reported */
-  for (int i = 0; tk == AST_ROLLOUT && i < blk->nkids; i++)
-    stated |= blk->kids[i]->kind == AST_STMT && blk->kids[i]->name && !strcmp(blk->kids[i]->name, word);
   Body b = {arena_alloc(c->a, sizeof(Ast)), arena_alloc(c->a, sizeof(Tmpl *) * (size_t)(cap + 1)),
-            (t && !tm) || (!t && stated)};
+            (t && !tm) || (!t && stated && tk == AST_ROLLOUT)};
   *b.blk = *blk;
   b.blk->kids = arena_alloc(c->a, sizeof(Ast *) * (size_t)(cap + 1));
   int n = 0;
   for (int i = 0; i < blk->nkids; i++) {
-    Ast *st = blk->kids[i], *x;
+    Ast *st = blk->kids[i];
     if (st != use) {
-      if (!tmpl_use(c, st, word, tk, &x)) b.blk->kids[n++] = st;   /* a second use: reported */
+      if (!second[i]) b.blk->kids[n++] = st;
       continue;
     }
     for (int j = 0; tm && j < t->node->nkids; j++) {

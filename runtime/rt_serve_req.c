@@ -141,7 +141,7 @@ static void others_missing(const RtServeModel *s, const RtServeWork *w, int j, c
     at += (size_t)wrote;
     shown++;
   }
-  if (!shown) {
+  if (!shown) {   /* none, or the first did not fit: nothing half-written */
     out[0] = 0;
     return;
   }
