@@ -752,6 +752,14 @@ static bool is_decl(const char *s) {
   return false;
 }
 
+/* The commands that take an argument. */
+static const struct {
+  const char *name;
+  int (*run)(Repl *r, const char *arg);
+} arg_cmds[] = {{"load", cmd_load}, {"show", cmd_show}, {"train", cmd_train},
+                {"eval", cmd_eval}, {"predict", cmd_predict}, {"dump", cmd_dump}};
+#define N_ARG_CMDS (int)(sizeof arg_cmds / sizeof *arg_cmds)
+
 /* One block; false to leave. */
 static bool handle(Repl *r, char *block) {
   char *s = block + strspn(block, " \t\n");
@@ -778,29 +786,22 @@ static bool handle(Repl *r, char *block) {
         const char *t = r->e[i].text + strspn(r->e[i].text, "\n");
         printf("%-20s %.*s\n", r->e[i].name, (int)strcspn(t, "\n"), t);
       }
-    } else if (!*arg && (!strcmp(cmd, "load") || !strcmp(cmd, "show") || !strcmp(cmd, "train") ||
-                         !strcmp(cmd, "eval") || !strcmp(cmd, "predict") || !strcmp(cmd, "dump"))) {
-      fprintf(stderr, "mlxc: error: :%s needs an argument (:help)\n", cmd);
-      code = 1;
-    } else if (!strcmp(cmd, "load")) {
-      code = cmd_load(r, arg);
-    } else if (!strcmp(cmd, "show")) {
-      code = cmd_show(r, arg);
-    } else if (!strcmp(cmd, "train")) {
-      code = cmd_train(r, arg);
-    } else if (!strcmp(cmd, "eval")) {
-      code = cmd_eval(r, arg);
-    } else if (!strcmp(cmd, "predict")) {
-      code = cmd_predict(r, arg);
-    } else if (!strcmp(cmd, "dump")) {
-      code = cmd_dump(r, arg);
     } else {
-      static const char *const cmds[] = {"load", "show", "list", "train", "eval", "predict",
-                                         "dump", "time", "help", "quit"};
-      const char *near = diag_suggest(cmd, cmds, (int)(sizeof cmds / sizeof *cmds));
-      fprintf(stderr, "mlxc: error: unknown command ':%s'%s%s%s (:help)\n", cmd,
-              near ? "; did you mean ':" : "", near ? near : "", near ? "'?" : "");
-      code = 1;
+      int k = 0;
+      while (k < N_ARG_CMDS && strcmp(cmd, arg_cmds[k].name)) k++;
+      if (k < N_ARG_CMDS && !*arg) {
+        fprintf(stderr, "mlxc: error: :%s needs an argument (:help)\n", cmd);
+        code = 1;
+      } else if (k < N_ARG_CMDS) {
+        code = arg_cmds[k].run(r, arg);
+      } else {
+        const char *cmds[N_ARG_CMDS + 4] = {"list", "time", "help", "quit"};
+        for (int i = 0; i < N_ARG_CMDS; i++) cmds[4 + i] = arg_cmds[i].name;
+        const char *near = diag_suggest(cmd, cmds, N_ARG_CMDS + 4);
+        fprintf(stderr, "mlxc: error: unknown command ':%s'%s%s%s (:help)\n", cmd,
+                near ? "; did you mean ':" : "", near ? near : "", near ? "'?" : "");
+        code = 1;
+      }
     }
     (void)c;
   } else {
